@@ -1,0 +1,12 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+namespace fg {
+
+// ISO-8601 UTC with milliseconds, e.g. 2026-11-26T00:32:44.123Z (JavaScript's toISOString()).
+std::string IsoTimestamp(std::chrono::system_clock::time_point tp = std::chrono::system_clock::now());
+std::int64_t UnixSeconds();
+
+}  // namespace fg

@@ -1,0 +1,26 @@
+// Byte encodings and secrets helpers shared by every layer: base64 (standard and URL-safe),
+// hex, cryptographically random identifiers and constant-time comparison.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace fg {
+
+std::string Base64Encode(std::string_view bytes);
+// Accepts padded or unpadded input; nullopt on any character outside the alphabet.
+std::optional<std::string> Base64Decode(std::string_view text);
+std::string Base64UrlEncode(std::string_view bytes);  // no padding (RFC 7515 style)
+std::optional<std::string> Base64UrlDecode(std::string_view text);
+std::string HexEncode(std::string_view bytes);
+
+// `bytes` bytes from OpenSSL's CSPRNG, base64url-encoded. Used for Engine.IO sids and socket ids.
+std::string RandomId(std::size_t bytes = 15);
+
+// Compares without an early exit, so timing does not leak the common prefix length.
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
+
+std::string HmacSha256(std::string_view key, std::string_view data);
+
+}  // namespace fg

@@ -1,0 +1,26 @@
+// Works on the *text* of JSON that has already been validated (boost::json::parse succeeded),
+// so a published payload can be forwarded byte for byte: re-serializing through Boost.JSON 1.81
+// would change numbers (5E1 for 50.0, imprecise doubles), which subscribers would notice.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace fg::json_text {
+
+// Index one past the value starting at `pos` (leading whitespace skipped), or npos when the text is
+// not valid JSON at that point.
+std::size_t SkipValue(std::string_view text, std::size_t pos);
+
+// Raw text of the member `key` of the top-level object `object_text`; nullopt when absent or when
+// `object_text` is not an object.
+std::optional<std::string_view> FindMember(std::string_view object_text, std::string_view key);
+
+// `object_text` with `"key":raw_value` appended as its last member.
+std::string AppendMember(std::string_view object_text, std::string_view key, std::string_view raw_value);
+
+// A JSON string literal for `s` (quotes included), escaped as JavaScript's JSON.stringify does.
+std::string Quote(std::string_view s);
+
+}  // namespace fg::json_text

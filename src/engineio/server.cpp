@@ -1,0 +1,244 @@
+#include "engineio/server.hpp"
+
+#include "common/encoding.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+namespace fg::engineio {
+
+namespace http = boost::beast::http;
+
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
+      out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
+      i += 2;
+    } else if (s[i] == '+') {
+      out += ' ';
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> ParseQuery(std::string_view target) {
+  std::map<std::string, std::string> out;
+  const auto q = target.find('?');
+  if (q == std::string_view::npos) return out;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    const auto eq = pair.find('=');
+    std::string key = PercentDecode(pair.substr(0, eq));
+    std::string value = eq == std::string_view::npos ? std::string() : PercentDecode(pair.substr(eq + 1));
+    if (!key.empty()) out.emplace(std::move(key), std::move(value));  // first occurrence wins
+    if (amp == std::string_view::npos) break;
+    rest = rest.substr(amp + 1);
+  }
+  return out;
+}
+
+std::string Handshake(const std::string& sid, bool upgrades, const Options& options) {
+  boost::json::object o;
+  o["sid"] = sid;
+  o["upgrades"] = upgrades ? boost::json::array{"websocket"} : boost::json::array{};
+  o["pingInterval"] = options.ping_interval.count();
+  o["pingTimeout"] = options.ping_timeout.count();
+  o["maxPayload"] = options.max_payload;
+  return "0" + boost::json::serialize(o);
+}
+
+Server::Server(ServerConfig config, const Limits& limits, ConnectionHandler on_connection)
+    : config_(std::move(config)), limits_(limits), on_connection_(std::move(on_connection)) {}
+
+bool Server::Matches(std::string_view target) const {
+  const std::string_view path = target.substr(0, target.find('?'));
+  const std::string_view bare = std::string_view(config_.path).substr(0, config_.path.size() - 1);
+  return path == config_.path || path == bare;
+}
+
+bool Server::OriginAllowed(std::string_view origin) const {
+  for (const auto& o : config_.cors_origins) {
+    if (o == "*" || o == origin) return true;
+  }
+  return false;
+}
+
+void Server::ApplyCors(const net::Request& req, net::Response& res) const {
+  const auto origin = req[http::field::origin];
+  if (origin.empty()) return;
+  const bool any = std::find(config_.cors_origins.begin(), config_.cors_origins.end(), "*") != config_.cors_origins.end();
+  if (!OriginAllowed(origin)) return;
+  res.set(http::field::access_control_allow_origin, any ? std::string("*") : std::string(origin));
+  if (!any) {
+    res.set(http::field::access_control_allow_credentials, "true");
+    res.set(http::field::vary, "Origin");
+  }
+}
+
+net::Response Server::ErrorResponse(const net::Request& req, ErrorCode code, std::string_view message) const {
+  net::Response res{http::status::bad_request, req.version()};
+  res.set(http::field::content_type, "application/json");
+  ApplyCors(req, res);
+  boost::json::object o;
+  o["code"] = static_cast<int>(code);
+  o["message"] = message;
+  res.body() = boost::json::serialize(o);
+  return res;
+}
+
+std::shared_ptr<Session> Server::Create(boost::asio::any_io_executor exec, const net::Request& req,
+                                        std::map<std::string, std::string> query, const std::string& remote) {
+  HandshakeInfo info;
+  info.query = std::move(query);
+  info.authorization = std::string(req[http::field::authorization]);
+  info.origin = std::string(req[http::field::origin]);
+  info.remote_address = remote;
+  auto session = std::make_shared<Session>(*this, std::move(exec), RandomId(15), std::move(info), config_.options, limits_);
+  {
+    std::lock_guard lock(mutex_);
+    sessions_.emplace(session->Id(), session);
+  }
+  return session;
+}
+
+void Server::HandleRequest(const std::shared_ptr<net::HttpConnection>& conn, net::Request req) {
+  if (req.method() == http::verb::options) {
+    net::Response res{http::status::no_content, req.version()};
+    ApplyCors(req, res);
+    res.set(http::field::access_control_allow_methods, "GET, POST, OPTIONS");
+    const auto wanted = req[http::field::access_control_request_headers];
+    res.set(http::field::access_control_allow_headers, wanted.empty() ? std::string("content-type") : std::string(wanted));
+    res.set(http::field::access_control_max_age, "86400");
+    conn->Respond(std::move(res));
+    return;
+  }
+  auto query = ParseQuery(req.target());
+  const auto eio = query.find("EIO");
+  if (eio == query.end() || eio->second != "4") {
+    conn->Respond(ErrorResponse(req, ErrorCode::kUnsupportedProtocolVersion, "Unsupported protocol version"));
+    return;
+  }
+  const auto transport = query.find("transport");
+  if (transport == query.end() || transport->second != "polling") {
+    conn->Respond(ErrorResponse(req, ErrorCode::kUnknownTransport, "Transport unknown"));
+    return;
+  }
+  const auto sid = query.find("sid");
+  if (sid == query.end()) {
+    if (req.method() != http::verb::get) {
+      conn->Respond(ErrorResponse(req, ErrorCode::kBadHandshakeMethod, "Bad handshake method"));
+      return;
+    }
+    auto session = Create(conn->Executor(), req, std::move(query), conn->RemoteAddress());
+    net::Response res{http::status::ok, req.version()};
+    res.set(http::field::content_type, "text/plain; charset=UTF-8");
+    ApplyCors(req, res);
+    res.body() = Handshake(session->Id(), true, config_.options);
+    session->StartPolling();
+    conn->Respond(std::move(res));
+    if (on_connection_) on_connection_(session);
+    return;
+  }
+  auto session = Find(sid->second);
+  if (!session) {
+    conn->Respond(ErrorResponse(req, ErrorCode::kUnknownSid, "Session ID unknown"));
+    return;
+  }
+  net::Response base{http::status::ok, req.version()};
+  ApplyCors(req, base);
+  if (req.method() == http::verb::get) {
+    boost::asio::dispatch(session->Executor(), [session, conn, b = std::move(base)]() mutable {
+      session->OnPollGet(conn, std::move(b));
+    });
+  } else if (req.method() == http::verb::post) {
+    boost::asio::dispatch(session->Executor(), [session, conn, b = std::move(base), body = std::move(req.body())]() mutable {
+      session->OnPollPost(conn, std::move(b), std::move(body));
+    });
+  } else {
+    conn->Respond(ErrorResponse(req, ErrorCode::kBadRequest, "Bad request"));
+  }
+}
+
+void Server::HandleUpgrade(const std::shared_ptr<net::HttpConnection>& conn, net::Request req) {
+  auto query = ParseQuery(req.target());
+  const auto eio = query.find("EIO");
+  if (eio == query.end() || eio->second != "4") {
+    conn->RespondAndClose(ErrorResponse(req, ErrorCode::kUnsupportedProtocolVersion, "Unsupported protocol version"));
+    return;
+  }
+  const auto transport = query.find("transport");
+  if (transport == query.end() || transport->second != "websocket") {
+    conn->RespondAndClose(ErrorResponse(req, ErrorCode::kUnknownTransport, "Transport unknown"));
+    return;
+  }
+  const auto origin = req[http::field::origin];
+  if (!origin.empty() && !OriginAllowed(origin)) {
+    spdlog::info("refused WebSocket from origin '{}' ({})", std::string(origin), conn->RemoteAddress());
+    net::Response res = ErrorResponse(req, ErrorCode::kForbidden, "Forbidden");
+    res.result(http::status::forbidden);
+    conn->RespondAndClose(std::move(res));
+    return;
+  }
+  const auto sid = query.find("sid");
+  if (sid == query.end()) {
+    auto session = Create(conn->Executor(), req, std::move(query), conn->RemoteAddress());
+    auto ws = conn->UpgradeToWebSocket(std::move(req));
+    session->StartWebSocket(ws, Handshake(session->Id(), false, config_.options));
+    if (on_connection_) on_connection_(session);
+    return;
+  }
+  auto session = Find(sid->second);
+  if (!session) {
+    conn->RespondAndClose(ErrorResponse(req, ErrorCode::kUnknownSid, "Session ID unknown"));
+    return;
+  }
+  auto ws = conn->UpgradeToWebSocket(std::move(req));
+  Session::AttachProbe(session, ws);
+}
+
+std::shared_ptr<Session> Server::Find(const std::string& sid) {
+  std::lock_guard lock(mutex_);
+  auto it = sessions_.find(sid);
+  return it == sessions_.end() ? nullptr : it->second;
+}
+
+void Server::Remove(const std::string& sid) {
+  std::lock_guard lock(mutex_);
+  sessions_.erase(sid);
+}
+
+std::size_t Server::SessionCount() {
+  std::lock_guard lock(mutex_);
+  return sessions_.size();
+}
+
+void Server::CloseAll(std::string_view reason) {
+  std::vector<std::shared_ptr<Session>> all;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [id, s] : sessions_) all.push_back(s);
+  }
+  for (auto& s : all) {
+    boost::asio::dispatch(s->Executor(), [s, r = std::string(reason)] { s->Close(r); });
+  }
+}
+
+}  // namespace fg::engineio

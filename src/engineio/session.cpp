@@ -1,0 +1,324 @@
+#include "engineio/session.hpp"
+
+#include "engineio/server.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <spdlog/spdlog.h>
+
+namespace fg::engineio {
+
+namespace http = boost::beast::http;
+
+namespace {
+const net::Frame kPingFrame = std::make_shared<const std::string>("2");
+const net::Frame kNoopFrame = std::make_shared<const std::string>("6");
+const net::Frame kProbeAnswer = std::make_shared<const std::string>("3probe");
+}  // namespace
+
+Session::Session(Server& server, boost::asio::any_io_executor exec, std::string id, HandshakeInfo info,
+                 const Options& options, const Limits& limits)
+    : server_(server),
+      exec_(std::move(exec)),
+      id_(std::move(id)),
+      info_(std::move(info)),
+      options_(options),
+      limits_(limits),
+      timer_(exec_) {}
+
+void Session::StartPolling() {
+  transport_ = Transport::kPolling;
+  SchedulePing();
+}
+
+void Session::StartWebSocket(const std::shared_ptr<net::WsConnection>& ws, std::string handshake) {
+  transport_ = Transport::kWebSocket;
+  ws_ = ws;
+  std::weak_ptr<Session> weak = shared_from_this();
+  auto exec = exec_;
+  ws->SetCallbacks({
+      .on_open = nullptr,
+      .on_message =
+          [weak, exec](std::string data, bool binary) {
+            boost::asio::dispatch(exec, [weak, d = std::move(data), binary]() mutable {
+              if (auto s = weak.lock()) s->OnFrame(std::move(d), binary);
+            });
+          },
+      .on_close =
+          [weak, exec] {
+            boost::asio::dispatch(exec, [weak] {
+              if (auto s = weak.lock()) s->OnTransportClosed("transport close");
+            });
+          },
+  });
+  ws->Send(std::make_shared<const std::string>(std::move(handshake)), false);
+  SchedulePing();
+}
+
+void Session::OnPollGet(const std::shared_ptr<net::HttpConnection>& conn, net::Response base) {
+  if (state_ == State::kClosed || transport_ != Transport::kPolling) {
+    base.result(http::status::bad_request);
+    base.set(http::field::content_type, "application/json");
+    base.body() = R"({"code":3,"message":"Bad request"})";
+    conn->Respond(std::move(base));
+    return;
+  }
+  if (pending_get_) {
+    // Two concurrent GETs mean a confused or malicious client: refuse this one, end the session.
+    base.result(http::status::bad_request);
+    base.set(http::field::content_type, "application/json");
+    base.body() = R"({"code":3,"message":"Bad request"})";
+    conn->Respond(std::move(base));
+    CloseWith("transport error", '1');
+    return;
+  }
+  pending_get_ = conn;
+  pending_base_ = std::move(base);
+  std::weak_ptr<Session> weak = shared_from_this();
+  auto exec = exec_;
+  conn->SetAbortHandler([weak, exec] {
+    boost::asio::dispatch(exec, [weak] {
+      if (auto s = weak.lock()) {
+        s->pending_get_.reset();
+        s->OnTransportClosed("transport close");
+      }
+    });
+  });
+  if (!outbox_.empty()) FlushPoll();
+}
+
+void Session::OnPollPost(const std::shared_ptr<net::HttpConnection>& conn, net::Response base, std::string body) {
+  auto answer = [&](http::status status, std::string_view type, std::string text) {
+    base.result(status);
+    base.set(http::field::content_type, type);
+    base.body() = std::move(text);
+    conn->Respond(std::move(base));
+  };
+  if (state_ == State::kClosed || transport_ != Transport::kPolling) {
+    answer(http::status::bad_request, "application/json", R"({"code":3,"message":"Bad request"})");
+    return;
+  }
+  if (body.size() > options_.max_payload) {
+    answer(http::status::payload_too_large, "text/plain", "");
+    CloseWith("transport error", '1');
+    return;
+  }
+  std::vector<Packet> packets;
+  const PayloadError err = DecodePayload(body, packets);
+  if (err != PayloadError::kNone) {
+    answer(http::status::bad_request, "application/json", R"({"code":3,"message":"Bad request"})");
+    spdlog::debug("eio {}: bad polling payload", id_);
+    CloseWith("parse error", '1');
+    return;
+  }
+  answer(http::status::ok, "text/html", "ok");
+  for (auto& p : packets) {
+    if (state_ == State::kClosed) break;
+    HandlePacket(std::move(p));
+  }
+}
+
+void Session::OnProbe(const std::shared_ptr<net::WsConnection>& ws) {
+  if (state_ != State::kOpen || transport_ != Transport::kPolling || probe_) {
+    ws->Close(boost::beast::websocket::close_code::policy_error);
+    return;
+  }
+  probe_ = ws;
+}
+
+void Session::AttachProbe(const std::shared_ptr<Session>& session, const std::shared_ptr<net::WsConnection>& ws) {
+  std::weak_ptr<Session> weak = session;
+  std::weak_ptr<net::WsConnection> weak_ws = ws;
+  auto exec = session->exec_;
+  ws->SetCallbacks({
+      .on_open = nullptr,
+      .on_message =
+          [weak, weak_ws, exec](std::string data, bool binary) {
+            boost::asio::dispatch(exec, [weak, weak_ws, d = std::move(data), binary]() mutable {
+              auto s = weak.lock();
+              auto w = weak_ws.lock();
+              if (!s || !w) return;
+              if (s->probe_ == w) {
+                s->OnProbeFrame(w, std::move(d), binary);
+              } else if (s->ws_ == w) {
+                s->OnFrame(std::move(d), binary);
+              }
+            });
+          },
+      .on_close =
+          [weak, weak_ws, exec] {
+            boost::asio::dispatch(exec, [weak, weak_ws] {
+              auto s = weak.lock();
+              auto w = weak_ws.lock();
+              if (!s) return;
+              if (s->probe_ && s->probe_ == w) {
+                // The upgrade failed: stay on polling.
+                s->probe_.reset();
+                if (s->state_ == State::kUpgrading) s->state_ = State::kOpen;
+              } else if (s->ws_ && s->ws_ == w) {
+                s->OnTransportClosed("transport close");
+              }
+            });
+          },
+  });
+  boost::asio::dispatch(exec, [session, ws] { session->OnProbe(ws); });
+}
+
+void Session::OnProbeFrame(const std::shared_ptr<net::WsConnection>& ws, std::string data, bool binary) {
+  if (!binary && data == "2probe" && state_ == State::kOpen) {
+    state_ = State::kUpgrading;
+    ws->Send(kProbeAnswer, false);
+    // Ends the pending (or next) long-poll so the client can pause polling and send "5".
+    outbox_.push_back(Out{kNoopFrame, false});
+    outbox_bytes_ += 1;
+    FlushPoll();
+    return;
+  }
+  if (!binary && data == "5" && state_ == State::kUpgrading) {
+    transport_ = Transport::kWebSocket;
+    state_ = State::kOpen;
+    ws_ = std::move(probe_);
+    probe_.reset();
+    if (pending_get_) RespondPoll("6");
+    for (auto& out : outbox_) {
+      if (out.frame != kNoopFrame) ws_->Send(std::move(out.frame), out.binary);
+    }
+    outbox_.clear();
+    outbox_bytes_ = 0;
+    return;
+  }
+  spdlog::debug("eio {}: unexpected packet during upgrade", id_);
+  probe_.reset();
+  if (state_ == State::kUpgrading) state_ = State::kOpen;
+  ws->Close(boost::beast::websocket::close_code::protocol_error);
+}
+
+void Session::OnFrame(std::string data, bool binary) {
+  if (state_ == State::kClosed) return;
+  auto p = DecodePacket(data, binary);
+  if (!p) {
+    spdlog::debug("eio {}: invalid packet", id_);
+    CloseWith("parse error", '1');
+    return;
+  }
+  HandlePacket(std::move(*p));
+}
+
+void Session::HandlePacket(Packet p) {
+  switch (p.type) {
+    case PacketType::kPong:
+      if (awaiting_pong_) {
+        awaiting_pong_ = false;
+        SchedulePing();
+      }
+      return;
+    case PacketType::kMessage:
+      if (handler_) handler_->OnMessage(std::move(p.data), p.binary);
+      return;
+    case PacketType::kClose:
+      CloseWith("transport close", '6');
+      return;
+    case PacketType::kNoop:
+      return;
+    case PacketType::kPing:  // in v4 only the server pings
+    case PacketType::kOpen:
+    case PacketType::kUpgrade:
+      spdlog::debug("eio {}: unexpected packet type {}", id_, static_cast<char>(p.type));
+      CloseWith("parse error", '1');
+      return;
+  }
+}
+
+SendStatus Session::Send(net::Frame frame, bool binary) {
+  if (state_ == State::kClosed) return SendStatus::kDropped;
+  if (transport_ == Transport::kWebSocket) {
+    ws_->Send(std::move(frame), binary);
+    return SendStatus::kQueued;
+  }
+  outbox_bytes_ += frame->size();
+  if (outbox_bytes_ > limits_.max_send_queue_bytes) {
+    spdlog::warn("eio {}: slow polling consumer ({} bytes queued), closing", id_, outbox_bytes_);
+    CloseWith("transport error", '1');
+    return SendStatus::kDropped;
+  }
+  outbox_.push_back(Out{std::move(frame), binary});
+  if (pending_get_) FlushPoll();
+  return SendStatus::kQueued;
+}
+
+void Session::FlushPoll() {
+  if (!pending_get_ || outbox_.empty()) return;
+  std::string payload;
+  payload.reserve(outbox_bytes_ + outbox_.size() * 2);
+  for (const auto& out : outbox_) AppendToPayload(payload, *out.frame, out.binary);
+  outbox_.clear();
+  outbox_bytes_ = 0;
+  RespondPoll(std::move(payload));
+}
+
+void Session::RespondPoll(std::string body) {
+  auto conn = std::move(pending_get_);
+  pending_get_.reset();
+  net::Response res = std::move(pending_base_);
+  res.result(http::status::ok);
+  res.set(http::field::content_type, "text/plain; charset=UTF-8");
+  res.body() = std::move(body);
+  conn->SetAbortHandler(nullptr);
+  conn->Respond(std::move(res));
+}
+
+void Session::SchedulePing() {
+  timer_.expires_after(options_.ping_interval);
+  awaiting_pong_ = false;
+  timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    if (ec) return;
+    if (auto s = weak.lock()) s->OnPingTimer();
+  });
+}
+
+void Session::OnPingTimer() {
+  if (state_ == State::kClosed) return;
+  if (awaiting_pong_) {
+    CloseWith("ping timeout", '1');
+    return;
+  }
+  awaiting_pong_ = true;
+  Send(kPingFrame, false);
+  if (state_ == State::kClosed) return;
+  timer_.expires_after(options_.ping_timeout);
+  timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    if (ec) return;
+    if (auto s = weak.lock()) s->OnPingTimer();
+  });
+}
+
+void Session::OnTransportClosed(std::string_view reason) { CloseWith(reason, '1'); }
+
+void Session::Close(std::string_view reason) {
+  if (state_ == State::kClosed) return;
+  // Tell the client, then end: over WebSocket the close packet is flushed before the close frame.
+  if (transport_ == Transport::kWebSocket && ws_) {
+    ws_->Send(std::make_shared<const std::string>("1"), false);
+  }
+  CloseWith(reason, '1');
+}
+
+void Session::CloseWith(std::string_view reason, char poll_answer) {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  timer_.cancel();
+  if (pending_get_) RespondPoll(std::string(1, poll_answer));
+  outbox_.clear();
+  outbox_bytes_ = 0;
+  if (ws_) ws_->Close();
+  if (probe_) probe_->Close();
+  ws_.reset();
+  probe_.reset();
+  server_.Remove(id_);
+  if (handler_) {
+    auto h = std::move(handler_);
+    handler_.reset();
+    h->OnClose(reason);
+  }
+}
+
+}  // namespace fg::engineio

@@ -1,0 +1,263 @@
+#include "gateway/gateway.hpp"
+
+#include "common/clock.hpp"
+#include "common/json_text.hpp"
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include <strings.h>
+
+#include <atomic>
+#include <mutex>
+
+namespace fg::gateway {
+
+namespace json = boost::json;
+
+std::optional<Audience> AudienceOf(std::string_view event) {
+  if (event == "fulfillment:status-change" || event == "payment:confirmed" || event == "fulfillment:key-delivered" ||
+      event == "fulfillment:error") {
+    return Audience::kOrderAndAdmins;
+  }
+  if (event == "admin:job-queue-event" || event == "admin:webhook-received") return Audience::kAdminsOnly;
+  return std::nullopt;
+}
+
+std::string EncodeEventFrame(std::string_view event, std::string_view data_json) {
+  std::string frame;
+  frame.reserve(event.size() + data_json.size() + 24);
+  frame += "42";
+  frame += kNamespace;
+  frame += ",[";
+  frame += json_text::Quote(event);
+  frame += ',';
+  frame += data_json;
+  frame += ']';
+  return frame;
+}
+
+json::object GlobalStats::ToJson() const {
+  json::object o;
+  o["totalConnected"] = total;
+  o["admins"] = admins;
+  o["users"] = users;
+  o["ordersBeingWatched"] = watched.size();
+  o["adminSubscribersCount"] = admins;
+  json::array orders;
+  for (const auto& [id, n] : watched) orders.push_back(json::object{{"orderId", id}, {"subscribers", n}});
+  o["watchedOrders"] = std::move(orders);
+  o["timestamp"] = IsoTimestamp();
+  return o;
+}
+
+// Per-socket state: who it is and where it lives. Owned by the socket (Socket::context).
+class Gateway::Connection : public Subscriber {
+ public:
+  Connection(std::weak_ptr<socketio::Socket> socket, auth::Principal p) : socket_(std::move(socket)), principal_(std::move(p)) {}
+  void Deliver(const net::Frame& frame) override {
+    if (auto s = socket_.lock()) s->SendFrame(frame);
+  }
+  bool IsAdmin() const override { return principal_.admin; }
+  const std::string& UserId() const override { return principal_.user_id; }
+  const auth::Principal& Principal() const { return principal_; }
+  std::size_t loop = 0;
+  bool registered = false;
+
+ private:
+  std::weak_ptr<socketio::Socket> socket_;
+  auth::Principal principal_;
+};
+
+namespace {
+
+std::string BearerToken(std::string_view header) {
+  constexpr std::string_view kPrefix = "Bearer ";
+  if (header.size() > kPrefix.size() && strncasecmp(header.data(), kPrefix.data(), kPrefix.size()) == 0) {
+    return std::string(header.substr(kPrefix.size()));
+  }
+  return {};
+}
+
+json::object Unauthorized(auth::TokenError e) {
+  return json::object{{"message", "Unauthorized"}, {"data", json::object{{"code", auth::ToCode(e)}}}};
+}
+
+// The orderId of a `{orderId}` request, or nullopt when malformed.
+std::optional<std::string> OrderIdArg(const socketio::Event& ev, std::size_t max_len) {
+  if (ev.args.empty() || !ev.args[0].is_object()) return std::nullopt;
+  const auto* id = ev.args[0].as_object().if_contains("orderId");
+  if (!id || !id->is_string() || id->as_string().empty() || id->as_string().size() > max_len) return std::nullopt;
+  return std::string(id->as_string());
+}
+
+void MaybeAck(const std::shared_ptr<socketio::Socket>& socket, const socketio::Event& ev, json::object body) {
+  if (ev.ack_id) socket->Ack(*ev.ack_id, json::array{std::move(body)});
+}
+
+}  // namespace
+
+Gateway::Gateway(net::Loops& loops, store::OrderStore& store, store::StoreWorker& worker, auth::JwtVerifier verifier,
+                 const Limits& limits)
+    : loops_(loops), store_(store), worker_(worker), verifier_(std::move(verifier)), limits_(limits) {
+  for (std::size_t i = 0; i < loops_.Size(); ++i) shards_.push_back(std::make_unique<Shard>());
+}
+
+Shard& Gateway::ShardFor(const Connection& c) { return *shards_[c.loop]; }
+
+void Gateway::OnConnect(const std::shared_ptr<socketio::Socket>& socket, const json::value& auth, ConnectDone done) {
+  std::string token;
+  bool present = false;
+  if (const auto* o = auth.if_object(); o && o->contains("token")) {
+    const auto& t = o->at("token");
+    present = true;
+    if (t.is_string()) token = std::string(t.as_string());
+  } else if (!socket->Handshake().authorization.empty()) {
+    present = true;
+    token = BearerToken(socket->Handshake().authorization);
+  } else if (auto q = socket->Handshake().query.find("token"); q != socket->Handshake().query.end()) {
+    present = true;
+    token = q->second;
+  }
+  if (!present || token.empty()) {
+    auto r = present ? auth::TokenError::kInvalid : auth::TokenError::kMissing;
+    if (present && token.empty()) r = auth::TokenError::kMissing;
+    spdlog::info("connect refused from {}: {}", socket->Handshake().remote_address, auth::ToCode(r));
+    done(Unauthorized(r));
+    return;
+  }
+  auto result = verifier_.Verify(token, UnixSeconds());
+  if (result.error != auth::TokenError::kNone) {
+    spdlog::info("connect refused from {}: {} ({})", socket->Handshake().remote_address, auth::ToCode(result.error), result.detail);
+    done(Unauthorized(result.error));
+    return;
+  }
+  auto conn = std::make_shared<Connection>(socket, std::move(result.principal));
+  const std::size_t loop = loops_.CurrentIndex();
+  conn->loop = loop < loops_.Size() ? loop : 0;
+  socket->context = conn;
+  done(std::nullopt);
+}
+
+void Gateway::OnConnected(const std::shared_ptr<socketio::Socket>& socket) {
+  auto conn = std::any_cast<std::shared_ptr<Connection>>(socket->context);
+  ShardFor(*conn).Add(conn.get());
+  conn->registered = true;
+  spdlog::debug("socket {} connected: user {}{}", socket->Id(), conn->UserId(), conn->IsAdmin() ? " (admin)" : "");
+}
+
+void Gateway::OnDisconnect(const std::shared_ptr<socketio::Socket>& socket, std::string_view reason) {
+  auto* holder = std::any_cast<std::shared_ptr<Connection>>(&socket->context);
+  if (!holder || !*holder) return;
+  auto conn = *holder;
+  if (conn->registered) ShardFor(*conn).Remove(conn.get());
+  conn->registered = false;
+  spdlog::debug("socket {} disconnected: {}", socket->Id(), reason);
+}
+
+void Gateway::OnEvent(const std::shared_ptr<socketio::Socket>& socket, socketio::Event ev) {
+  if (ev.name == "subscribe:order") {
+    HandleSubscribe(socket, std::move(ev));
+  } else if (ev.name == "unsubscribe:order") {
+    HandleUnsubscribe(socket, std::move(ev));
+  } else if (ev.name == "admin:get-connections") {
+    HandleGetConnections(socket, std::move(ev));
+  } else {
+    spdlog::debug("socket {}: unknown event '{}' ignored", socket->Id(), ev.name);
+    MaybeAck(socket, ev, json::object{{"ok", false}, {"error", "unknown_event"}});
+  }
+}
+
+void Gateway::HandleSubscribe(const std::shared_ptr<socketio::Socket>& socket, socketio::Event ev) {
+  auto conn = std::any_cast<std::shared_ptr<Connection>>(socket->context);
+  auto order_id = OrderIdArg(ev, limits_.max_order_id_length);
+  if (!order_id) {
+    MaybeAck(socket, ev, json::object{{"ok", false}, {"error", "invalid"}});
+    return;
+  }
+  auto finish = [this, socket, conn, ev = std::move(ev), order_id = *order_id](bool allowed) {
+    if (!conn->registered) return;  // disconnected meanwhile
+    if (!allowed) {
+      MaybeAck(socket, ev, json::object{{"ok", false}, {"orderId", order_id}, {"error", "forbidden"}});
+      return;
+    }
+    if (ShardFor(*conn).Subscribe(conn.get(), order_id, limits_.max_subscriptions_per_socket) == Shard::SubscribeResult::kLimit) {
+      MaybeAck(socket, ev, json::object{{"ok", false}, {"orderId", order_id}, {"error", "too_many_subscriptions"}});
+      return;
+    }
+    MaybeAck(socket, ev, json::object{{"ok", true}, {"orderId", order_id}});
+  };
+  if (conn->IsAdmin()) {
+    finish(true);
+    return;
+  }
+  worker_.Submit(
+      socket->Executor(), [this, id = *order_id] { return store_.GetOrder(id); },
+      [finish = std::move(finish), user = conn->UserId()](std::optional<std::optional<store::OrderRecord>> r, const std::string& err) mutable {
+        if (!err.empty()) spdlog::error("ownership lookup failed: {}", err);
+        finish(r && *r && (**r).user_id == user);
+      });
+}
+
+void Gateway::HandleUnsubscribe(const std::shared_ptr<socketio::Socket>& socket, socketio::Event ev) {
+  auto conn = std::any_cast<std::shared_ptr<Connection>>(socket->context);
+  auto order_id = OrderIdArg(ev, limits_.max_order_id_length);
+  if (!order_id) {
+    MaybeAck(socket, ev, json::object{{"ok", false}, {"error", "invalid"}});
+    return;
+  }
+  if (conn->registered) ShardFor(*conn).Unsubscribe(conn.get(), *order_id);
+  MaybeAck(socket, ev, json::object{{"ok", true}, {"orderId", *order_id}});
+}
+
+void Gateway::HandleGetConnections(const std::shared_ptr<socketio::Socket>& socket, socketio::Event ev) {
+  auto conn = std::any_cast<std::shared_ptr<Connection>>(socket->context);
+  if (!conn->IsAdmin()) {
+    MaybeAck(socket, ev, json::object{{"ok", false}, {"error", "forbidden"}});
+    return;
+  }
+  GatherStats(socket->Executor(), [socket, ev = std::move(ev)](GlobalStats stats) {
+    if (!socket->Connected()) return;
+    json::object payload = stats.ToJson();
+    socket->Emit("admin:connection-stats", json::array{payload});
+    MaybeAck(socket, ev, std::move(payload));
+  });
+}
+
+void Gateway::Publish(std::string_view event, Audience audience, const std::string& order_id, std::string_view data_json) {
+  auto frame = std::make_shared<const std::string>(EncodeEventFrame(event, data_json));
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    boost::asio::post(loops_.At(i), [shard = shards_[i].get(), audience, order_id, frame] {
+      shard->Route(audience, order_id, frame);
+    });
+  }
+}
+
+void Gateway::GatherStats(boost::asio::any_io_executor exec, std::function<void(GlobalStats)> done) {
+  struct Gather {
+    std::mutex mutex;
+    GlobalStats stats;
+    std::size_t remaining;
+    boost::asio::any_io_executor exec;
+    std::function<void(GlobalStats)> done;
+  };
+  auto g = std::make_shared<Gather>();
+  g->remaining = shards_.size();
+  g->exec = std::move(exec);
+  g->done = std::move(done);
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    boost::asio::post(loops_.At(i), [g, shard = shards_[i].get()] {
+      ShardStats s = shard->Stats();
+      std::lock_guard lock(g->mutex);
+      g->stats.total += s.total;
+      g->stats.admins += s.admins;
+      g->stats.users += s.users;
+      for (const auto& [id, n] : s.watched) g->stats.watched[id] += n;
+      if (--g->remaining == 0) {
+        boost::asio::post(g->exec, [g] { g->done(std::move(g->stats)); });
+      }
+    });
+  }
+}
+
+}  // namespace fg::gateway

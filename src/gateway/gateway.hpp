@@ -1,0 +1,70 @@
+// The fulfillment domain on top of Socket.IO: the /fulfillment namespace handler (JWT at
+// CONNECT, subscribe/unsubscribe with ownership checks, admin stats) and the router that
+// publishes events to the sockets allowed to see them.
+//
+// Threading: one Shard per loop (see shard.hpp). A socket registers in the shard of the loop it
+// lives on. Publish() encodes the Socket.IO frame once and posts the shared bytes to every loop.
+// Ownership checks run on the StoreWorker; their answer is posted back to the socket's loop.
+#pragma once
+
+#include "auth/jwt.hpp"
+#include "common/limits.hpp"
+#include "gateway/shard.hpp"
+#include "net/loops.hpp"
+#include "socketio/server.hpp"
+#include "store/order_store.hpp"
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fg::gateway {
+
+inline constexpr std::string_view kNamespace = "/fulfillment";
+
+// The six server → client events and who may see them; nullopt for any other name.
+std::optional<Audience> AudienceOf(std::string_view event);
+
+// `42/fulfillment,["<event>",<data_json>]` — the Engine.IO frame every recipient gets.
+std::string EncodeEventFrame(std::string_view event, std::string_view data_json);
+
+struct GlobalStats {
+  std::size_t total = 0, admins = 0, users = 0;
+  std::map<std::string, std::size_t> watched;
+  boost::json::object ToJson() const;
+};
+
+class Gateway : public socketio::NamespaceHandler, public std::enable_shared_from_this<Gateway> {
+ public:
+  Gateway(net::Loops& loops, store::OrderStore& store, store::StoreWorker& worker, auth::JwtVerifier verifier,
+          const Limits& limits);
+
+  // NamespaceHandler
+  void OnConnect(const std::shared_ptr<socketio::Socket>& socket, const boost::json::value& auth, ConnectDone done) override;
+  void OnConnected(const std::shared_ptr<socketio::Socket>& socket) override;
+  void OnEvent(const std::shared_ptr<socketio::Socket>& socket, socketio::Event event) override;
+  void OnDisconnect(const std::shared_ptr<socketio::Socket>& socket, std::string_view reason) override;
+
+  // Routes an event to its audience on every loop. `data_json` is the payload's JSON text.
+  void Publish(std::string_view event, Audience audience, const std::string& order_id, std::string_view data_json);
+  // Collects stats from every shard; `done` runs on `exec`.
+  void GatherStats(boost::asio::any_io_executor exec, std::function<void(GlobalStats)> done);
+
+ private:
+  class Connection;
+  Shard& ShardFor(const Connection& c);
+  void HandleSubscribe(const std::shared_ptr<socketio::Socket>& socket, socketio::Event ev);
+  void HandleUnsubscribe(const std::shared_ptr<socketio::Socket>& socket, socketio::Event ev);
+  void HandleGetConnections(const std::shared_ptr<socketio::Socket>& socket, socketio::Event ev);
+
+  net::Loops& loops_;
+  store::OrderStore& store_;
+  store::StoreWorker& worker_;
+  auth::JwtVerifier verifier_;
+  const Limits& limits_;
+  std::vector<std::unique_ptr<Shard>> shards_;  // index = loop index
+};
+
+}  // namespace fg::gateway

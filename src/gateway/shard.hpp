@@ -1,0 +1,58 @@
+// One loop's share of the subscription index. Every socket lives on exactly one loop, so its
+// subscriptions live in that loop's shard and are touched by that loop's thread only: publishing
+// posts the (already encoded) frame to every shard, and each shard delivers to its own sockets.
+// Delivery rule: order events go to the order's subscribers and to every admin, each socket once;
+// admin events go to admins only.
+#pragma once
+
+#include "net/ws_connection.hpp"
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace fg::gateway {
+
+// A recipient as the shard sees it (the gateway's connection object implements it).
+class Subscriber {
+ public:
+  virtual ~Subscriber() = default;
+  virtual void Deliver(const net::Frame& frame) = 0;
+  virtual bool IsAdmin() const = 0;
+  virtual const std::string& UserId() const = 0;
+};
+
+enum class Audience { kOrderAndAdmins, kAdminsOnly };
+
+struct ShardStats {
+  std::size_t total = 0;
+  std::size_t admins = 0;
+  std::size_t users = 0;
+  std::map<std::string, std::size_t> watched;  // orderId → subscribers (only ≥ 1)
+};
+
+class Shard {
+ public:
+  enum class SubscribeResult { kOk, kAlready, kLimit };
+
+  void Add(Subscriber* s);
+  void Remove(Subscriber* s);  // also drops every subscription of s
+  SubscribeResult Subscribe(Subscriber* s, const std::string& order_id, std::size_t max_per_socket);
+  void Unsubscribe(Subscriber* s, const std::string& order_id);
+  // Delivers `frame` to this shard's recipients; returns how many sockets it was handed to.
+  std::size_t Route(Audience audience, const std::string& order_id, const net::Frame& frame);
+  ShardStats Stats() const;
+  std::size_t SubscriptionCount(Subscriber* s) const;
+
+ private:
+  std::unordered_map<std::string, std::vector<Subscriber*>> by_order_;
+  std::unordered_map<Subscriber*, std::set<std::string>> by_socket_;
+  std::unordered_set<Subscriber*> admins_;
+  std::unordered_map<std::string, std::size_t> users_;  // connected users: userId → sockets
+};
+
+}  // namespace fg::gateway

@@ -1,0 +1,165 @@
+#include "net/http_connection.hpp"
+
+#include "net/ws_connection.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <spdlog/spdlog.h>
+
+namespace fg::net {
+
+namespace beast = boost::beast;
+
+HttpConnection::HttpConnection(boost::asio::ip::tcp::socket socket, HttpHandler& handler, const Limits& limits)
+    : stream_(std::move(socket)), handler_(handler), limits_(limits) {
+  boost::system::error_code ec;
+  auto ep = stream_.socket().remote_endpoint(ec);
+  if (!ec) remote_ = ep.address().to_string();
+  stream_.socket().set_option(boost::asio::ip::tcp::no_delay(true), ec);
+}
+
+void HttpConnection::Start() {
+  boost::asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
+}
+
+void HttpConnection::DoRead() {
+  if (reading_ || closed_) return;
+  reading_ = true;
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
+  parser_->body_limit(std::max(limits_.max_payload, limits_.max_api_body));
+  stream_.expires_after(limits_.http_idle_timeout);
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->OnRead(ec, n); });
+}
+
+void HttpConnection::OnRead(beast::error_code ec, std::size_t) {
+  reading_ = false;
+  if (closed_) return;
+  if (ec == http::error::body_limit) {
+    Response res = handler_.OnBodyTooLarge(parser_->get());
+    response_pending_ = true;
+    DoWrite(std::move(res), true);
+    return;
+  }
+  if (ec) {
+    if (ec != http::error::end_of_stream && ec != boost::asio::error::operation_aborted &&
+        ec != beast::error::timeout && ec != boost::asio::error::connection_reset) {
+      spdlog::debug("http {}: read: {}", remote_, ec.message());
+    }
+    Close();
+    return;
+  }
+  Request req = parser_->release();
+  if (response_pending_) {
+    queued_ = std::move(req);  // pipelined: answered after the pending response
+    return;
+  }
+  Dispatch(std::move(req));
+}
+
+void HttpConnection::Dispatch(Request req) {
+  keep_alive_ = req.keep_alive();
+  if (boost::beast::websocket::is_upgrade(req)) {
+    response_pending_ = true;
+    handler_.OnUpgrade(shared_from_this(), std::move(req));
+    return;
+  }
+  response_pending_ = true;
+  handler_.OnRequest(shared_from_this(), std::move(req));
+  if (!closed_ && !upgraded_) DoRead();  // keep reading: notices an aborted long-poll at once
+}
+
+void HttpConnection::Respond(Response res) {
+  boost::asio::dispatch(stream_.get_executor(), [self = shared_from_this(), r = std::move(res)]() mutable {
+    self->DoWrite(std::move(r), !self->keep_alive_);
+  });
+}
+
+void HttpConnection::RespondAndClose(Response res) {
+  boost::asio::dispatch(stream_.get_executor(), [self = shared_from_this(), r = std::move(res)]() mutable {
+    self->DoWrite(std::move(r), true);
+  });
+}
+
+void HttpConnection::SetAbortHandler(std::function<void()> on_abort) { on_abort_ = std::move(on_abort); }
+
+void HttpConnection::DoWrite(Response res, bool close) {
+  if (closed_ || writing_) return;
+  on_abort_ = nullptr;
+  res.keep_alive(!close);
+  res.prepare_payload();
+  writing_ = std::make_shared<Response>(std::move(res));
+  stream_.expires_after(limits_.http_idle_timeout);
+  http::async_write(stream_, *writing_, [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
+    self->OnWrite(close, ec);
+  });
+}
+
+void HttpConnection::OnWrite(bool close, beast::error_code ec) {
+  writing_.reset();
+  response_pending_ = false;
+  if (ec) {
+    Close();
+    return;
+  }
+  if (close) {
+    Drain();
+    return;
+  }
+  if (queued_) {
+    Request next = std::move(*queued_);
+    queued_.reset();
+    Dispatch(std::move(next));
+    return;
+  }
+  DoRead();
+}
+
+// After an early error response: stop sending, read and discard what the peer is still sending
+// (so it sees our response rather than a reset), then close.
+void HttpConnection::Drain() {
+  beast::error_code ec;
+  stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+  if (reading_) {
+    stream_.expires_after(std::chrono::seconds(5));
+    return;  // the outstanding read drains; its completion closes
+  }
+  auto buf = std::make_shared<std::array<char, 16384>>();
+  auto self = shared_from_this();
+  stream_.expires_after(std::chrono::seconds(5));
+  auto loop = std::make_shared<std::function<void(beast::error_code, std::size_t)>>();
+  *loop = [self, buf, loop](beast::error_code e, std::size_t) {
+    if (e) {
+      self->Close();
+      *loop = nullptr;  // break the cycle
+      return;
+    }
+    self->stream_.async_read_some(boost::asio::buffer(*buf), *loop);
+  };
+  stream_.async_read_some(boost::asio::buffer(*buf), *loop);
+}
+
+void HttpConnection::Close() {
+  if (closed_) return;
+  closed_ = true;
+  if (on_abort_) {
+    auto f = std::move(on_abort_);
+    on_abort_ = nullptr;
+    f();
+  }
+  beast::error_code ec;
+  stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
+  stream_.close();
+}
+
+std::shared_ptr<WsConnection> HttpConnection::UpgradeToWebSocket(Request req) {
+  upgraded_ = true;
+  closed_ = true;  // this object no longer owns the socket
+  stream_.expires_never();
+  auto ws = std::make_shared<WsConnection>(std::move(stream_), limits_, remote_);
+  ws->Accept(std::move(req));
+  return ws;
+}
+
+}  // namespace fg::net

@@ -1,0 +1,56 @@
+#include "net/listener.hpp"
+
+#include <boost/asio/ip/address.hpp>
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+
+namespace fg::net {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+Listener::Listener(Loops& loops, const std::string& host, unsigned short port, HttpHandler& handler,
+                   const Limits& limits)
+    : loops_(loops), acceptor_(loops.At(0)), handler_(handler), limits_(limits) {
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  if (ec) throw std::runtime_error("invalid HOST address '" + host + "'");
+  const tcp::endpoint endpoint(address, port);
+  const std::string where = host + ":" + std::to_string(port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (ec) throw std::runtime_error("cannot open socket for " + where + ": " + ec.message());
+  acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  acceptor_.bind(endpoint, ec);
+  if (ec == asio::error::address_in_use) throw std::runtime_error("port " + std::to_string(port) + " is already in use (" + where + ")");
+  if (ec) throw std::runtime_error("cannot bind " + where + ": " + ec.message());
+  acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
+  port_ = acceptor_.local_endpoint().port();
+}
+
+void Listener::Start() { DoAccept(); }
+
+void Listener::Stop() {
+  asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    boost::system::error_code ec;
+    self->acceptor_.close(ec);
+  });
+}
+
+void Listener::DoAccept() {
+  acceptor_.async_accept(loops_.Next(), [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
+    if (ec) {
+      // EMFILE and friends: log and keep accepting after a short pause rather than spinning.
+      spdlog::warn("accept: {}", ec.message());
+      auto timer = std::make_shared<asio::steady_timer>(self->acceptor_.get_executor(), std::chrono::milliseconds(50));
+      timer->async_wait([self, timer](boost::system::error_code) { self->DoAccept(); });
+      return;
+    }
+    std::make_shared<HttpConnection>(std::move(socket), self->handler_, self->limits_)->Start();
+    self->DoAccept();
+  });
+}
+
+}  // namespace fg::net

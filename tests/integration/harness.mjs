@@ -1,0 +1,173 @@
+// Starts the real fulfillment-gateway binary on a free loopback port and gives tests what they
+// need to talk to it: tokens, API calls, socket.io-client sockets. Every process started here is
+// killed when its test ends.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { createHmac } from "node:crypto";
+import { io } from "socket.io-client";
+
+export const BIN = process.env.FG_BIN ?? path.resolve(process.cwd(), "../../build/fulfillment-gateway");
+export const JWT_SECRET = "integration-test-secret-0123456789";
+export const API_KEY = "integration-test-api-key";
+
+const b64url = (s) => Buffer.from(s).toString("base64url");
+
+// Signs with Node's crypto, independently of the gateway's own signer.
+export function sign(claims, { secret = JWT_SECRET, alg = "HS256" } = {}) {
+  const head = b64url(JSON.stringify({ alg, typ: "JWT" }));
+  const body = b64url(JSON.stringify(claims));
+  if (alg === "none") return `${head}.${body}.`;
+  const sig = createHmac("sha256", secret).update(`${head}.${body}`).digest("base64url");
+  return `${head}.${body}.${sig}`;
+}
+
+export function userToken(sub, extra = {}) {
+  return sign({ sub, email: `${sub}@example.com`, exp: Math.floor(Date.now() / 1000) + 3600, ...extra });
+}
+export function adminToken(sub = "admin-1") {
+  return userToken(sub, { role: "admin" });
+}
+
+export async function startGateway({ args = [], env = {}, dataDir } = {}) {
+  const dir = dataDir ?? mkdtempSync(path.join(tmpdir(), "fg-it-"));
+  const child = spawn(BIN, ["--host", "127.0.0.1", "--port", "0", "--data-dir", dir, ...args], {
+    env: {
+      PATH: process.env.PATH,
+      ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? "",
+      UBSAN_OPTIONS: process.env.UBSAN_OPTIONS ?? "",
+      JWT_SECRET,
+      API_KEY,
+      LOG_LEVEL: "warn",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  const port = await new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`gateway did not start: ${stderr}`)), 15000);
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = /READY port=(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited with ${code}: ${stderr}`));
+    });
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const sockets = [];
+  const gw = {
+    url,
+    port,
+    dataDir: dir,
+    child,
+    stderr: () => stderr,
+    api(method, pathname, body, { key = API_KEY, raw, headers = {} } = {}) {
+      return fetch(url + pathname, {
+        method,
+        headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
+        body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+      });
+    },
+    async registerOrder(orderId, userId) {
+      const res = await gw.api("PUT", `/api/v1/orders/${orderId}`, { userId });
+      if (res.status !== 201 && res.status !== 200) throw new Error(`register ${orderId}: ${res.status}`);
+    },
+    async publish(event, data) {
+      const res = await gw.api("POST", "/api/v1/events", { event, data });
+      if (res.status !== 202) throw new Error(`publish ${event}: ${res.status} ${await res.text()}`);
+    },
+    // A socket.io-client socket on /fulfillment; resolves once connected.
+    async connect(token, opts = {}) {
+      const socket = io(`${url}/fulfillment`, {
+        auth: token === undefined ? undefined : { token },
+        reconnection: false,
+        forceNew: true,
+        ...opts,
+      });
+      sockets.push(socket);
+      await new Promise((resolve, reject) => {
+        socket.once("connect", resolve);
+        socket.once("connect_error", reject);
+      });
+      return socket;
+    },
+    // Resolves with the connect_error the server sends.
+    connectError(token, opts = {}) {
+      const socket = io(`${url}/fulfillment`, {
+        auth: token === undefined ? undefined : { token },
+        reconnection: false,
+        forceNew: true,
+        ...opts,
+      });
+      sockets.push(socket);
+      return new Promise((resolve, reject) => {
+        socket.once("connect", () => reject(new Error("connected, expected connect_error")));
+        socket.once("connect_error", resolve);
+      });
+    },
+    async stop(signal = "SIGTERM") {
+      for (const s of sockets) s.disconnect();
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill(signal);
+        await exited;
+      }
+    },
+    cleanup() {
+      if (!dataDir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return gw;
+}
+
+// Collects every event of the given names a socket receives.
+export function recorder(socket, names) {
+  const got = [];
+  for (const n of names) socket.on(n, (data) => got.push({ event: n, data }));
+  return got;
+}
+
+export function once(socket, event, timeoutMs = 5000) {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out waiting for ${event}`)), timeoutMs);
+    socket.once(event, (d) => {
+      clearTimeout(t);
+      resolve(d);
+    });
+  });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Emits with an ack and resolves with the ack's argument.
+export function request(socket, event, payload, timeoutMs = 5000) {
+  return socket.timeout(timeoutMs).emitWithAck(event, payload);
+}
+
+// Waits until `pred()` holds (polling every 10 ms) or fails after timeoutMs.
+export async function until(pred, timeoutMs = 5000, what = "condition") {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await pred()) return;
+    await sleep(10);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+export function runBinary(args, env) {
+  try {
+    const out = execFileSync(BIN, args, { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"], timeout: 15000 });
+    return { code: 0, stdout: out.toString(), stderr: "" };
+  } catch (e) {
+    return { code: e.status, stdout: e.stdout?.toString() ?? "", stderr: e.stderr?.toString() ?? "" };
+  }
+}

@@ -14,6 +14,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <thread>
 
 namespace fg::app {
@@ -92,6 +93,8 @@ int RunConformance(const ConformanceOptions& options) {
     loops.Stop();
   });
   spdlog::info("conformance servers on http://{}:{} (/engine.io/, /socket.io/)", options.host, listener->Port());
+  std::printf("READY port=%u\n", listener->Port());
+  std::fflush(stdout);
   loops.Start();
   loops.Join();
   return 0;

@@ -1,0 +1,62 @@
+#include "gateway/gateway.hpp"
+
+#include "http_api/api.hpp"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+namespace fg::gateway {
+namespace {
+
+TEST(Routing, AudienceOfEachEvent) {
+  for (const char* e : {"fulfillment:status-change", "payment:confirmed", "fulfillment:key-delivered", "fulfillment:error"}) {
+    EXPECT_EQ(AudienceOf(e), Audience::kOrderAndAdmins) << e;
+  }
+  for (const char* e : {"admin:job-queue-event", "admin:webhook-received"}) EXPECT_EQ(AudienceOf(e), Audience::kAdminsOnly) << e;
+  for (const char* e : {"", "admin:connection-stats", "subscribe:order", "FULFILLMENT:ERROR"}) EXPECT_FALSE(AudienceOf(e)) << e;
+}
+
+TEST(Routing, EventFrameIsOneSocketIoEventPacket) {
+  EXPECT_EQ(EncodeEventFrame("payment:confirmed", R"({"orderId":"o"})"), R"(42/fulfillment,["payment:confirmed",{"orderId":"o"}])");
+}
+
+TEST(Stats, JsonShape) {
+  GlobalStats s;
+  s.total = 3;
+  s.admins = 1;
+  s.users = 2;
+  s.watched = {{"o1", 2}};
+  auto j = s.ToJson();
+  EXPECT_EQ(j.at("totalConnected").as_uint64(), 3u);
+  EXPECT_EQ(j.at("admins").as_uint64(), 1u);
+  EXPECT_EQ(j.at("adminSubscribersCount").as_uint64(), 1u);
+  EXPECT_EQ(j.at("users").as_uint64(), 2u);
+  EXPECT_EQ(j.at("ordersBeingWatched").as_uint64(), 1u);
+  EXPECT_EQ(boost::json::serialize(j.at("watchedOrders")), R"([{"orderId":"o1","subscribers":2}])");
+  EXPECT_TRUE(j.at("timestamp").is_string());
+}
+
+TEST(Publish, ValidatesAndKeepsPayloadText) {
+  http_api::PublishRequest p;
+  std::string msg;
+  EXPECT_FALSE(http_api::ParsePublish(R"({"event":"payment:confirmed","data":{"orderId":"o","amount":50.0,"timestamp":"t"}})", 128, p, msg));
+  EXPECT_EQ(p.order_id, "o");
+  EXPECT_EQ(p.data_json, R"({"orderId":"o","amount":50.0,"timestamp":"t"})");
+  EXPECT_FALSE(http_api::ParsePublish(R"({"event":"admin:job-queue-event","data":{}})", 128, p, msg));
+  EXPECT_EQ(p.audience, Audience::kAdminsOnly);
+  EXPECT_EQ(p.data_json.rfind(R"({"timestamp":")", 0), 0u);
+  EXPECT_EQ(http_api::ParsePublish("{", 128, p, msg), http_api::Errc::kMalformedJson);
+  EXPECT_EQ(http_api::ParsePublish(R"({"event":"x","data":{}})", 128, p, msg), http_api::Errc::kUnknownEvent);
+  EXPECT_EQ(http_api::ParsePublish(R"({"event":"payment:confirmed","data":{}})", 128, p, msg), http_api::Errc::kMissingOrderId);
+  EXPECT_EQ(http_api::ParsePublish(R"({"event":"payment:confirmed","data":1})", 128, p, msg), http_api::Errc::kInvalidBody);
+  EXPECT_EQ(http_api::ParsePublish(R"({"event":"payment:confirmed","data":{"orderId":"xxxx"}})", 3, p, msg), http_api::Errc::kInvalidOrderId);
+}
+
+TEST(ErrorTable, MapsEveryCode) {
+  EXPECT_EQ(http_api::Describe(http_api::Errc::kUnauthorized).status, boost::beast::http::status::unauthorized);
+  EXPECT_EQ(http_api::Describe(http_api::Errc::kPayloadTooLarge).status, boost::beast::http::status::bad_request);
+  EXPECT_STREQ(http_api::Describe(http_api::Errc::kUnknownEvent).code, "unknown_event");
+}
+
+}  // namespace
+}  // namespace fg::gateway

@@ -1,0 +1,86 @@
+#include "gateway/shard.hpp"
+
+#include <gtest/gtest.h>
+
+namespace fg::gateway {
+namespace {
+
+struct FakeSocket : Subscriber {
+  FakeSocket(std::string u, bool a) : user(std::move(u)), admin(a) {}
+  void Deliver(const net::Frame& f) override { got.push_back(*f); }
+  bool IsAdmin() const override { return admin; }
+  const std::string& UserId() const override { return user; }
+  std::string user;
+  bool admin;
+  std::vector<std::string> got;
+};
+
+net::Frame F(const char* s) { return std::make_shared<const std::string>(s); }
+
+TEST(Shard, OrderEventsReachSubscribersAndAdminsOnce) {
+  Shard shard;
+  FakeSocket alice("alice", false), bob("bob", false), admin("root", true), admin_sub("root2", true);
+  for (auto* s : {&alice, &bob, &admin, &admin_sub}) shard.Add(s);
+  EXPECT_EQ(shard.Subscribe(&alice, "o1", 10), Shard::SubscribeResult::kOk);
+  EXPECT_EQ(shard.Subscribe(&alice, "o1", 10), Shard::SubscribeResult::kAlready);
+  EXPECT_EQ(shard.Subscribe(&bob, "o2", 10), Shard::SubscribeResult::kOk);
+  EXPECT_EQ(shard.Subscribe(&admin_sub, "o1", 10), Shard::SubscribeResult::kOk);
+
+  EXPECT_EQ(shard.Route(Audience::kOrderAndAdmins, "o1", F("e1")), 3u);
+  EXPECT_EQ(alice.got, std::vector<std::string>{"e1"});
+  EXPECT_TRUE(bob.got.empty());
+  EXPECT_EQ(admin.got, std::vector<std::string>{"e1"});
+  EXPECT_EQ(admin_sub.got, std::vector<std::string>{"e1"});
+}
+
+TEST(Shard, AdminEventsReachAdminsOnly) {
+  Shard shard;
+  FakeSocket alice("alice", false), admin("root", true);
+  shard.Add(&alice);
+  shard.Add(&admin);
+  shard.Subscribe(&alice, "o1", 10);
+  EXPECT_EQ(shard.Route(Audience::kAdminsOnly, "o1", F("job")), 1u);
+  EXPECT_TRUE(alice.got.empty());
+  EXPECT_EQ(admin.got.size(), 1u);
+}
+
+TEST(Shard, RemoveDropsEverySubscriptionAndCounts) {
+  Shard shard;
+  FakeSocket a("alice", false), a2("alice", false), admin("root", true);
+  shard.Add(&a);
+  shard.Add(&a2);
+  shard.Add(&admin);
+  shard.Subscribe(&a, "o1", 10);
+  shard.Subscribe(&a, "o2", 10);
+  shard.Subscribe(&a2, "o1", 10);
+  auto st = shard.Stats();
+  EXPECT_EQ(st.total, 3u);
+  EXPECT_EQ(st.admins, 1u);
+  EXPECT_EQ(st.users, 2u);
+  EXPECT_EQ(st.watched, (std::map<std::string, std::size_t>{{"o1", 2}, {"o2", 1}}));
+  shard.Remove(&a);
+  st = shard.Stats();
+  EXPECT_EQ(st.total, 2u);
+  EXPECT_EQ(st.watched, (std::map<std::string, std::size_t>{{"o1", 1}}));
+  shard.Remove(&admin);
+  EXPECT_EQ(shard.Stats().admins, 0u);
+  EXPECT_EQ(shard.Route(Audience::kOrderAndAdmins, "o2", F("x")), 0u);
+  EXPECT_TRUE(a.got.empty());
+}
+
+TEST(Shard, UnsubscribeAndLimit) {
+  Shard shard;
+  FakeSocket a("alice", false);
+  shard.Add(&a);
+  EXPECT_EQ(shard.Subscribe(&a, "o1", 2), Shard::SubscribeResult::kOk);
+  EXPECT_EQ(shard.Subscribe(&a, "o2", 2), Shard::SubscribeResult::kOk);
+  EXPECT_EQ(shard.Subscribe(&a, "o3", 2), Shard::SubscribeResult::kLimit);
+  shard.Unsubscribe(&a, "o1");
+  shard.Unsubscribe(&a, "never");
+  EXPECT_EQ(shard.SubscriptionCount(&a), 1u);
+  EXPECT_EQ(shard.Subscribe(&a, "o3", 2), Shard::SubscribeResult::kOk);
+  EXPECT_EQ(shard.Route(Audience::kOrderAndAdmins, "o1", F("x")), 0u);
+}
+
+}  // namespace
+}  // namespace fg::gateway

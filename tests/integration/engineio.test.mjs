@@ -4,15 +4,17 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import WebSocket from "ws";
-import { BIN, sleep } from "./harness.mjs";
+import { BIN, sleep, assertNoSanitizerReport } from "./harness.mjs";
 
-let child, base, wsBase;
+let child, base, wsBase, stderr;
 
 async function startConformance() {
   child = spawn(BIN, ["conformance", "--host", "127.0.0.1", "--port", "0"], {
     env: { PATH: process.env.PATH, ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? "", LOG_LEVEL: "warn" },
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["ignore", "pipe", "pipe"],
   });
+  stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
   const port = await new Promise((resolve, reject) => {
     let out = "";
     child.stdout.on("data", (d) => {
@@ -20,10 +22,17 @@ async function startConformance() {
       const m = /READY port=(\d+)/.exec(out);
       if (m) resolve(Number(m[1]));
     });
-    child.on("exit", (c) => reject(new Error(`exited ${c}`)));
+    child.once("exit", (c) => reject(new Error(`exited ${c}: ${stderr}`)));
   });
   base = `http://127.0.0.1:${port}`;
   wsBase = `ws://127.0.0.1:${port}`;
+}
+
+async function stopConformance() {
+  const exited = new Promise((r) => child.once("exit", (code) => r(code)));
+  child.kill("SIGTERM");
+  assert.equal(await exited, 0, stderr);
+  assertNoSanitizerReport(stderr);
 }
 
 const EIO = "/engine.io/?EIO=4";
@@ -60,7 +69,7 @@ function ws(url) {
 
 describe("Engine.IO behaviours", () => {
   before(startConformance);
-  after(() => child.kill());
+  after(stopConformance);
 
   it("handshake over polling has exactly the five fields", async () => {
     const hs = await open();
@@ -186,7 +195,7 @@ describe("Engine.IO behaviours", () => {
 
 describe("Socket.IO behaviours", () => {
   before(startConformance);
-  after(() => child.kill());
+  after(stopConformance);
 
   async function sio() {
     const socket = ws(`${wsBase}/socket.io/?EIO=4&transport=websocket`);

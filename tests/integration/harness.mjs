@@ -30,6 +30,12 @@ export function adminToken(sub = "admin-1") {
   return userToken(sub, { role: "admin" });
 }
 
+export function assertNoSanitizerReport(stderr) {
+  if (/AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer/.test(stderr)) {
+    throw new Error(`sanitizer report:\n${stderr}`);
+  }
+}
+
 export async function startGateway({ args = [], env = {}, dataDir } = {}) {
   const dir = dataDir ?? mkdtempSync(path.join(tmpdir(), "fg-it-"));
   const child = spawn(BIN, ["--host", "127.0.0.1", "--port", "0", "--data-dir", dir, ...args], {
@@ -114,13 +120,16 @@ export async function startGateway({ args = [], env = {}, dataDir } = {}) {
         socket.once("connect_error", resolve);
       });
     },
+    // Stops the gateway; a graceful stop must exit 0 and no sanitizer may have reported.
     async stop(signal = "SIGTERM") {
       for (const s of sockets) s.disconnect();
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once("exit", r));
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once("exit", (code) => r(code)));
         child.kill(signal);
-        await exited;
+        const code = await exited;
+        if (signal === "SIGTERM" && code !== 0) throw new Error(`gateway exited with ${code}: ${stderr}`);
       }
+      assertNoSanitizerReport(stderr);
     },
     cleanup() {
       if (!dataDir) rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Configures and builds one tree. Usage: scripts/build.sh [release|asan]  (default release)
+# release → build/      RelWithDebInfo, warnings as errors
+# asan    → build-asan/ Debug + AddressSanitizer + UndefinedBehaviorSanitizer
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kind=${1:-release}
+case "$kind" in
+  release) dir=build; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DFG_WERROR=ON) ;;
+  asan) dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=Debug -DFG_SANITIZE=ON -DFG_WERROR=ON) ;;
+  *) echo "usage: $0 [release|asan]" >&2; exit 2 ;;
+esac
+if [ ! -f "$dir/build.ninja" ]; then
+  cmake -S . -B "$dir" -G Ninja "${flags[@]}" >/dev/null
+fi
+# 2 cores, ~1 GiB per Boost-heavy compile: two jobs fit comfortably.
+ninja -C "$dir" -j "${JOBS:-2}"

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The README's second command (and CI's): installs what is missing, builds the release tree
+# (warnings as errors) and the ASan+UBSan tree, and runs in each the unit tests (ctest) and the
+# integration tests (node:test + the official socket.io-client against the real binary).
+# Ends with one line: "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+pass=0
+fail=0
+logdir=$(mktemp -d)
+count_ctest() {  # log
+  local line
+  line=$(grep -E "tests passed, [0-9]+ tests failed out of [0-9]+" "$1" | tail -1 || true)
+  if [ -n "$line" ]; then
+    local failed total
+    failed=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/' <<<"$line")
+    total=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/' <<<"$line")
+    pass=$((pass + total - failed)); fail=$((fail + failed))
+  else
+    fail=$((fail + 1))
+  fi
+}
+count_node() {  # log
+  local p f
+  p=$(grep -E "^# pass [0-9]+" "$1" | tail -1 | awk '{print $3}')
+  f=$(grep -E "^# fail [0-9]+" "$1" | tail -1 | awk '{print $3}')
+  if [ -z "$p" ]; then fail=$((fail + 1)); return; fi
+  pass=$((pass + p)); fail=$((fail + ${f:-0}))
+}
+
+run_suite() {  # kind
+  local kind=$1 dir=build
+  [ "$kind" = asan ] && dir=build-asan
+  echo "== $kind: build"
+  scripts/build.sh "$kind"
+  echo "== $kind: unit tests"
+  local ulog="$logdir/unit-$kind.log"
+  (cd "$dir" && ctest --output-on-failure -L unit -j 2) 2>&1 | tee "$ulog" | grep -E "tests passed|Failed|\*\*\*" || true
+  count_ctest "$ulog"
+  echo "== $kind: integration tests"
+  local ilog="$logdir/integration-$kind.log"
+  (cd tests/integration && FG_BIN="$PWD/../../$dir/fulfillment-gateway" \
+     ASAN_OPTIONS="detect_leaks=1:halt_on_error=1" UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
+     node --test ./*.test.mjs) > "$ilog" 2>&1 || true
+  grep -E "^not ok|^# (tests|pass|fail)" "$ilog" || true
+  if grep -q "^not ok" "$ilog"; then
+    grep -B2 -A30 "^not ok\|^    not ok" "$ilog" | head -150
+  fi
+  count_node "$ilog"
+}
+
+kinds=${FG_TEST_KINDS:-"release asan"}
+for k in $kinds; do run_suite "$k"; done
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

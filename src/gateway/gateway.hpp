@@ -9,6 +9,7 @@
 
 #include "auth/jwt.hpp"
 #include "common/limits.hpp"
+#include "gateway/events.hpp"
 #include "gateway/shard.hpp"
 #include "net/loops.hpp"
 #include "socketio/server.hpp"
@@ -21,14 +22,6 @@
 #include <vector>
 
 namespace fg::gateway {
-
-inline constexpr std::string_view kNamespace = "/fulfillment";
-
-// The six server → client events and who may see them; nullopt for any other name.
-std::optional<Audience> AudienceOf(std::string_view event);
-
-// `42/fulfillment,["<event>",<data_json>]` — the Engine.IO frame every recipient gets.
-std::string EncodeEventFrame(std::string_view event, std::string_view data_json);
 
 struct GlobalStats {
   std::size_t total = 0, admins = 0, users = 0;

@@ -5,6 +5,7 @@
 // admin events go to admins only.
 #pragma once
 
+#include "gateway/events.hpp"
 #include "net/ws_connection.hpp"
 
 #include <map>
@@ -25,8 +26,6 @@ class Subscriber {
   virtual bool IsAdmin() const = 0;
   virtual const std::string& UserId() const = 0;
 };
-
-enum class Audience { kOrderAndAdmins, kAdminsOnly };
 
 struct ShardStats {
   std::size_t total = 0;

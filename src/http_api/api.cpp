@@ -12,22 +12,6 @@ namespace fg::http_api {
 namespace http = net::http;
 namespace json = boost::json;
 
-ErrorInfo Describe(Errc e) {
-  switch (e) {
-    case Errc::kUnauthorized: return {http::status::unauthorized, "unauthorized"};
-    case Errc::kNotFound: return {http::status::not_found, "not_found"};
-    case Errc::kMethodNotAllowed: return {http::status::method_not_allowed, "method_not_allowed"};
-    case Errc::kMalformedJson: return {http::status::bad_request, "malformed_json"};
-    case Errc::kInvalidBody: return {http::status::bad_request, "invalid_body"};
-    case Errc::kUnknownEvent: return {http::status::bad_request, "unknown_event"};
-    case Errc::kMissingOrderId: return {http::status::bad_request, "missing_order_id"};
-    case Errc::kInvalidOrderId: return {http::status::bad_request, "invalid_order_id"};
-    case Errc::kPayloadTooLarge: return {http::status::bad_request, "payload_too_large"};
-    case Errc::kStoreUnavailable: return {http::status::service_unavailable, "store_unavailable"};
-  }
-  return {http::status::internal_server_error, "internal"};
-}
-
 namespace {
 
 net::Response JsonResponse(unsigned version, http::status status, const json::value& body) {
@@ -57,58 +41,7 @@ json::object OrderJson(const store::OrderRecord& o) {
 
 net::Response ErrorResponse(unsigned version, Errc e, std::string_view message) {
   const auto info = Describe(e);
-  return JsonResponse(version, info.status, json::object{{"error", info.code}, {"message", message}});
-}
-
-std::optional<Errc> ParsePublish(std::string_view body, std::size_t max_order_id, PublishRequest& out, std::string& message) {
-  boost::system::error_code ec;
-  json::value v = json::parse(body, ec);
-  if (ec) {
-    message = "body is not valid JSON: " + ec.message();
-    return Errc::kMalformedJson;
-  }
-  if (!v.is_object()) {
-    message = "body must be a JSON object {\"event\": ..., \"data\": {...}}";
-    return Errc::kInvalidBody;
-  }
-  const auto& o = v.as_object();
-  const auto* event = o.if_contains("event");
-  if (!event || !event->is_string()) {
-    message = "\"event\" must be a string";
-    return Errc::kUnknownEvent;
-  }
-  const auto audience = gateway::AudienceOf(event->as_string());
-  if (!audience) {
-    message = "unknown event '" + std::string(event->as_string()) + "'";
-    return Errc::kUnknownEvent;
-  }
-  const auto* data = o.if_contains("data");
-  if (!data || !data->is_object()) {
-    message = "\"data\" must be a JSON object";
-    return Errc::kInvalidBody;
-  }
-  const auto* order_id = data->as_object().if_contains("orderId");
-  if (order_id && order_id->is_string() && !order_id->as_string().empty()) {
-    if (order_id->as_string().size() > max_order_id) {
-      message = "data.orderId is too long";
-      return Errc::kInvalidOrderId;
-    }
-    out.order_id = std::string(order_id->as_string());
-  } else if (*audience == gateway::Audience::kOrderAndAdmins) {
-    message = "data.orderId must be a non-empty string for " + std::string(event->as_string());
-    return Errc::kMissingOrderId;
-  }
-  out.event = std::string(event->as_string());
-  out.audience = *audience;
-  const auto raw = json_text::FindMember(body, "data");
-  if (!raw) {
-    message = "\"data\" could not be located";
-    return Errc::kInvalidBody;
-  }
-  out.data_json = data->as_object().contains("timestamp")
-                      ? std::string(*raw)
-                      : json_text::AppendMember(*raw, "timestamp", json_text::Quote(IsoTimestamp()));
-  return std::nullopt;
+  return JsonResponse(version, static_cast<http::status>(info.status), json::object{{"error", info.code}, {"message", message}});
 }
 
 bool Api::Authorized(const net::Request& req) const {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "gateway/gateway.hpp"
+#include "http_api/publish.hpp"
 #include "net/http_connection.hpp"
 #include "store/order_store.hpp"
 
@@ -11,34 +12,7 @@
 
 namespace fg::http_api {
 
-enum class Errc {
-  kUnauthorized,
-  kNotFound,
-  kMethodNotAllowed,
-  kMalformedJson,
-  kInvalidBody,
-  kUnknownEvent,
-  kMissingOrderId,
-  kInvalidOrderId,
-  kPayloadTooLarge,
-  kStoreUnavailable,
-};
-struct ErrorInfo {
-  net::http::status status;
-  const char* code;
-};
-ErrorInfo Describe(Errc e);
 net::Response ErrorResponse(unsigned version, Errc e, std::string_view message);
-
-// What a validated publish request carries.
-struct PublishRequest {
-  std::string event;
-  gateway::Audience audience;
-  std::string order_id;  // empty for admin events without one
-  std::string data_json;  // original text, with "timestamp" appended when absent
-};
-// Parses and validates a POST /api/v1/events body; on failure returns the error and sets `message`.
-std::optional<Errc> ParsePublish(std::string_view body, std::size_t max_order_id, PublishRequest& out, std::string& message);
 
 class Api {
  public:

@@ -1,0 +1,42 @@
+// Publish-request validation and the API's error vocabulary. Pure (no sockets): fuzzed by
+// fuzz/json_text_fuzz.cpp.
+#pragma once
+
+#include "gateway/events.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace fg::http_api {
+
+enum class Errc {
+  kUnauthorized,
+  kNotFound,
+  kMethodNotAllowed,
+  kMalformedJson,
+  kInvalidBody,
+  kUnknownEvent,
+  kMissingOrderId,
+  kInvalidOrderId,
+  kPayloadTooLarge,
+  kStoreUnavailable,
+};
+struct ErrorInfo {
+  int status;  // HTTP status
+  const char* code;
+};
+// The one error → HTTP status table.
+ErrorInfo Describe(Errc e);
+
+// What a validated publish request carries.
+struct PublishRequest {
+  std::string event;
+  gateway::Audience audience;
+  std::string order_id;  // empty for admin events without one
+  std::string data_json;  // original text, with "timestamp" appended when absent
+};
+// Parses and validates a POST /api/v1/events body; on failure returns the error and sets `message`.
+std::optional<Errc> ParsePublish(std::string_view body, std::size_t max_order_id, PublishRequest& out, std::string& message);
+
+}  // namespace fg::http_api

@@ -22,6 +22,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
+#include <deque>
+#include <functional>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -214,13 +217,13 @@ class Conn : public std::enable_shared_from_this<Conn> {
 // Minimal keep-alive HTTP/1.1 client for the publish API (synchronous, one per publisher thread).
 class HttpClient {
  public:
-  HttpClient(const Config& c) : cfg_(c), stream_(io_) {}
+  explicit HttpClient(const Config& c) : cfg_(c) { Reset(); }
   int Request(http::verb verb, const std::string& target, const std::string& body) {
     for (int attempt = 0; attempt < 2; ++attempt) {
       try {
         if (!open_) {
-          stream_.connect(tcp::endpoint(asio::ip::make_address(cfg_.host), cfg_.port));
-          stream_.socket().set_option(tcp::no_delay(true));
+          stream_->connect(tcp::endpoint(asio::ip::make_address(cfg_.host), cfg_.port));
+          stream_->socket().set_option(tcp::no_delay(true));
           open_ = true;
         }
         http::request<http::string_body> req{verb, target, 11};
@@ -230,9 +233,9 @@ class HttpClient {
         req.keep_alive(true);
         req.body() = body;
         req.prepare_payload();
-        http::write(stream_, req);
+        http::write(*stream_, req);
         http::response<http::string_body> res;
-        http::read(stream_, buf_, res);
+        http::read(*stream_, buf_, res);
         if (!res.keep_alive()) Reset();
         return res.result_int();
       } catch (const std::exception&) {
@@ -244,15 +247,13 @@ class HttpClient {
 
  private:
   void Reset() {
-    beast::error_code ec;
-    stream_.socket().close(ec);
-    stream_ = beast::tcp_stream(io_);
+    stream_ = std::make_unique<beast::tcp_stream>(io_);
     buf_.clear();
     open_ = false;
   }
   const Config& cfg_;
   asio::io_context io_;
-  beast::tcp_stream stream_;
+  std::unique_ptr<beast::tcp_stream> stream_;
   beast::flat_buffer buf_;
   bool open_ = false;
 };

@@ -1,0 +1,53 @@
+// A client that stops reading must be cut off once its send queue passes --max-send-queue,
+// while other clients keep receiving.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import WebSocket from "ws";
+import { startGateway, userToken, adminToken, request, until, once } from "./harness.mjs";
+
+describe("slow consumers", () => {
+  let gw;
+  before(async () => {
+    gw = await startGateway({ args: ["--max-send-queue", "262144"] });
+    await gw.registerOrder("ord-slow", "slow-user");
+  });
+  after(async () => {
+    await gw.stop();
+    gw.cleanup();
+  });
+
+  it("disconnects a socket that does not read, others unaffected", async () => {
+    const raw = new WebSocket(`ws://127.0.0.1:${gw.port}/socket.io/?EIO=4&transport=websocket`);
+    raw.on("error", () => {});
+    const closed = new Promise((r) => raw.on("close", r));
+    const frames = [];
+    raw.on("message", (d) => frames.push(d.toString()));
+    await until(() => frames.length >= 1, 5000, "handshake");
+    raw.send(`40/fulfillment,${JSON.stringify({ token: userToken("slow-user") })}`);
+    await until(() => frames.some((f) => f.startsWith("40/fulfillment,")), 5000, "connect");
+    raw.send('42/fulfillment,1["subscribe:order",{"orderId":"ord-slow"}]');
+    await until(() => frames.some((f) => f.startsWith("43/fulfillment,1")), 5000, "subscribed");
+    raw._socket.pause(); // stop reading: the kernel buffers fill, then the gateway's queue
+
+    const admin = await gw.connect(adminToken(), { transports: ["websocket"] });
+    let adminGot = 0;
+    admin.on("fulfillment:status-change", () => adminGot++);
+    const pad = "x".repeat(200_000);
+    let published = 0;
+    let isClosed = false;
+    closed.then(() => (isClosed = true));
+    const deadline = Date.now() + 20000;
+    while (!isClosed && Date.now() < deadline) {
+      const stats = await request(admin, "admin:get-connections");
+      if (stats.totalConnected === 1) break; // the slow socket is gone
+      await gw.publish("fulfillment:status-change", { orderId: "ord-slow", pad });
+      published++;
+    }
+    const stats = await request(admin, "admin:get-connections");
+    assert.equal(stats.totalConnected, 1, `slow socket still connected after ${published} events`);
+    await until(() => adminGot === published, 10000, "admin deliveries");
+    assert.match(gw.stderr(), /slow consumer/, "the cut-off is logged");
+    admin.disconnect();
+    raw.terminate();
+  });
+});

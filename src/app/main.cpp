@@ -1,11 +1,15 @@
 // fulfillment-gateway: the only place that knows every part. Reads config (flags over env),
-// wires store → gateway → Socket.IO → Engine.IO → HTTP, runs one loop per core, drains on
-// SIGINT/SIGTERM.
+// wires store → fulfillment → gateway → Socket.IO → Engine.IO → HTTP, runs one loop per core,
+// drains on SIGINT/SIGTERM. Subcommands: conformance, token, ipn-sign, supplier-sim.
 #include "app/conformance.hpp"
+#include "app/demo.hpp"
 #include "app/router.hpp"
 #include "auth/jwt.hpp"
 #include "common/clock.hpp"
+#include "common/encoding.hpp"
 #include "common/log.hpp"
+#include "fulfillment/js_json.hpp"
+#include "fulfillment/service.hpp"
 #include "gateway/gateway.hpp"
 #include "http_api/api.hpp"
 #include "net/listener.hpp"
@@ -16,14 +20,20 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
+#include <openssl/rand.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
 namespace {
+
+namespace fs = std::filesystem;
 
 struct ServeConfig {
   std::string host = "0.0.0.0";
@@ -41,6 +51,26 @@ struct ServeConfig {
   std::size_t max_send_queue = 4 * 1024 * 1024;
   std::size_t max_subscriptions = 256;
   std::string log_level = "info";
+  // fulfillment
+  std::string ipn_secret;
+  std::string kinguin_secret;
+  std::string url_signing_secret;
+  std::string key_encryption_key;
+  std::string supplier_url;
+  std::string supplier_api_key;
+  unsigned supplier_timeout_ms = 10000;
+  double sim_failure_rate = -1;  // <0: default (0 normally, 0.15 in demo)
+  unsigned sim_latency_ms = 50;
+  std::string paid_statuses = "finished,confirmed";
+  std::size_t job_workers = 2;
+  long job_max_attempts = 5;
+  unsigned job_backoff_base_ms = 1000;
+  unsigned job_backoff_cap_ms = 60000;
+  unsigned job_lease_ms = 60000;
+  long signed_url_ttl_s = 900;
+  bool demo = false;
+  unsigned demo_interval_ms = 5000;
+  std::string public_url;
 };
 
 std::vector<std::string> SplitList(const std::string& s) {
@@ -60,10 +90,29 @@ int Fatal(const std::string& message) {
   return 2;
 }
 
-int Serve(const ServeConfig& c) {
+// A secret kept in the data dir (mode 0600), created with `bytes` random bytes on first use.
+std::string DataDirSecret(const fs::path& file, std::size_t bytes) {
+  if (fs::exists(file)) {
+    std::ifstream in(file);
+    std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+    return s;
+  }
+  std::string raw(bytes, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size()));
+  const std::string text = fg::Base64Encode(raw);
+  const auto old = ::umask(077);
+  { std::ofstream(file) << text << "\n"; }
+  ::umask(old);
+  fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+  return text;
+}
+
+int Serve(ServeConfig c) {
   if (c.jwt_secret.empty()) return Fatal("JWT_SECRET is not set (the HS256 secret for user tokens)");
   if (c.api_key.empty()) return Fatal("API_KEY is not set (the bearer key for the server-to-server API)");
   if (c.ping_interval_ms == 0 || c.ping_timeout_ms == 0) return Fatal("ping interval and timeout must be positive");
+  if (c.job_max_attempts < 1) return Fatal("JOB_MAX_ATTEMPTS must be at least 1");
 
   fg::Limits limits;
   limits.max_payload = c.max_payload;
@@ -72,21 +121,83 @@ int Serve(const ServeConfig& c) {
   limits.max_subscriptions_per_socket = c.max_subscriptions;
 
   std::error_code fs_ec;
-  std::filesystem::create_directories(c.data_dir, fs_ec);
+  fs::create_directories(c.data_dir, fs_ec);
   if (fs_ec) return Fatal("cannot create data directory '" + c.data_dir + "': " + fs_ec.message());
+  const fs::path data(c.data_dir);
 
-  std::unique_ptr<fg::store::SqliteOrderStore> store;
+  std::unique_ptr<fg::store::SqliteStore> store;
   try {
-    store = std::make_unique<fg::store::SqliteOrderStore>((std::filesystem::path(c.data_dir) / "gateway.db").string());
+    store = std::make_unique<fg::store::SqliteStore>((data / "gateway.db").string());
   } catch (const std::exception& e) {
     return Fatal(e.what());
   }
-  fg::store::StoreWorker worker(1);
+
+  // Secrets of the fulfillment flow: from the environment, else kept in the data dir.
+  if (c.key_encryption_key.empty()) {
+    c.key_encryption_key = DataDirSecret(data / "master.key", 32);
+    spdlog::warn("KEY_ENCRYPTION_KEY not set: using the generated key in {}", (data / "master.key").string());
+  }
+  auto master = fg::fulfillment::ParseMasterKey(c.key_encryption_key);
+  if (!master) return Fatal("KEY_ENCRYPTION_KEY must be base64 of exactly 32 bytes");
+  if (c.url_signing_secret.empty()) c.url_signing_secret = DataDirSecret(data / "url-signing.secret", 32);
+  if (c.demo && c.ipn_secret.empty()) c.ipn_secret = DataDirSecret(data / "ipn.secret", 24);
+  if (c.demo && c.kinguin_secret.empty()) c.kinguin_secret = DataDirSecret(data / "kinguin.secret", 24);
+  if (c.ipn_secret.empty()) spdlog::warn("IPN_SECRET not set: POST /webhooks/nowpayments answers 503");
 
   const std::size_t threads = c.threads ? c.threads : std::max(1u, std::thread::hardware_concurrency());
   fg::net::Loops loops(threads);
+  fg::store::StoreWorker worker(1);
+
+  // Supplier: SUPPLIER_URL, else the simulator in-process on a loopback port.
+  std::unique_ptr<fg::net::Loops> sim_loops;
+  std::unique_ptr<fg::fulfillment::SupplierSim> sim;
+  std::shared_ptr<fg::net::Listener> sim_listener;
+  if (c.supplier_url.empty()) {
+    fg::fulfillment::SimOptions so;
+    so.latency = std::chrono::milliseconds(c.sim_latency_ms);
+    so.failure_rate = c.sim_failure_rate >= 0 ? c.sim_failure_rate : (c.demo ? 0.15 : 0.0);
+    so.api_key = c.supplier_api_key;
+    sim = std::make_unique<fg::fulfillment::SupplierSim>(so);
+    sim_loops = std::make_unique<fg::net::Loops>(1);
+    sim_listener = std::make_shared<fg::net::Listener>(*sim_loops, "127.0.0.1", 0, *sim, limits);
+    sim_listener->Start();
+    sim_loops->Start();
+    c.supplier_url = "http://127.0.0.1:" + std::to_string(sim_listener->Port());
+    spdlog::warn("SUPPLIER_URL not set: using the built-in supplier simulator at {} (failure rate {})", c.supplier_url, so.failure_rate);
+  }
+  std::unique_ptr<fg::fulfillment::HttpSupplier> supplier;
+  try {
+    supplier = std::make_unique<fg::fulfillment::HttpSupplier>(c.supplier_url, c.supplier_api_key,
+                                                               std::chrono::milliseconds(c.supplier_timeout_ms));
+  } catch (const std::exception& e) {
+    return Fatal(e.what());
+  }
+  std::unique_ptr<fg::fulfillment::LocalObjectStore> objects;
+  try {
+    objects = std::make_unique<fg::fulfillment::LocalObjectStore>((data / "keys").string());
+  } catch (const std::exception& e) {
+    return Fatal(std::string("cannot use the key directory: ") + e.what());
+  }
 
   auto gateway = std::make_shared<fg::gateway::Gateway>(loops, *store, worker, fg::auth::JwtVerifier(c.jwt_secret), limits);
+  fg::fulfillment::ServiceConfig sc;
+  sc.paid_statuses = SplitList(c.paid_statuses);
+  sc.max_attempts = c.job_max_attempts;
+  sc.backoff = fg::fulfillment::Backoff{std::chrono::milliseconds(c.job_backoff_base_ms), std::chrono::milliseconds(c.job_backoff_cap_ms)};
+  sc.lease = std::chrono::milliseconds(c.job_lease_ms);
+  sc.url_ttl = std::chrono::seconds(c.signed_url_ttl_s);
+  sc.workers = c.job_workers;
+  sc.ipn_secret = c.ipn_secret;
+  sc.kinguin_secret = c.kinguin_secret;
+  fg::fulfillment::Service service(
+      *store, *objects, fg::fulfillment::KeyCipher(*master), fg::fulfillment::UrlSigner(c.url_signing_secret), *supplier,
+      [gw = gateway.get()](const std::vector<fg::fulfillment::Emitted>& events) {
+        for (const auto& e : events) {
+          if (auto audience = fg::gateway::AudienceOf(e.event)) gw->Publish(e.event, *audience, e.order_id, e.json);
+        }
+      },
+      sc);
+
   fg::socketio::ServerOptions sio_options;
   sio_options.connect_timeout = std::chrono::milliseconds(c.connect_timeout_ms);
   fg::socketio::Server sio(sio_options);
@@ -100,9 +211,12 @@ int Serve(const ServeConfig& c) {
   eio_config.cors_origins = SplitList(c.cors_origins);
   fg::engineio::Server engine(eio_config, limits, [&sio](const std::shared_ptr<fg::engineio::Session>& s) { sio.OnSession(s); });
 
-  fg::http_api::Api api(*gateway, *store, worker, c.api_key, limits);
+  fg::http_api::Api api(*gateway, *store, worker, c.api_key, fg::auth::JwtVerifier(c.jwt_secret), &service, limits);
   fg::app::Router router({&engine}, [&api](const std::shared_ptr<fg::net::HttpConnection>& conn, fg::net::Request req) {
-    api.Handle(conn, std::move(req));
+    if (!api.Handle(conn, req)) {
+      conn->Respond(fg::app::Router::JsonError(req.version(), fg::net::http::status::not_found, "not_found",
+                                               "no such route: " + std::string(req.target())));
+    }
   });
 
   std::shared_ptr<fg::net::Listener> listener;
@@ -112,6 +226,28 @@ int Serve(const ServeConfig& c) {
     return Fatal(e.what());
   }
   listener->Start();
+  service.Start();
+
+  std::unique_ptr<fg::app::DemoDriver> demo;
+  if (c.demo) {
+    fg::app::DemoConfig dc;
+    dc.port = listener->Port();
+    dc.api_key = c.api_key;
+    dc.ipn_secret = c.ipn_secret;
+    dc.interval = std::chrono::milliseconds(c.demo_interval_ms);
+    demo = std::make_unique<fg::app::DemoDriver>(dc);
+    const std::string base = c.public_url.empty() ? "http://localhost:" + std::to_string(listener->Port()) : c.public_url;
+    auto token = [&](const std::string& sub, const std::string& role) {
+      boost::json::object claims{{"sub", sub}, {"email", sub + "@demo.example"}, {"exp", fg::UnixSeconds() + 7 * 86400}};
+      if (!role.empty()) claims["role"] = role;
+      return fg::auth::SignHs256(claims, c.jwt_secret);
+    };
+    std::printf("\nDemo mode: orders flow every %.1f s (signed IPNs, supplier simulator with transient failures).\n",
+                static_cast<double>(c.demo_interval_ms) / 1000.0);
+    for (const char* user : fg::app::kDemoUsers) std::printf("  user %-6s token: %s\n", user, token(user, "").c_str());
+    std::printf("  admin        token: %s\n", token(fg::app::kDemoAdmin, "admin").c_str());
+    std::printf("  Orders of a user:  curl -H 'Authorization: Bearer <token>' %s/api/v1/orders/<orderId>\n\n", base.c_str());
+  }
 
   boost::asio::signal_set signals(loops.At(0), SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int sig) {
@@ -119,7 +255,6 @@ int Serve(const ServeConfig& c) {
     spdlog::info("signal {}: closing {} sessions and stopping", sig, engine.SessionCount());
     listener->Stop();
     engine.CloseAll("server shutting down");
-    // Give the close packets a moment to flush before the loops stop.
     auto timer = std::make_shared<boost::asio::steady_timer>(loops.At(0), std::chrono::milliseconds(200));
     timer->async_wait([&loops, timer](boost::system::error_code) { loops.Stop(); });
   });
@@ -127,10 +262,38 @@ int Serve(const ServeConfig& c) {
   spdlog::info("fulfillment-gateway listening on http://{}:{} ({} loops, data dir {})", c.host, listener->Port(), threads, c.data_dir);
   std::printf("READY port=%u\n", listener->Port());
   std::fflush(stdout);
+  if (demo) demo->Start();
   loops.Start();
   loops.Join();
+  if (demo) demo->Stop();
+  service.Stop();
   worker.Stop();
+  if (sim_loops) {
+    sim_loops->Stop();
+    sim_loops->Join();
+  }
   spdlog::info("stopped");
+  return 0;
+}
+
+int RunSupplierSim(const std::string& host, unsigned short port, const fg::fulfillment::SimOptions& so) {
+  fg::Limits limits;
+  fg::fulfillment::SupplierSim sim(so);
+  fg::net::Loops loops(1);
+  std::shared_ptr<fg::net::Listener> listener;
+  try {
+    listener = std::make_shared<fg::net::Listener>(loops, host, port, sim, limits);
+  } catch (const std::exception& e) {
+    return Fatal(e.what());
+  }
+  listener->Start();
+  boost::asio::signal_set signals(loops.At(0), SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code, int) { loops.Stop(); });
+  std::printf("READY port=%u\n", listener->Port());
+  std::fflush(stdout);
+  spdlog::info("supplier simulator on http://{}:{} (latency {} ms, failure rate {})", host, listener->Port(), so.latency.count(), so.failure_rate);
+  loops.Start();
+  loops.Join();
   return 0;
 }
 
@@ -142,7 +305,7 @@ int main(int argc, char** argv) {
   ServeConfig c;
   app.add_option("--host", c.host, "address to listen on")->envname("HOST")->capture_default_str();
   app.add_option("--port", c.port, "port for HTTP, WebSocket and Socket.IO (0: any free port)")->envname("PORT")->capture_default_str();
-  app.add_option("--data-dir", c.data_dir, "directory of the embedded SQLite database")->envname("DATA_DIR")->capture_default_str();
+  app.add_option("--data-dir", c.data_dir, "directory of the embedded SQLite database and sealed keys")->envname("DATA_DIR")->capture_default_str();
   app.add_option("--threads", c.threads, "event loops (0: one per core)")->envname("THREADS")->capture_default_str();
   app.add_option("--jwt-secret", c.jwt_secret, "HS256 secret for user tokens (required)")->envname("JWT_SECRET");
   app.add_option("--api-key", c.api_key, "bearer key for the server-to-server API (required)")->envname("API_KEY");
@@ -156,6 +319,25 @@ int main(int argc, char** argv) {
       ->envname("MAX_SEND_QUEUE")->capture_default_str();
   app.add_option("--max-subscriptions", c.max_subscriptions, "order subscriptions per socket")->envname("MAX_SUBSCRIPTIONS")->capture_default_str();
   app.add_option("--log-level", c.log_level, "trace|debug|info|warn|error")->envname("LOG_LEVEL")->capture_default_str();
+  app.add_option("--ipn-secret", c.ipn_secret, "NOWPayments IPN secret (HMAC-SHA512 key)")->envname("IPN_SECRET");
+  app.add_option("--kinguin-webhook-secret", c.kinguin_secret, "shared secret of POST /webhooks/kinguin (X-Event-Secret)")->envname("KINGUIN_WEBHOOK_SECRET");
+  app.add_option("--url-signing-secret", c.url_signing_secret, "HMAC key of signed key URLs (default: generated in the data dir)")->envname("URL_SIGNING_SECRET");
+  app.add_option("--key-encryption-key", c.key_encryption_key, "base64 of the 32-byte AES-256-GCM master key (default: generated in the data dir)")->envname("KEY_ENCRYPTION_KEY");
+  app.add_option("--supplier-url", c.supplier_url, "Kinguin-style supplier API base URL (default: built-in simulator)")->envname("SUPPLIER_URL");
+  app.add_option("--supplier-api-key", c.supplier_api_key, "supplier API key (X-Api-Key)")->envname("SUPPLIER_API_KEY");
+  app.add_option("--supplier-timeout", c.supplier_timeout_ms, "per-request supplier timeout, ms")->envname("SUPPLIER_TIMEOUT_MS")->capture_default_str();
+  app.add_option("--sim-failure-rate", c.sim_failure_rate, "built-in simulator: share of requests that fail transiently (default 0, demo 0.15)")->envname("SUPPLIER_SIM_FAILURE_RATE");
+  app.add_option("--sim-latency", c.sim_latency_ms, "built-in simulator: latency per request, ms")->envname("SUPPLIER_SIM_LATENCY_MS")->capture_default_str();
+  app.add_option("--paid-statuses", c.paid_statuses, "IPN payment_status values that mark an order paid")->envname("PAID_STATUSES")->capture_default_str();
+  app.add_option("--job-workers", c.job_workers, "fulfillment worker threads")->envname("JOB_WORKERS")->capture_default_str();
+  app.add_option("--job-max-attempts", c.job_max_attempts, "attempts before a job fails for good")->envname("JOB_MAX_ATTEMPTS")->capture_default_str();
+  app.add_option("--job-backoff-base", c.job_backoff_base_ms, "first retry delay, ms (doubles each retry, with jitter)")->envname("JOB_BACKOFF_BASE_MS")->capture_default_str();
+  app.add_option("--job-backoff-cap", c.job_backoff_cap_ms, "largest retry delay, ms")->envname("JOB_BACKOFF_CAP_MS")->capture_default_str();
+  app.add_option("--job-lease", c.job_lease_ms, "ms a worker holds a job before another may take it")->envname("JOB_LEASE_MS")->capture_default_str();
+  app.add_option("--signed-url-ttl", c.signed_url_ttl_s, "seconds a key download link stays valid")->envname("SIGNED_URL_TTL")->capture_default_str();
+  app.add_flag("--demo", c.demo, "demo mode: demo users and a stream of orders through the real flow")->envname("DEMO");
+  app.add_option("--demo-interval", c.demo_interval_ms, "demo: ms between new orders")->envname("DEMO_INTERVAL_MS")->capture_default_str();
+  app.add_option("--public-url", c.public_url, "URL users reach the gateway at (for printed links)")->envname("PUBLIC_URL");
 
   fg::app::ConformanceOptions conf;
   auto* conformance = app.add_subcommand("conformance", "serve the handlers the official Engine.IO/Socket.IO test suites expect");
@@ -169,6 +351,20 @@ int main(int argc, char** argv) {
   token->add_option("--email", email, "email claim");
   token->add_option("--role", role, "role claim (admin makes an admin)");
   token->add_option("--ttl", ttl, "seconds until exp (0: no exp claim)")->capture_default_str();
+
+  std::string sign_file = "-";
+  auto* ipn_sign = app.add_subcommand("ipn-sign", "print the x-nowpayments-sig header for an IPN body (file or - for stdin), keyed with IPN_SECRET");
+  ipn_sign->add_option("body", sign_file, "file with the JSON body, - for stdin")->capture_default_str();
+
+  std::string sim_host = "127.0.0.1";
+  unsigned short sim_port = 4001;
+  fg::fulfillment::SimOptions sim_options;
+  unsigned sim_latency = 50;
+  auto* supplier_sim = app.add_subcommand("supplier-sim", "run the Kinguin-style supplier simulator");
+  supplier_sim->add_option("--host", sim_host)->capture_default_str();
+  supplier_sim->add_option("--port", sim_port)->capture_default_str();
+  supplier_sim->add_option("--latency", sim_latency, "ms per request")->capture_default_str();
+  supplier_sim->add_option("--failure-rate", sim_options.failure_rate, "share of requests answered 503")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
 
@@ -187,6 +383,26 @@ int main(int argc, char** argv) {
     if (ttl > 0) claims["exp"] = fg::UnixSeconds() + ttl;
     std::cout << fg::auth::SignHs256(claims, c.jwt_secret) << "\n";
     return 0;
+  }
+  if (*ipn_sign) {
+    if (c.ipn_secret.empty()) return Fatal("IPN_SECRET is not set");
+    std::string body;
+    if (sign_file == "-") {
+      body.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    } else {
+      std::ifstream in(sign_file, std::ios::binary);
+      if (!in) return Fatal("cannot read " + sign_file);
+      body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    auto sig = fg::fulfillment::NowPaymentsSignature(body, c.ipn_secret);
+    if (!sig) return Fatal("the body is not valid JSON");
+    std::cout << "x-nowpayments-sig: " << *sig << "\n";
+    return 0;
+  }
+  if (*supplier_sim) {
+    sim_options.latency = std::chrono::milliseconds(sim_latency);
+    sim_options.api_key = c.supplier_api_key;
+    return RunSupplierSim(sim_host, sim_port, sim_options);
   }
   return Serve(c);
 }

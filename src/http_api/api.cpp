@@ -2,7 +2,7 @@
 
 #include "common/clock.hpp"
 #include "common/encoding.hpp"
-#include "common/json_text.hpp"
+#include "engineio/server.hpp"
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
@@ -37,6 +37,29 @@ json::object OrderJson(const store::OrderRecord& o) {
                       {"createdAt", o.created_at}, {"updatedAt", o.updated_at}};
 }
 
+// "/a/b/c" → {"a","b","c"}
+std::vector<std::string_view> Segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  while (!path.empty()) {
+    if (path.front() == '/') {
+      path.remove_prefix(1);
+      continue;
+    }
+    const auto slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash);
+  }
+  return out;
+}
+
+std::string_view BearerOf(const net::Request& req) {
+  const auto header = req[http::field::authorization];
+  constexpr std::string_view kPrefix = "Bearer ";
+  if (header.size() <= kPrefix.size() || header.substr(0, kPrefix.size()) != kPrefix) return {};
+  return header.substr(kPrefix.size());
+}
+
 }  // namespace
 
 net::Response ErrorResponse(unsigned version, Errc e, std::string_view message) {
@@ -44,51 +67,193 @@ net::Response ErrorResponse(unsigned version, Errc e, std::string_view message) 
   return JsonResponse(version, static_cast<http::status>(info.status), json::object{{"error", info.code}, {"message", message}});
 }
 
-bool Api::Authorized(const net::Request& req) const {
-  const auto header = req[http::field::authorization];
-  constexpr std::string_view kPrefix = "Bearer ";
-  if (header.size() <= kPrefix.size() || header.substr(0, kPrefix.size()) != kPrefix) return false;
-  return ConstantTimeEquals(header.substr(kPrefix.size()), api_key_);
+bool Api::IsApiKey(const net::Request& req) const {
+  const auto token = BearerOf(req);
+  return !token.empty() && ConstantTimeEquals(token, api_key_);
 }
 
-void Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request req) {
-  const std::string_view target = req.target();
-  const std::string_view path = target.substr(0, target.find('?'));
+std::optional<fulfillment::Caller> Api::Authenticate(const net::Request& req) const {
+  const auto token = BearerOf(req);
+  if (token.empty()) return std::nullopt;
+  if (ConstantTimeEquals(token, api_key_)) return fulfillment::Caller{fulfillment::Caller::Kind::kService, ""};
+  auto r = verifier_.Verify(token, UnixSeconds());
+  if (r.error != auth::TokenError::kNone) return std::nullopt;
+  return fulfillment::Caller{r.principal.admin ? fulfillment::Caller::Kind::kAdmin : fulfillment::Caller::Kind::kUser,
+                             r.principal.user_id};
+}
+
+void Api::RunService(const std::shared_ptr<net::HttpConnection>& conn, unsigned version, std::function<fulfillment::Reply()> work) {
+  worker_.Submit(conn->Executor(), std::move(work), [conn, version](std::optional<fulfillment::Reply> r, const std::string& err) {
+    if (!r) {
+      spdlog::error("request failed: {}", err);
+      conn->Respond(ErrorResponse(version, Errc::kStoreUnavailable, "the store failed; retry later"));
+      return;
+    }
+    auto res = JsonResponse(version, static_cast<http::status>(r->status), r->body);
+    if (!r->no_store) res.erase(http::field::cache_control);
+    conn->Respond(std::move(res));
+  });
+}
+
+bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request& req) {
+  const std::string target(req.target());
+  const std::string_view path = std::string_view(target).substr(0, target.find('?'));
   const unsigned version = req.version();
+  const auto seg = Segments(path);
+  const auto method = req.method();
+  auto reply = [&](Errc e, std::string_view msg) { conn->Respond(ErrorResponse(version, e, msg)); };
 
   if (path == "/healthz") {
     conn->Respond(JsonResponse(version, http::status::ok, json::object{{"status", "ok"}}));
-    return;
+    return true;
   }
-  constexpr std::string_view kOrders = "/api/v1/orders/";
-  const bool is_events = path == "/api/v1/events";
-  const bool is_order = path.substr(0, kOrders.size()) == kOrders;
-  if (!is_events && !is_order) {
-    conn->Respond(ErrorResponse(version, Errc::kNotFound, "no such route: " + std::string(path)));
-    return;
-  }
-  if (!Authorized(req)) {
-    conn->Respond(ErrorResponse(version, Errc::kUnauthorized, "missing or invalid API key (Authorization: Bearer <API_KEY>)"));
-    return;
-  }
-  if (is_events) {
-    if (req.method() != http::verb::post) {
-      conn->Respond(ErrorResponse(version, Errc::kMethodNotAllowed, "use POST"));
-      return;
+  // Provider webhooks: authenticated by their signature / shared secret, not by our keys.
+  if (seg.size() == 2 && seg[0] == "webhooks") {
+    if (method != http::verb::post) {
+      reply(Errc::kMethodNotAllowed, "use POST");
+      return true;
     }
-    PostEvents(conn, req);
-    return;
+    if (!service_) {
+      reply(Errc::kNotFound, "webhooks are not enabled");
+      return true;
+    }
+    if (seg[1] == "nowpayments") {
+      RunService(conn, version, [svc = service_, body = std::move(req.body()), sig = std::string(req["x-nowpayments-sig"])] {
+        return svc->HandleNowPaymentsIpn(body, sig);
+      });
+      return true;
+    }
+    if (seg[1] == "kinguin") {
+      RunService(conn, version, [svc = service_, body = std::move(req.body()), secret = std::string(req["X-Event-Secret"])] {
+        return svc->HandleKinguinWebhook(body, secret);
+      });
+      return true;
+    }
+    reply(Errc::kNotFound, "no such webhook");
+    return true;
   }
-  std::string order_id(path.substr(kOrders.size()));
+  if (seg.size() < 2 || seg[0] != "api" || seg[1] != "v1") return false;
+  const std::vector<std::string_view> rest(seg.begin() + 2, seg.end());
+
+  // Signed key links carry their own authorization.
+  if (!rest.empty() && rest[0] == "keys") {
+    if (rest.size() != 3) {
+      reply(Errc::kNotFound, "no such key");
+      return true;
+    }
+    if (method != http::verb::get) {
+      reply(Errc::kMethodNotAllowed, "use GET");
+      return true;
+    }
+    if (!service_) {
+      reply(Errc::kNotFound, "keys are not enabled");
+      return true;
+    }
+    auto q = engineio::ParseQuery(target);
+    RunService(conn, version, [svc = service_, o = std::string(rest[1]), i = std::string(rest[2]), e = q["expires"], s = q["sig"]] {
+      return svc->RevealKey(o, i, e, s);
+    });
+    return true;
+  }
+
+  const bool known = !rest.empty() && (rest[0] == "events" || rest[0] == "orders" || rest[0] == "jobs");
+  if (!known) {
+    reply(Errc::kNotFound, "no such route: " + std::string(path));
+    return true;
+  }
+  const auto caller = Authenticate(req);
+  if (!caller) {
+    reply(Errc::kUnauthorized, "missing or invalid credentials (Authorization: Bearer <API_KEY or user JWT>)");
+    return true;
+  }
+  const bool service_key = caller->kind == fulfillment::Caller::Kind::kService;
+
+  if (rest[0] == "events") {
+    if (rest.size() != 1) {
+      reply(Errc::kNotFound, "no such route");
+    } else if (!service_key) {
+      reply(Errc::kUnauthorized, "publishing needs the API key");
+    } else if (method != http::verb::post) {
+      reply(Errc::kMethodNotAllowed, "use POST");
+    } else {
+      PostEvents(conn, req);
+    }
+    return true;
+  }
+
+  if (rest[0] == "jobs") {
+    if (caller->kind == fulfillment::Caller::Kind::kUser) {
+      reply(Errc::kForbidden, "jobs are for admins and the backend");
+      return true;
+    }
+    if (!service_) {
+      reply(Errc::kNotFound, "the job queue is not enabled");
+      return true;
+    }
+    if (rest.size() == 1 && method == http::verb::get) {
+      auto q = engineio::ParseQuery(target);
+      std::optional<std::string> state;
+      if (auto it = q.find("state"); it != q.end() && !it->second.empty()) state = it->second;
+      RunService(conn, version, [svc = service_, state] { return svc->ListJobs(state); });
+    } else if (rest.size() == 3 && rest[2] == "retry" && method == http::verb::post) {
+      RunService(conn, version, [svc = service_, id = std::string(rest[1])] { return svc->RetryJob(id); });
+    } else if (rest.size() == 1 || (rest.size() == 3 && rest[2] == "retry")) {
+      reply(Errc::kMethodNotAllowed, rest.size() == 1 ? "use GET" : "use POST");
+    } else {
+      reply(Errc::kNotFound, "no such route");
+    }
+    return true;
+  }
+
+  // orders
+  if (rest.size() == 1) {
+    if (method != http::verb::post) {
+      reply(Errc::kMethodNotAllowed, "use POST to create an order");
+      return true;
+    }
+    if (!service_) {
+      reply(Errc::kNotFound, "order creation is not enabled");
+      return true;
+    }
+    boost::system::error_code ec;
+    json::value body = json::parse(req.body(), ec);
+    if (ec) {
+      reply(Errc::kMalformedJson, "body is not valid JSON: " + ec.message());
+      return true;
+    }
+    RunService(conn, version, [svc = service_, c = *caller, b = std::move(body)] { return svc->CreateOrder(c, b); });
+    return true;
+  }
+  std::string order_id(rest[1]);
   if (!ValidOrderId(order_id, limits_.max_order_id_length)) {
-    conn->Respond(ErrorResponse(version, Errc::kInvalidOrderId, "order id must be 1-128 characters of [A-Za-z0-9._:-]"));
-    return;
+    reply(Errc::kInvalidOrderId, "order id must be 1-128 characters of [A-Za-z0-9._:-]");
+    return true;
   }
-  if (req.method() != http::verb::put) {
-    conn->Respond(ErrorResponse(version, Errc::kMethodNotAllowed, "use PUT"));
-    return;
+  if (rest.size() == 2 && method == http::verb::put) {
+    if (!service_key) {
+      reply(Errc::kUnauthorized, "registering orders needs the API key");
+      return true;
+    }
+    PutOrder(conn, req, std::move(order_id));
+    return true;
   }
-  PutOrder(conn, req, std::move(order_id));
+  if ((rest.size() == 2 || (rest.size() == 3 && rest[2] == "events")) && method == http::verb::get) {
+    if (!service_) {
+      reply(Errc::kNotFound, "order reads are not enabled");
+      return true;
+    }
+    const bool timeline = rest.size() == 3;
+    RunService(conn, version, [svc = service_, c = *caller, order_id, timeline] {
+      return timeline ? svc->GetTimeline(c, order_id) : svc->GetOrder(c, order_id);
+    });
+    return true;
+  }
+  if (rest.size() == 2 || (rest.size() == 3 && rest[2] == "events")) {
+    reply(Errc::kMethodNotAllowed, rest.size() == 2 ? "use GET or PUT" : "use GET");
+  } else {
+    reply(Errc::kNotFound, "no such route");
+  }
+  return true;
 }
 
 void Api::PutOrder(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req, std::string order_id) {

@@ -1,8 +1,11 @@
 // The REST surface of the gateway: health, order registration and the publish API for backend
-// services. One table maps error codes to HTTP statuses; every error body is
-// {"error":"<code>","message":"<text>"}.
+// services, and the fulfillment routes (orders, timeline, jobs, key reveal, provider webhooks).
+// Blocking work (SQLite, crypto, the fulfillment service) runs on the StoreWorker; the loop only
+// parses, authenticates and answers. Every error body is {"error":"<code>","message":"<text>"}.
 #pragma once
 
+#include "auth/jwt.hpp"
+#include "fulfillment/service.hpp"
 #include "gateway/gateway.hpp"
 #include "http_api/publish.hpp"
 #include "net/http_connection.hpp"
@@ -17,20 +20,32 @@ net::Response ErrorResponse(unsigned version, Errc e, std::string_view message);
 class Api {
  public:
   Api(gateway::Gateway& gateway, store::OrderStore& store, store::StoreWorker& worker, std::string api_key,
-      const Limits& limits)
-      : gateway_(gateway), store_(store), worker_(worker), api_key_(std::move(api_key)), limits_(limits) {}
+      auth::JwtVerifier verifier, fulfillment::Service* service, const Limits& limits)
+      : gateway_(gateway),
+        store_(store),
+        worker_(worker),
+        api_key_(std::move(api_key)),
+        verifier_(std::move(verifier)),
+        service_(service),
+        limits_(limits) {}
 
-  void Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request req);
+  // Returns false when the route is not an API route (the caller may serve static files).
+  bool Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request& req);
 
  private:
-  bool Authorized(const net::Request& req) const;
+  std::optional<fulfillment::Caller> Authenticate(const net::Request& req) const;
+  bool IsApiKey(const net::Request& req) const;
   void PutOrder(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req, std::string order_id);
   void PostEvents(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req);
+  // Runs `work` (returning a Reply) on the StoreWorker and answers with it.
+  void RunService(const std::shared_ptr<net::HttpConnection>& conn, unsigned version, std::function<fulfillment::Reply()> work);
 
   gateway::Gateway& gateway_;
   store::OrderStore& store_;
   store::StoreWorker& worker_;
   std::string api_key_;
+  auth::JwtVerifier verifier_;
+  fulfillment::Service* service_;
   const Limits& limits_;
 };
 

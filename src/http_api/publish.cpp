@@ -12,6 +12,7 @@ namespace json = boost::json;
 ErrorInfo Describe(Errc e) {
   switch (e) {
     case Errc::kUnauthorized: return {401, "unauthorized"};
+    case Errc::kForbidden: return {403, "forbidden"};
     case Errc::kNotFound: return {404, "not_found"};
     case Errc::kMethodNotAllowed: return {405, "method_not_allowed"};
     case Errc::kMalformedJson: return {400, "malformed_json"};

@@ -12,6 +12,7 @@ namespace fg::http_api {
 
 enum class Errc {
   kUnauthorized,
+  kForbidden,
   kNotFound,
   kMethodNotAllowed,
   kMalformedJson,

@@ -1,120 +1,319 @@
 #include "store/sqlite_order_store.hpp"
 
 #include "common/clock.hpp"
-
-#include <sqlite3.h>
+#include "common/encoding.hpp"
 
 namespace fg::store {
 namespace {
 
-// One prepared statement, finalized on scope exit.
-class Statement {
+constexpr const char* kSchema = R"(
+CREATE TABLE IF NOT EXISTS orders (
+  order_id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'created',
+  fulfillment_status TEXT NOT NULL DEFAULT 'pending',
+  currency TEXT NOT NULL DEFAULT 'USD',
+  job_id TEXT NOT NULL DEFAULT '',
+  job_progress INTEGER NOT NULL DEFAULT -1,
+  error TEXT NOT NULL DEFAULT '',
+  payment_status TEXT NOT NULL DEFAULT '',
+  supplier_ref TEXT NOT NULL DEFAULT '',
+  event_seq INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS order_items (
+  item_id TEXT PRIMARY KEY,
+  order_id TEXT NOT NULL REFERENCES orders(order_id),
+  product_id TEXT NOT NULL,
+  quantity INTEGER NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending',
+  key_ref TEXT NOT NULL DEFAULT '',
+  key_type TEXT NOT NULL DEFAULT '',
+  position INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS order_items_order ON order_items(order_id, position);
+CREATE TABLE IF NOT EXISTS order_events (
+  order_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (order_id, seq));
+CREATE TABLE IF NOT EXISTS jobs (
+  job_id TEXT PRIMARY KEY,
+  queue TEXT NOT NULL,
+  order_id TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL,
+  next_run_at_ms INTEGER NOT NULL,
+  lease_until_ms INTEGER NOT NULL DEFAULT 0,
+  progress INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  result TEXT NOT NULL DEFAULT '',
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  UNIQUE (queue, order_id));
+CREATE INDEX IF NOT EXISTS jobs_due ON jobs(queue, state, next_run_at_ms);
+CREATE TABLE IF NOT EXISTS webhooks (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  provider TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  order_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  error TEXT NOT NULL,
+  raw_body TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS notifications (
+  provider TEXT NOT NULL,
+  key TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (provider, key));
+)";
+
+constexpr const char* kOrderColumns =
+    "order_id, user_id, status, fulfillment_status, currency, job_id, job_progress, error, payment_status, supplier_ref, "
+    "created_at, updated_at";
+OrderRow ReadOrder(const Statement& st) {
+  OrderRow o;
+  o.order_id = st.Text(0);
+  o.user_id = st.Text(1);
+  o.status = st.Text(2);
+  o.fulfillment_status = st.Text(3);
+  o.currency = st.Text(4);
+  o.job_id = st.Text(5);
+  o.job_progress = st.Int(6);
+  o.error = st.Text(7);
+  o.payment_status = st.Text(8);
+  o.supplier_ref = st.Text(9);
+  o.created_at = st.Text(10);
+  o.updated_at = st.Text(11);
+  return o;
+}
+
+constexpr const char* kJobColumns =
+    "job_id, queue, order_id, state, attempts, max_attempts, next_run_at_ms, lease_until_ms, progress, last_error, result, "
+    "created_at, updated_at";
+JobRow ReadJob(const Statement& st) {
+  JobRow j;
+  j.job_id = st.Text(0);
+  j.queue = st.Text(1);
+  j.order_id = st.Text(2);
+  j.state = st.Text(3);
+  j.attempts = st.Int(4);
+  j.max_attempts = st.Int(5);
+  j.next_run_at_ms = st.Int(6);
+  j.lease_until_ms = st.Int(7);
+  j.progress = st.Int(8);
+  j.last_error = st.Text(9);
+  j.result = st.Text(10);
+  j.created_at = st.Text(11);
+  j.updated_at = st.Text(12);
+  return j;
+}
+
+class SqliteTx : public Tx {
  public:
-  Statement(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
-      throw StoreError(std::string("sqlite prepare: ") + sqlite3_errmsg(db));
+  explicit SqliteTx(SqliteDb& db) : db_(db) {}
+
+  std::optional<OrderRow> GetOrder(const std::string& id) override {
+    Statement st(db_, (std::string("SELECT ") + kOrderColumns + " FROM orders WHERE order_id = ?").c_str());
+    st.Bind(1, id);
+    if (!st.Step()) return std::nullopt;
+    return ReadOrder(st);
+  }
+  void InsertOrder(const OrderRow& o) override {
+    Statement st(db_,
+                 "INSERT INTO orders(order_id, user_id, status, fulfillment_status, currency, job_id, job_progress, error, "
+                 "payment_status, supplier_ref, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+    const std::string now = IsoTimestamp();
+    st.Bind(1, o.order_id).Bind(2, o.user_id).Bind(3, o.status).Bind(4, o.fulfillment_status).Bind(5, o.currency);
+    st.Bind(6, o.job_id).Bind(7, o.job_progress).Bind(8, o.error).Bind(9, o.payment_status).Bind(10, o.supplier_ref);
+    st.Bind(11, o.created_at.empty() ? now : o.created_at).Bind(12, now);
+    st.Step();
+  }
+  void UpdateOrder(const OrderRow& o) override {
+    Statement st(db_,
+                 "UPDATE orders SET user_id=?, status=?, fulfillment_status=?, currency=?, job_id=?, job_progress=?, error=?, "
+                 "payment_status=?, supplier_ref=?, updated_at=? WHERE order_id=?");
+    st.Bind(1, o.user_id).Bind(2, o.status).Bind(3, o.fulfillment_status).Bind(4, o.currency).Bind(5, o.job_id);
+    st.Bind(6, o.job_progress).Bind(7, o.error).Bind(8, o.payment_status).Bind(9, o.supplier_ref).Bind(10, IsoTimestamp());
+    st.Bind(11, o.order_id);
+    st.Step();
+  }
+  std::vector<ItemRow> GetItems(const std::string& order_id) override {
+    Statement st(db_,
+                 "SELECT item_id, order_id, product_id, quantity, status, key_ref, key_type FROM order_items WHERE order_id = ? "
+                 "ORDER BY position");
+    st.Bind(1, order_id);
+    std::vector<ItemRow> out;
+    while (st.Step()) out.push_back(ItemRow{st.Text(0), st.Text(1), st.Text(2), st.Int(3), st.Text(4), st.Text(5), st.Text(6)});
+    return out;
+  }
+  void InsertItem(const ItemRow& i) override {
+    Statement st(db_,
+                 "INSERT INTO order_items(item_id, order_id, product_id, quantity, status, key_ref, key_type, position) "
+                 "VALUES(?,?,?,?,?,?,?, (SELECT COUNT(*) FROM order_items WHERE order_id = ?))");
+    st.Bind(1, i.item_id).Bind(2, i.order_id).Bind(3, i.product_id).Bind(4, i.quantity).Bind(5, i.status).Bind(6, i.key_ref);
+    st.Bind(7, i.key_type).Bind(8, i.order_id);
+    st.Step();
+  }
+  void UpdateItem(const ItemRow& i) override {
+    Statement st(db_, "UPDATE order_items SET status=?, key_ref=?, key_type=? WHERE item_id=?");
+    st.Bind(1, i.status).Bind(2, i.key_ref).Bind(3, i.key_type).Bind(4, i.item_id);
+    st.Step();
+  }
+  EventRow AppendEvent(const std::string& order_id, const std::string& event, const std::string& payload) override {
+    EventRow e{order_id, 0, event, payload, IsoTimestamp()};
+    {
+      Statement st(db_, "UPDATE orders SET event_seq = event_seq + 1 WHERE order_id = ? RETURNING event_seq");
+      st.Bind(1, order_id);
+      if (!st.Step()) throw StoreError("event for unknown order " + order_id);
+      e.seq = st.Int(0);
     }
+    Statement st(db_, "INSERT INTO order_events(order_id, seq, event, payload, created_at) VALUES(?,?,?,?,?)");
+    st.Bind(1, order_id).Bind(2, e.seq).Bind(3, event).Bind(4, payload).Bind(5, e.created_at);
+    st.Step();
+    return e;
   }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-  void Bind(int i, const std::string& v) { sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT); }
-  bool Step() {
-    const int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    throw StoreError(std::string("sqlite step: ") + sqlite3_errmsg(db_));
+  std::vector<EventRow> Events(const std::string& order_id) override {
+    Statement st(db_, "SELECT order_id, seq, event, payload, created_at FROM order_events WHERE order_id = ? ORDER BY seq");
+    st.Bind(1, order_id);
+    std::vector<EventRow> out;
+    while (st.Step()) out.push_back(EventRow{st.Text(0), st.Int(1), st.Text(2), st.Text(3), st.Text(4)});
+    return out;
   }
-  std::string Text(int col) {
-    const auto* p = sqlite3_column_text(stmt_, col);
-    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+  std::optional<JobRow> GetJob(const std::string& job_id) override {
+    Statement st(db_, (std::string("SELECT ") + kJobColumns + " FROM jobs WHERE job_id = ?").c_str());
+    st.Bind(1, job_id);
+    if (!st.Step()) return std::nullopt;
+    return ReadJob(st);
+  }
+  std::optional<JobRow> GetJobForOrder(const std::string& queue, const std::string& order_id) override {
+    Statement st(db_, (std::string("SELECT ") + kJobColumns + " FROM jobs WHERE queue = ? AND order_id = ?").c_str());
+    st.Bind(1, queue).Bind(2, order_id);
+    if (!st.Step()) return std::nullopt;
+    return ReadJob(st);
+  }
+  void InsertJob(const JobRow& j) override {
+    Statement st(db_,
+                 "INSERT INTO jobs(job_id, queue, order_id, state, attempts, max_attempts, next_run_at_ms, lease_until_ms, progress, "
+                 "last_error, result, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    const std::string now = IsoTimestamp();
+    st.Bind(1, j.job_id).Bind(2, j.queue).Bind(3, j.order_id).Bind(4, j.state).Bind(5, j.attempts).Bind(6, j.max_attempts);
+    st.Bind(7, j.next_run_at_ms).Bind(8, j.lease_until_ms).Bind(9, j.progress).Bind(10, j.last_error).Bind(11, j.result);
+    st.Bind(12, now).Bind(13, now);
+    st.Step();
+  }
+  void UpdateJob(const JobRow& j) override {
+    Statement st(db_,
+                 "UPDATE jobs SET state=?, attempts=?, max_attempts=?, next_run_at_ms=?, lease_until_ms=?, progress=?, last_error=?, "
+                 "result=?, updated_at=? WHERE job_id=?");
+    st.Bind(1, j.state).Bind(2, j.attempts).Bind(3, j.max_attempts).Bind(4, j.next_run_at_ms).Bind(5, j.lease_until_ms);
+    st.Bind(6, j.progress).Bind(7, j.last_error).Bind(8, j.result).Bind(9, IsoTimestamp()).Bind(10, j.job_id);
+    st.Step();
+  }
+  std::optional<JobRow> LeaseNextJob(const std::string& queue, std::int64_t now_ms, std::int64_t lease_ms) override {
+    std::optional<JobRow> job;
+    {
+      Statement st(db_, (std::string("SELECT ") + kJobColumns +
+                         " FROM jobs WHERE queue = ? AND ((state IN ('queued','retry') AND next_run_at_ms <= ?) OR "
+                         "(state = 'running' AND lease_until_ms <= ?)) ORDER BY next_run_at_ms LIMIT 1")
+                            .c_str());
+      st.Bind(1, queue).Bind(2, now_ms).Bind(3, now_ms);
+      if (!st.Step()) return std::nullopt;
+      job = ReadJob(st);
+    }
+    job->state = "running";
+    job->attempts += 1;
+    job->lease_until_ms = now_ms + lease_ms;
+    UpdateJob(*job);
+    return job;
+  }
+  std::vector<JobRow> ListJobs(const std::optional<std::string>& state, std::int64_t limit) override {
+    Statement st(db_, (std::string("SELECT ") + kJobColumns +
+                       " FROM jobs WHERE (?1 IS NULL OR state = ?1) ORDER BY created_at DESC, job_id LIMIT ?2")
+                          .c_str());
+    st.Bind(1, state).Bind(2, limit);
+    std::vector<JobRow> out;
+    while (st.Step()) out.push_back(ReadJob(st));
+    return out;
+  }
+  std::int64_t InsertWebhook(const WebhookRow& w) override {
+    Statement st(db_,
+                 "INSERT INTO webhooks(provider, event_type, external_id, order_id, status, error, raw_body, created_at, updated_at) "
+                 "VALUES(?,?,?,?,?,?,?,?,?) RETURNING id");
+    const std::string now = IsoTimestamp();
+    st.Bind(1, w.provider).Bind(2, w.event_type).Bind(3, w.external_id).Bind(4, w.order_id).Bind(5, w.status);
+    st.Bind(6, w.error).Bind(7, w.raw_body).Bind(8, now).Bind(9, now);
+    st.Step();
+    return st.Int(0);
+  }
+  void UpdateWebhook(const WebhookRow& w) override {
+    Statement st(db_, "UPDATE webhooks SET status=?, error=?, order_id=?, event_type=?, external_id=?, updated_at=? WHERE id=?");
+    st.Bind(1, w.status).Bind(2, w.error).Bind(3, w.order_id).Bind(4, w.event_type).Bind(5, w.external_id).Bind(6, IsoTimestamp());
+    st.Bind(7, w.id);
+    st.Step();
+  }
+  bool RememberNotification(const std::string& provider, const std::string& key) override {
+    Statement st(db_, "INSERT OR IGNORE INTO notifications(provider, key, created_at) VALUES(?,?,?)");
+    st.Bind(1, provider).Bind(2, key).Bind(3, IsoTimestamp());
+    st.Step();
+    return db_.Changes() == 1;
   }
 
  private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
+  SqliteDb& db_;
 };
 
 }  // namespace
 
-SqliteOrderStore::SqliteOrderStore(const std::string& path) {
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
-    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw StoreError("cannot open database " + path + ": " + msg);
-  }
-  sqlite3_busy_timeout(db_, 5000);
-  Exec("PRAGMA journal_mode=WAL");
-  Exec("PRAGMA synchronous=NORMAL");  // WAL + NORMAL: a committed write survives a process crash
-  Exec("PRAGMA foreign_keys=ON");
-  Exec(R"(CREATE TABLE IF NOT EXISTS orders (
-            order_id   TEXT PRIMARY KEY,
-            user_id    TEXT NOT NULL,
-            status     TEXT NOT NULL DEFAULT 'created',
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL))");
+SqliteStore::SqliteStore(const std::string& path) : db_(path) { db_.Exec(kSchema); }
+
+std::optional<OrderRecord> SqliteStore::GetOrder(const std::string& order_id) {
+  std::optional<OrderRecord> out;
+  Transaction([&](Tx& tx) {
+    if (auto o = tx.GetOrder(order_id)) out = OrderRecord{o->order_id, o->user_id, o->status, o->created_at, o->updated_at};
+  });
+  return out;
 }
 
-SqliteOrderStore::~SqliteOrderStore() { sqlite3_close(db_); }
-
-void SqliteOrderStore::Exec(const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
-    sqlite3_free(err);
-    throw StoreError(std::string("sqlite: ") + msg);
-  }
-}
-
-std::optional<OrderRecord> SqliteOrderStore::GetOrder(const std::string& order_id) {
-  std::lock_guard lock(mutex_);
-  Statement st(db_, "SELECT order_id, user_id, status, created_at, updated_at FROM orders WHERE order_id = ?");
-  st.Bind(1, order_id);
-  if (!st.Step()) return std::nullopt;
-  return OrderRecord{st.Text(0), st.Text(1), st.Text(2), st.Text(3), st.Text(4)};
-}
-
-UpsertResult SqliteOrderStore::UpsertOrder(const std::string& order_id, const std::string& user_id,
-                                           const std::optional<std::string>& status) {
-  std::lock_guard lock(mutex_);
-  const std::string now = IsoTimestamp();
-  Exec("BEGIN IMMEDIATE");
-  try {
-    bool exists = false;
-    {
-      Statement st(db_, "SELECT 1 FROM orders WHERE order_id = ?");
-      st.Bind(1, order_id);
-      exists = st.Step();
-    }
-    if (exists) {
-      Statement st(db_, "UPDATE orders SET user_id = ?, status = COALESCE(?, status), updated_at = ? WHERE order_id = ?");
-      st.Bind(1, user_id);
-      if (status) st.Bind(2, *status);
-      st.Bind(3, now);
-      st.Bind(4, order_id);
-      st.Step();
+UpsertResult SqliteStore::UpsertOrder(const std::string& order_id, const std::string& user_id,
+                                      const std::optional<std::string>& status) {
+  UpsertResult r;
+  Transaction([&](Tx& tx) {
+    auto o = tx.GetOrder(order_id);
+    r.created = !o;
+    if (!o) {
+      OrderRow row;
+      row.order_id = order_id;
+      row.user_id = user_id;
+      if (status) row.status = *status;
+      tx.InsertOrder(row);
     } else {
-      Statement st(db_, "INSERT INTO orders(order_id, user_id, status, created_at, updated_at) VALUES(?, ?, ?, ?, ?)");
-      st.Bind(1, order_id);
-      st.Bind(2, user_id);
-      st.Bind(3, status.value_or("created"));
-      st.Bind(4, now);
-      st.Bind(5, now);
-      st.Step();
+      o->user_id = user_id;
+      if (status) o->status = *status;
+      tx.UpdateOrder(*o);
     }
-    UpsertResult r;
-    r.created = !exists;
-    {
-      Statement st(db_, "SELECT order_id, user_id, status, created_at, updated_at FROM orders WHERE order_id = ?");
-      st.Bind(1, order_id);
-      st.Step();
-      r.order = OrderRecord{st.Text(0), st.Text(1), st.Text(2), st.Text(3), st.Text(4)};
-    }
-    Exec("COMMIT");
-    return r;
+    auto stored = tx.GetOrder(order_id);
+    r.order = OrderRecord{stored->order_id, stored->user_id, stored->status, stored->created_at, stored->updated_at};
+  });
+  return r;
+}
+
+void SqliteStore::Transaction(const std::function<void(Tx&)>& fn) {
+  std::lock_guard lock(mutex_);
+  db_.Exec("BEGIN IMMEDIATE");
+  try {
+    SqliteTx tx(db_);
+    fn(tx);
+    db_.Exec("COMMIT");
   } catch (...) {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    try {
+      db_.Exec("ROLLBACK");
+    } catch (...) {
+    }
     throw;
   }
 }

@@ -13,8 +13,8 @@
 namespace fg::store {
 namespace {
 
-TEST(SqliteOrderStore, CreatesThenUpdates) {
-  SqliteOrderStore s(":memory:");
+TEST(SqliteStore, CreatesThenUpdates) {
+  SqliteStore s(":memory:");
   EXPECT_FALSE(s.GetOrder("o1"));
   auto r = s.UpsertOrder("o1", "alice", std::nullopt);
   EXPECT_TRUE(r.created);
@@ -27,14 +27,14 @@ TEST(SqliteOrderStore, CreatesThenUpdates) {
   EXPECT_EQ(s.GetOrder("o1")->user_id, "bob");
 }
 
-TEST(SqliteOrderStore, SurvivesReopen) {
+TEST(SqliteStore, SurvivesReopen) {
   const auto path = std::filesystem::temp_directory_path() / ("fg-store-test-" + std::to_string(::getpid()) + ".db");
   {
-    SqliteOrderStore s(path.string());
+    SqliteStore s(path.string());
     s.UpsertOrder("o-persist", "carol", std::nullopt);
   }
   {
-    SqliteOrderStore s(path.string());
+    SqliteStore s(path.string());
     ASSERT_TRUE(s.GetOrder("o-persist"));
     EXPECT_EQ(s.GetOrder("o-persist")->user_id, "carol");
   }
@@ -43,8 +43,8 @@ TEST(SqliteOrderStore, SurvivesReopen) {
   std::filesystem::remove(path.string() + "-shm");
 }
 
-TEST(SqliteOrderStore, ReportsUnopenableFile) {
-  EXPECT_THROW(SqliteOrderStore("/nonexistent-dir/x/y.db"), StoreError);
+TEST(SqliteStore, ReportsUnopenableFile) {
+  EXPECT_THROW(SqliteStore("/nonexistent-dir/x/y.db"), StoreError);
 }
 
 TEST(StoreWorker, RunsWorkOffTheCallerAndReportsErrors) {

@@ -1,0 +1,103 @@
+#include "app/demo.hpp"
+
+#include "fulfillment/js_json.hpp"
+#include "net/http_client.hpp"
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <random>
+#include <vector>
+
+namespace fg::app {
+
+namespace json = boost::json;
+namespace http = boost::beast::http;
+
+namespace {
+const char* kProducts[] = {"steam-gift-card-25", "elden-ring-pc", "windows-11-pro", "office-2021-home", "minecraft-java",
+                           "xbox-game-pass-3m", "cyberpunk-2077-pc"};
+}
+
+void DemoDriver::Start() {
+  running_ = true;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void DemoDriver::Stop() {
+  running_ = false;
+  if (thread_.joinable()) thread_.join();
+}
+
+void DemoDriver::Run() {
+  std::mt19937_64 rng{std::random_device{}()};
+  auto chance = [&](double p) { return std::uniform_real_distribution<double>(0, 1)(rng) < p; };
+  const std::string port = std::to_string(config_.port);
+  auto post = [&](const std::string& target, const std::string& body, std::map<std::string, std::string> headers) {
+    headers["Content-Type"] = "application/json";
+    try {
+      return net::HttpRequest(config_.host, port, http::verb::post, target, body, headers, std::chrono::seconds(10));
+    } catch (const std::exception& e) {
+      spdlog::warn("demo: POST {} failed: {}", target, e.what());
+      return net::HttpResult{};
+    }
+  };
+  struct Step {
+    std::chrono::steady_clock::time_point due;
+    std::string order_id;
+    std::string payment_status;
+    long long payment_id;
+  };
+  std::vector<Step> steps;
+  auto next_order = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (running_) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= next_order) {
+      next_order = now + config_.interval;
+      const std::string user = kDemoUsers[rng() % std::size(kDemoUsers)];
+      json::array items;
+      const int n = 1 + static_cast<int>(rng() % 3);
+      for (int i = 0; i < n; ++i) {
+        items.push_back(json::object{{"productId", kProducts[rng() % std::size(kProducts)]}, {"quantity", 1 + static_cast<int>(rng() % 2)}});
+      }
+      if (chance(0.1)) items.push_back(json::object{{"productId", "oos-retro-bundle"}, {"quantity", 1}});
+      auto r = post("/api/v1/orders", json::serialize(json::object{{"userId", user}, {"items", items}, {"currency", "USD"}}),
+                    {{"Authorization", "Bearer " + config_.api_key}});
+      boost::system::error_code ec;
+      auto v = json::parse(r.body, ec);
+      if (r.status == 201 && !ec && v.is_object() && v.as_object().contains("orderId")) {
+        const std::string order_id(v.as_object().at("orderId").as_string());
+        const long long payment_id = 5'000'000'000LL + static_cast<long long>(rng() % 1'000'000'000LL);
+        steps.push_back({now + std::chrono::seconds(3), order_id, "waiting", payment_id});
+        steps.push_back({now + std::chrono::seconds(6), order_id, chance(0.08) ? "expired" : "finished", payment_id});
+        spdlog::info("demo: order {} for {} ({} items)", order_id, user, items.size());
+      }
+    }
+    for (auto it = steps.begin(); it != steps.end();) {
+      if (it->due > now) {
+        ++it;
+        continue;
+      }
+      const double price = 9.99 + static_cast<double>(rng() % 5000) / 100.0;
+      json::object ipn{{"payment_id", it->payment_id},
+                       {"payment_status", it->payment_status},
+                       {"pay_address", "0x9d2a6c0b0e1f"},
+                       {"price_amount", price},
+                       {"price_currency", "usd"},
+                       {"pay_amount", price / 3500.0},
+                       {"actually_paid", it->payment_status == "finished" ? price / 3500.0 : 0.0},
+                       {"pay_currency", "eth"},
+                       {"order_id", it->order_id},
+                       {"order_description", "Demo order"},
+                       {"payin_hash", it->payment_status == "finished" ? "0x" + std::to_string(rng()) : ""},
+                       {"outcome_currency", "eth"}};
+      const std::string body = json::serialize(ipn);
+      const auto sig = fulfillment::NowPaymentsSignature(body, config_.ipn_secret).value_or("");
+      post("/webhooks/nowpayments", body, {{"x-nowpayments-sig", sig}});
+      it = steps.erase(it);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+}  // namespace fg::app

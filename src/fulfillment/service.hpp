@@ -1,0 +1,117 @@
+// The fulfillment flow: orders, payment IPNs, the durable job queue and its workers, the supplier,
+// the key vault and signed download URLs. Every step emits its real-time event.
+//
+// Flow:  POST /api/v1/orders ─► created
+//        IPN "finished" (signed) ─► paid + payment:confirmed + one job queued
+//        worker leases the job ─► processing (progress per item) ─► supplier order (ref stored
+//        first; the supplier dedupes by our order id) ─► keys sealed (AES-256-GCM) into the
+//        object store ─► fulfilled + fulfillment:key-delivered + status-change with signed URLs
+//        transient failure ─► retry with backoff (fulfillment:error warning/error, retryable)
+//        permanent failure or attempts exhausted ─► failed (fulfillment:error critical)
+// Guarantees: every state change and the order events it causes commit in one transaction before
+// they are broadcast; replayed IPNs change nothing; each job step is idempotent, so a worker that
+// dies (lease expiry, or restart) simply runs the job again.
+// Threading: all methods block (SQLite, supplier HTTP, crypto): call them from the StoreWorker or
+// the service's own worker threads, never from an event loop.
+#pragma once
+
+#include "fulfillment/crypto.hpp"
+#include "fulfillment/object_store.hpp"
+#include "fulfillment/policy.hpp"
+#include "fulfillment/supplier.hpp"
+#include "store/fulfillment_store.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace fg::fulfillment {
+
+// One event to broadcast after commit: the app routes it (order subscribers + admins, or admins).
+struct Emitted {
+  std::string event, order_id, json;
+};
+using EventSink = std::function<void(const std::vector<Emitted>&)>;
+
+// Who is asking, for access checks.
+struct Caller {
+  enum class Kind { kUser, kAdmin, kService } kind = Kind::kUser;
+  std::string user_id;
+};
+
+// An HTTP-shaped answer: status and JSON body ({"error","message"} on failure).
+struct Reply {
+  int status = 200;
+  boost::json::value body;
+  bool no_store = false;
+};
+Reply ErrorReply(int status, std::string_view code, std::string_view message);
+
+struct ServiceConfig {
+  std::vector<std::string> paid_statuses{"finished", "confirmed"};
+  std::int64_t max_attempts = 5;
+  Backoff backoff{};
+  std::chrono::milliseconds lease{60000};
+  std::chrono::seconds url_ttl{900};
+  std::size_t workers = 2;
+  std::string ipn_secret;      // empty: the IPN endpoint answers 503
+  std::string kinguin_secret;  // empty: the Kinguin webhook answers 503
+  std::chrono::milliseconds idle_poll{500};
+};
+
+class Service {
+ public:
+  Service(store::FulfillmentStore& store, ObjectStore& objects, KeyCipher cipher, UrlSigner signer, Supplier& supplier,
+          EventSink sink, ServiceConfig config);
+  ~Service();
+
+  Reply CreateOrder(const Caller& caller, const boost::json::value& body);
+  Reply GetOrder(const Caller& caller, const std::string& order_id);
+  Reply GetTimeline(const Caller& caller, const std::string& order_id);
+  Reply HandleNowPaymentsIpn(const std::string& body, const std::string& signature);
+  Reply HandleKinguinWebhook(const std::string& body, const std::string& secret);
+  Reply RevealKey(const std::string& order_id, const std::string& item_id, const std::string& expires, const std::string& sig);
+  Reply ListJobs(const std::optional<std::string>& state);
+  Reply RetryJob(const std::string& job_id);
+
+  // Jobs left running by a previous process (single node) are made due again; then workers start.
+  void Start();
+  void Stop();
+  // Runs at most one due job on the calling thread; false when none was due (tests use this).
+  bool RunOnce();
+
+ private:
+  void WorkerLoop();
+  void Process(store::JobRow job);
+  void Emit(std::vector<Emitted>& out, std::string event, const std::string& order_id, const boost::json::object& payload);
+  // Appends to the order's timeline (same transaction) and queues for broadcast after commit.
+  void Record(store::Tx& tx, std::vector<Emitted>& out, const std::string& event, const std::string& order_id,
+              const std::string& payload_json);
+  boost::json::object OrderView(store::Tx& tx, const store::OrderRow& o, bool with_urls);
+  boost::json::array ItemsView(const store::OrderRow& o, const std::vector<store::ItemRow>& items, bool with_urls);
+  void Publish(const std::vector<Emitted>& out);
+  void Notify();
+  std::int64_t NowMs() const;
+
+  store::FulfillmentStore& store_;
+  ObjectStore& objects_;
+  KeyCipher cipher_;
+  UrlSigner signer_;
+  Supplier& supplier_;
+  EventSink sink_;
+  ServiceConfig config_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool running_ = false;
+  std::uint64_t wakeups_ = 0;
+  std::vector<std::thread> workers_;
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+}  // namespace fg::fulfillment

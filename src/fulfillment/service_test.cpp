@@ -1,0 +1,258 @@
+#include "fulfillment/service.hpp"
+
+#include "common/clock.hpp"
+#include "fulfillment/js_json.hpp"
+#include "store/sqlite_order_store.hpp"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace fg::fulfillment {
+namespace {
+
+namespace json = boost::json;
+
+class MemoryObjects : public ObjectStore {
+ public:
+  void Put(const std::string& name, const std::string& bytes) override { objects[name] = bytes; }
+  std::optional<std::string> Get(const std::string& name) override {
+    auto it = objects.find(name);
+    return it == objects.end() ? std::nullopt : std::optional<std::string>(it->second);
+  }
+  std::map<std::string, std::string> objects;
+};
+
+class FakeSupplier : public Supplier {
+ public:
+  std::string PlaceOrder(const std::string& external_id, const std::vector<SupplierLine>& lines) override {
+    ++place_calls;
+    if (fail_next > 0) {
+      --fail_next;
+      throw SupplierError(true, "unavailable", "supplier answered 503");
+    }
+    if (out_of_stock) throw SupplierError(false, "out_of_stock", "out of stock");
+    if (!refs.count(external_id)) {
+      ++purchases;
+      refs[external_id] = "KG-" + std::to_string(purchases);
+      for (const auto& l : lines) {
+        for (std::int64_t i = 0; i < l.qty; ++i) keys[refs[external_id]].push_back(SupplierKey{l.product_id, "KEY-" + l.product_id + "-" + std::to_string(i), "text/plain"});
+      }
+    }
+    return refs[external_id];
+  }
+  std::vector<SupplierKey> GetKeys(const std::string& ref) override { return keys[ref]; }
+  int place_calls = 0, purchases = 0, fail_next = 0;
+  bool out_of_stock = false;
+  std::map<std::string, std::string> refs;
+  std::map<std::string, std::vector<SupplierKey>> keys;
+};
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  ServiceTest() { Make(5); }
+  void Make(std::int64_t attempts) {
+    ServiceConfig c;
+    c.ipn_secret = "ipn-secret";
+    c.kinguin_secret = "kg-secret";
+    c.max_attempts = attempts;
+    c.backoff = Backoff{std::chrono::milliseconds(0), std::chrono::milliseconds(0)};
+    c.workers = 0;
+    service = std::make_unique<Service>(store, objects, KeyCipher(std::string(32, 'k')), UrlSigner("url-secret"), supplier,
+                                        [this](const std::vector<Emitted>& e) { events.insert(events.end(), e.begin(), e.end()); }, c);
+  }
+  std::string Create(const std::string& user, json::array items) {
+    auto r = service->CreateOrder(Caller{Caller::Kind::kUser, user}, json::object{{"items", items}});
+    EXPECT_EQ(r.status, 201);
+    return std::string(r.body.as_object().at("orderId").as_string());
+  }
+  Reply Ipn(const std::string& order_id, const std::string& status, long long payment_id = 77, const std::string& secret = "ipn-secret") {
+    const std::string body = R"({"payment_id":)" + std::to_string(payment_id) + R"(,"payment_status":")" + status + R"(","order_id":")" +
+                             order_id + R"(","actually_paid":0.09853637216235617,"pay_currency":"eth","price_amount":50.0,"payin_hash":"0xabc"})";
+    return service->HandleNowPaymentsIpn(body, *NowPaymentsSignature(body, secret));
+  }
+  std::vector<std::string> Names(const std::string& order_id = "") const {
+    std::vector<std::string> out;
+    for (const auto& e : events) {
+      if (order_id.empty() || e.order_id == order_id) out.push_back(e.event);
+    }
+    return out;
+  }
+  json::object Last(const std::string& event) const {
+    for (auto it = events.rbegin(); it != events.rend(); ++it) {
+      if (it->event == event) return json::parse(it->json).as_object();
+    }
+    return {};
+  }
+  json::object OrderOf(const std::string& id) { return service->GetOrder(Caller{Caller::Kind::kService, ""}, id).body.as_object(); }
+
+  store::SqliteStore store{":memory:"};
+  MemoryObjects objects;
+  FakeSupplier supplier;
+  std::vector<Emitted> events;
+  std::unique_ptr<Service> service;
+};
+
+TEST_F(ServiceTest, FullFlowFromPaymentToKeys) {
+  const auto id = Create("alice", json::array{json::object{{"productId", "game-a"}, {"quantity", 2}}, json::object{{"productId", "game-b"}}});
+  EXPECT_EQ(Ipn(id, "finished").status, 200);
+  EXPECT_EQ(OrderOf(id).at("status"), "paid");
+  const auto confirmed = Last("payment:confirmed");
+  EXPECT_EQ(confirmed.at("txHash"), "0xabc");
+  const auto raw = std::find_if(events.begin(), events.end(), [](const Emitted& e) { return e.event == "payment:confirmed"; })->json;
+  EXPECT_NE(raw.find(R"("amount":0.09853637216235617)"), std::string::npos) << "the provider's number text is kept: " << raw;
+  EXPECT_TRUE(service->RunOnce());
+  EXPECT_FALSE(service->RunOnce()) << "one job only";
+  const auto order = OrderOf(id);
+  EXPECT_EQ(order.at("status"), "fulfilled");
+  EXPECT_EQ(order.at("fulfillmentStatus"), "completed");
+  EXPECT_EQ(order.at("jobProgress").as_int64(), 100);
+  EXPECT_EQ(supplier.purchases, 1);
+  const auto fulfilled = Last("fulfillment:status-change");
+  EXPECT_EQ(fulfilled.at("status"), "fulfilled");
+  ASSERT_EQ(fulfilled.at("items").as_array().size(), 2u);
+  const auto names = Names(id);
+  const auto pos = [&](const std::string& n) { return std::find(names.begin(), names.end(), n) - names.begin(); };
+  EXPECT_LT(pos("payment:confirmed"), pos("fulfillment:key-delivered"));
+  EXPECT_EQ(Last("fulfillment:key-delivered").at("itemCount").as_int64(), 2);
+  EXPECT_EQ(Last("fulfillment:key-delivered").at("deliveryMethod"), "customer-reveal");
+  // reveal through the signed URL
+  const std::string url(order.at("items").as_array()[0].as_object().at("signedUrl").as_string());
+  const auto q = url.find('?');
+  const auto path = url.substr(0, q);
+  const auto expires = url.substr(url.find("expires=") + 8, url.find('&') - url.find("expires=") - 8);
+  const auto sig = url.substr(url.find("sig=") + 4);
+  const std::string item_id = path.substr(path.rfind('/') + 1);
+  auto key = service->RevealKey(id, item_id, expires, sig);
+  ASSERT_EQ(key.status, 200);
+  EXPECT_EQ(key.body.as_object().at("key"), "KEY-game-a-0\nKEY-game-a-1");
+  EXPECT_TRUE(key.no_store);
+  EXPECT_EQ(service->RevealKey(id, item_id, expires, sig + "0").status, 403);
+  EXPECT_EQ(service->RevealKey(id, item_id, "1", UrlSigner("url-secret").Signature(path, 1)).status, 410);
+  for (auto& [name, blob] : objects.objects) blob[blob.size() / 2] ^= 1;  // tamper with the sealed keys
+  EXPECT_EQ(service->RevealKey(id, item_id, expires, sig).status, 500);
+  // the timeline has every order event in order, with the reveal, and never the key
+  auto timeline = service->GetTimeline(Caller{Caller::Kind::kUser, "alice"}, id);
+  ASSERT_EQ(timeline.status, 200);
+  const auto& ev = timeline.body.as_object().at("events").as_array();
+  for (std::size_t i = 0; i < ev.size(); ++i) EXPECT_EQ(ev[i].as_object().at("seq").as_int64(), static_cast<std::int64_t>(i + 1));
+  EXPECT_EQ(ev.back().as_object().at("event"), "key:revealed");
+  EXPECT_EQ(json::serialize(timeline.body).find("KEY-game"), std::string::npos);
+}
+
+TEST_F(ServiceTest, ReplayedIpnChangesNothing) {
+  const auto id = Create("alice", json::array{json::object{{"productId", "p"}}});
+  EXPECT_EQ(Ipn(id, "finished").status, 200);
+  const auto before = Names(id).size();
+  for (int i = 0; i < 5; ++i) {
+    auto r = Ipn(id, "finished");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body.as_object().at("status"), "duplicate");
+  }
+  const auto names = Names(id);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "payment:confirmed"), 1);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "fulfillment:status-change"),
+            std::count(names.begin(), names.begin() + static_cast<long>(before), "fulfillment:status-change"));
+  EXPECT_TRUE(service->RunOnce());
+  EXPECT_FALSE(service->RunOnce());
+  EXPECT_EQ(Ipn(id, "finished", 78).status, 200) << "another payment id after fulfilment: recorded, no change";
+  EXPECT_EQ(OrderOf(id).at("status"), "fulfilled");
+}
+
+TEST_F(ServiceTest, BadSignatureIsRejectedAndChangesNothing) {
+  const auto id = Create("alice", json::array{json::object{{"productId", "p"}}});
+  EXPECT_EQ(Ipn(id, "finished", 77, "wrong-secret").status, 401);
+  EXPECT_EQ(service->HandleNowPaymentsIpn(R"({"order_id":"x"})", "").status, 401);
+  EXPECT_EQ(OrderOf(id).at("status"), "created");
+  EXPECT_EQ(Last("admin:webhook-received").at("status"), "failed");
+  EXPECT_FALSE(service->RunOnce());
+}
+
+TEST_F(ServiceTest, TransientFailuresRetryThenSucceed) {
+  const auto id = Create("alice", json::array{json::object{{"productId", "p"}}});
+  Ipn(id, "finished");
+  supplier.fail_next = 2;
+  EXPECT_TRUE(service->RunOnce());
+  auto err = Last("fulfillment:error");
+  EXPECT_EQ(err.at("severity"), "warning");
+  EXPECT_EQ(err.at("retryable"), true);
+  EXPECT_TRUE(service->RunOnce());
+  EXPECT_TRUE(service->RunOnce());
+  EXPECT_EQ(OrderOf(id).at("status"), "fulfilled");
+  EXPECT_EQ(supplier.purchases, 1);
+}
+
+TEST_F(ServiceTest, ExhaustedAttemptsFailTheOrder) {
+  Make(3);
+  const auto id = Create("alice", json::array{json::object{{"productId", "p"}}});
+  Ipn(id, "finished");
+  supplier.fail_next = 100;
+  int runs = 0;
+  while (service->RunOnce()) ++runs;
+  EXPECT_EQ(runs, 3);
+  const auto err = Last("fulfillment:error");
+  EXPECT_EQ(err.at("severity"), "critical");
+  EXPECT_EQ(err.at("retryable"), false);
+  EXPECT_EQ(OrderOf(id).at("status"), "failed");
+  auto jobs = service->ListJobs(std::string("failed"));
+  ASSERT_EQ(jobs.body.as_object().at("jobs").as_array().size(), 1u);
+  // an operator retry re-runs it
+  const std::string job_id(jobs.body.as_object().at("jobs").as_array()[0].as_object().at("jobId").as_string());
+  supplier.fail_next = 0;
+  EXPECT_EQ(service->RetryJob(job_id).status, 200);
+  EXPECT_EQ(service->RetryJob(job_id).status, 409);
+  EXPECT_TRUE(service->RunOnce());
+  EXPECT_EQ(OrderOf(id).at("status"), "fulfilled");
+}
+
+TEST_F(ServiceTest, PermanentFailureFailsAtOnce) {
+  const auto id = Create("alice", json::array{json::object{{"productId", "p"}}});
+  Ipn(id, "finished");
+  supplier.out_of_stock = true;
+  EXPECT_TRUE(service->RunOnce());
+  EXPECT_FALSE(service->RunOnce());
+  EXPECT_EQ(Last("fulfillment:error").at("severity"), "critical");
+  EXPECT_EQ(OrderOf(id).at("status"), "failed");
+}
+
+TEST_F(ServiceTest, PaymentFailureAndStatesOnlyMoveForward) {
+  const auto id = Create("alice", json::array{json::object{{"productId", "p"}}});
+  Ipn(id, "expired");
+  EXPECT_EQ(OrderOf(id).at("status"), "failed");
+  Ipn(id, "finished", 99);
+  EXPECT_EQ(OrderOf(id).at("status"), "failed") << "failed never becomes paid";
+  EXPECT_FALSE(service->RunOnce());
+  const auto id2 = Create("bob", json::array{json::object{{"productId", "p"}}});
+  Ipn(id2, "partially_paid", 5);
+  EXPECT_EQ(OrderOf(id2).at("status"), "created");
+  EXPECT_EQ(OrderOf(id2).at("paymentStatus"), "partially_paid");
+}
+
+TEST_F(ServiceTest, AccessRules) {
+  const auto id = Create("alice", json::array{json::object{{"productId", "p"}}});
+  EXPECT_EQ(service->GetOrder(Caller{Caller::Kind::kUser, "alice"}, id).status, 200);
+  EXPECT_EQ(service->GetOrder(Caller{Caller::Kind::kUser, "mallory"}, id).status, 404);
+  EXPECT_EQ(service->GetTimeline(Caller{Caller::Kind::kUser, "mallory"}, id).status, 404);
+  EXPECT_EQ(service->GetOrder(Caller{Caller::Kind::kAdmin, "root"}, id).status, 200);
+  EXPECT_EQ(service->GetOrder(Caller{Caller::Kind::kUser, "alice"}, "ord_missing").status, 404);
+}
+
+TEST_F(ServiceTest, ValidatesOrders) {
+  const Caller alice{Caller::Kind::kUser, "alice"};
+  EXPECT_EQ(service->CreateOrder(alice, json::object{}).status, 400);
+  EXPECT_EQ(service->CreateOrder(alice, json::object{{"items", json::array{}}}).status, 400);
+  EXPECT_EQ(service->CreateOrder(alice, json::object{{"items", json::array{json::object{{"productId", ""}}}}}).status, 400);
+  EXPECT_EQ(service->CreateOrder(alice, json::object{{"items", json::array{json::object{{"productId", "p"}, {"quantity", 0}}}}}).status, 400);
+  EXPECT_EQ(service->CreateOrder(alice, json::object{{"items", json::array{json::object{{"productId", "p"}, {"quantity", 1.5}}}}}).status, 400);
+  EXPECT_EQ(service->CreateOrder(Caller{Caller::Kind::kService, ""}, json::object{{"items", json::array{json::object{{"productId", "p"}}}}}).status,
+            400)
+      << "the API key must name the user";
+  auto r = service->CreateOrder(Caller{Caller::Kind::kService, ""},
+                                json::object{{"userId", "carol"}, {"items", json::array{json::object{{"productId", "p"}}}}});
+  EXPECT_EQ(r.status, 201);
+  EXPECT_EQ(r.body.as_object().at("userId"), "carol");
+}
+
+}  // namespace
+}  // namespace fg::fulfillment

@@ -1,0 +1,94 @@
+// The fulfillment flow's persistence port: orders with items, each order's event timeline, the
+// durable job queue, webhook records and supplier references. Every change happens inside
+// Transaction(), so a state change and the events it causes commit together ("durable before
+// visible": callers broadcast only after Transaction returns).
+//
+// Job queue guarantees (see LeaseNextJob): at most one job per (queue, order); a job is leased to
+// one worker at a time until lease_until; a lease that runs out (worker died or hung) makes the
+// job eligible again, so job steps must be idempotent.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fg::store {
+
+struct OrderRow {
+  std::string order_id, user_id;
+  std::string status = "created";
+  std::string fulfillment_status = "pending";
+  std::string currency = "USD";
+  std::string job_id;  // empty: none
+  std::int64_t job_progress = -1;  // -1: none
+  std::string error;
+  std::string payment_status;
+  std::string supplier_ref;  // stored before it is used: a retried job never buys twice
+  std::string created_at, updated_at;
+};
+
+struct ItemRow {
+  std::string item_id, order_id, product_id;
+  std::int64_t quantity = 1;
+  std::string status = "pending";  // pending | delivered | failed
+  std::string key_ref;             // object-store name of the sealed key
+  std::string key_type;
+};
+
+struct EventRow {
+  std::string order_id;
+  std::int64_t seq = 0;
+  std::string event, payload, created_at;
+};
+
+struct JobRow {
+  std::string job_id, queue = "fulfillment", order_id;
+  std::string state = "queued";  // queued | running | retry | completed | failed
+  std::int64_t attempts = 0, max_attempts = 5;
+  std::int64_t next_run_at_ms = 0, lease_until_ms = 0;
+  std::int64_t progress = 0;
+  std::string last_error, result, created_at, updated_at;
+};
+
+struct WebhookRow {
+  std::int64_t id = 0;
+  std::string provider, event_type, external_id, order_id;
+  std::string status = "received";  // received | verified | processed | failed
+  std::string error, raw_body, created_at, updated_at;
+};
+
+class Tx {
+ public:
+  virtual ~Tx() = default;
+  virtual std::optional<OrderRow> GetOrder(const std::string& order_id) = 0;
+  virtual void InsertOrder(const OrderRow& o) = 0;
+  virtual void UpdateOrder(const OrderRow& o) = 0;
+  virtual std::vector<ItemRow> GetItems(const std::string& order_id) = 0;
+  virtual void InsertItem(const ItemRow& i) = 0;
+  virtual void UpdateItem(const ItemRow& i) = 0;
+  virtual EventRow AppendEvent(const std::string& order_id, const std::string& event, const std::string& payload) = 0;
+  virtual std::vector<EventRow> Events(const std::string& order_id) = 0;
+  virtual std::optional<JobRow> GetJob(const std::string& job_id) = 0;
+  virtual std::optional<JobRow> GetJobForOrder(const std::string& queue, const std::string& order_id) = 0;
+  virtual void InsertJob(const JobRow& j) = 0;
+  virtual void UpdateJob(const JobRow& j) = 0;
+  // The next job due at `now_ms` (queued/retry with next_run_at ≤ now, or running with an expired
+  // lease), now leased: state running, attempts + 1, lease_until = now + lease_ms.
+  virtual std::optional<JobRow> LeaseNextJob(const std::string& queue, std::int64_t now_ms, std::int64_t lease_ms) = 0;
+  virtual std::vector<JobRow> ListJobs(const std::optional<std::string>& state, std::int64_t limit) = 0;
+  virtual std::int64_t InsertWebhook(const WebhookRow& w) = 0;
+  virtual void UpdateWebhook(const WebhookRow& w) = 0;
+  // Idempotency key of a provider notification; false when it was seen before.
+  virtual bool RememberNotification(const std::string& provider, const std::string& key) = 0;
+};
+
+class FulfillmentStore {
+ public:
+  virtual ~FulfillmentStore() = default;
+  // Runs `fn` in one transaction; an exception rolls back and propagates.
+  virtual void Transaction(const std::function<void(Tx&)>& fn) = 0;
+};
+
+}  // namespace fg::store

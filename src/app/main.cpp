@@ -61,6 +61,7 @@ struct ServeConfig {
   unsigned supplier_timeout_ms = 10000;
   double sim_failure_rate = -1;  // <0: default (0 normally, 0.15 in demo)
   unsigned sim_latency_ms = 50;
+  std::uint64_t sim_fail_first = 0;
   std::string paid_statuses = "finished,confirmed";
   std::size_t job_workers = 2;
   long job_max_attempts = 5;
@@ -132,17 +133,19 @@ int Serve(ServeConfig c) {
     return Fatal(e.what());
   }
 
-  // Secrets of the fulfillment flow: from the environment, else kept in the data dir.
+  // Secrets of the fulfillment flow: from the environment, else kept in the data dir. Notes are
+  // logged once the port is bound, so a start-up failure stays one line.
+  std::vector<std::string> notes;
   if (c.key_encryption_key.empty()) {
     c.key_encryption_key = DataDirSecret(data / "master.key", 32);
-    spdlog::warn("KEY_ENCRYPTION_KEY not set: using the generated key in {}", (data / "master.key").string());
+    notes.push_back("KEY_ENCRYPTION_KEY not set: using the generated key in " + (data / "master.key").string());
   }
   auto master = fg::fulfillment::ParseMasterKey(c.key_encryption_key);
   if (!master) return Fatal("KEY_ENCRYPTION_KEY must be base64 of exactly 32 bytes");
   if (c.url_signing_secret.empty()) c.url_signing_secret = DataDirSecret(data / "url-signing.secret", 32);
   if (c.demo && c.ipn_secret.empty()) c.ipn_secret = DataDirSecret(data / "ipn.secret", 24);
   if (c.demo && c.kinguin_secret.empty()) c.kinguin_secret = DataDirSecret(data / "kinguin.secret", 24);
-  if (c.ipn_secret.empty()) spdlog::warn("IPN_SECRET not set: POST /webhooks/nowpayments answers 503");
+  if (c.ipn_secret.empty()) notes.push_back("IPN_SECRET not set: POST /webhooks/nowpayments answers 503");
 
   const std::size_t threads = c.threads ? c.threads : std::max(1u, std::thread::hardware_concurrency());
   fg::net::Loops loops(threads);
@@ -157,13 +160,15 @@ int Serve(ServeConfig c) {
     so.latency = std::chrono::milliseconds(c.sim_latency_ms);
     so.failure_rate = c.sim_failure_rate >= 0 ? c.sim_failure_rate : (c.demo ? 0.15 : 0.0);
     so.api_key = c.supplier_api_key;
+    so.fail_first = c.sim_fail_first;
     sim = std::make_unique<fg::fulfillment::SupplierSim>(so);
     sim_loops = std::make_unique<fg::net::Loops>(1);
     sim_listener = std::make_shared<fg::net::Listener>(*sim_loops, "127.0.0.1", 0, *sim, limits);
     sim_listener->Start();
     sim_loops->Start();
     c.supplier_url = "http://127.0.0.1:" + std::to_string(sim_listener->Port());
-    spdlog::warn("SUPPLIER_URL not set: using the built-in supplier simulator at {} (failure rate {})", c.supplier_url, so.failure_rate);
+    notes.push_back("SUPPLIER_URL not set: using the built-in supplier simulator at " + c.supplier_url + " (failure rate " +
+                    std::to_string(so.failure_rate) + ")");
   }
   std::unique_ptr<fg::fulfillment::HttpSupplier> supplier;
   try {
@@ -225,6 +230,7 @@ int Serve(ServeConfig c) {
   } catch (const std::exception& e) {
     return Fatal(e.what());
   }
+  for (const auto& n : notes) spdlog::warn("{}", n);
   listener->Start();
   service.Start();
 
@@ -328,6 +334,7 @@ int main(int argc, char** argv) {
   app.add_option("--supplier-timeout", c.supplier_timeout_ms, "per-request supplier timeout, ms")->envname("SUPPLIER_TIMEOUT_MS")->capture_default_str();
   app.add_option("--sim-failure-rate", c.sim_failure_rate, "built-in simulator: share of requests that fail transiently (default 0, demo 0.15)")->envname("SUPPLIER_SIM_FAILURE_RATE");
   app.add_option("--sim-latency", c.sim_latency_ms, "built-in simulator: latency per request, ms")->envname("SUPPLIER_SIM_LATENCY_MS")->capture_default_str();
+  app.add_option("--sim-fail-first", c.sim_fail_first, "built-in simulator: the first N requests fail with 503 (tests)")->envname("SUPPLIER_SIM_FAIL_FIRST")->capture_default_str();
   app.add_option("--paid-statuses", c.paid_statuses, "IPN payment_status values that mark an order paid")->envname("PAID_STATUSES")->capture_default_str();
   app.add_option("--job-workers", c.job_workers, "fulfillment worker threads")->envname("JOB_WORKERS")->capture_default_str();
   app.add_option("--job-max-attempts", c.job_max_attempts, "attempts before a job fails for good")->envname("JOB_MAX_ATTEMPTS")->capture_default_str();
@@ -365,6 +372,7 @@ int main(int argc, char** argv) {
   supplier_sim->add_option("--port", sim_port)->capture_default_str();
   supplier_sim->add_option("--latency", sim_latency, "ms per request")->capture_default_str();
   supplier_sim->add_option("--failure-rate", sim_options.failure_rate, "share of requests answered 503")->capture_default_str();
+  supplier_sim->add_option("--fail-first", sim_options.fail_first, "the first N requests answer 503")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
 

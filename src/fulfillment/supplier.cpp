@@ -137,7 +137,7 @@ net::Response SupplierSim::Handle(const net::Request& req, bool& fail_after) {
     std::lock_guard lock(mutex_);
     roll = std::uniform_real_distribution<double>(0, 1)(rng_);
   }
-  if (roll < options_.failure_rate / 2) {
+  if (scripted_failures_.fetch_add(1) < options_.fail_first || roll < options_.failure_rate / 2) {
     injected_failures_++;
     return reply(http::status::service_unavailable, json::object{{"code", "unavailable"}, {"message", "simulated failure"}});
   }

@@ -11,6 +11,19 @@ import { io } from "socket.io-client";
 export const BIN = process.env.FG_BIN ?? path.resolve(process.cwd(), "../../build/fulfillment-gateway");
 export const JWT_SECRET = "integration-test-secret-0123456789";
 export const API_KEY = "integration-test-api-key";
+export const IPN_SECRET = "integration-ipn-secret";
+export const URL_SIGNING_SECRET = "integration-url-secret";
+export const KINGUIN_SECRET = "integration-kinguin-secret";
+
+// NOWPayments' reference: HMAC-SHA512 over JSON.stringify of the body with keys sorted recursively.
+function sortObject(o) {
+  if (Array.isArray(o)) return o.map(sortObject);
+  if (o && typeof o === "object") return Object.keys(o).sort().reduce((r, k) => ((r[k] = sortObject(o[k])), r), {});
+  return o;
+}
+export function signIpn(body, secret = IPN_SECRET) {
+  return createHmac("sha512", secret).update(JSON.stringify(sortObject(JSON.parse(body)))).digest("hex");
+}
 
 const b64url = (s) => Buffer.from(s).toString("base64url");
 
@@ -45,6 +58,12 @@ export async function startGateway({ args = [], env = {}, dataDir } = {}) {
       UBSAN_OPTIONS: process.env.UBSAN_OPTIONS ?? "",
       JWT_SECRET,
       API_KEY,
+      IPN_SECRET,
+      URL_SIGNING_SECRET,
+      KINGUIN_WEBHOOK_SECRET: KINGUIN_SECRET,
+      JOB_BACKOFF_BASE_MS: "50",
+      JOB_BACKOFF_CAP_MS: "200",
+      SUPPLIER_SIM_LATENCY_MS: "5",
       LOG_LEVEL: "warn",
       ...env,
     },
@@ -86,6 +105,27 @@ export async function startGateway({ args = [], env = {}, dataDir } = {}) {
     async registerOrder(orderId, userId) {
       const res = await gw.api("PUT", `/api/v1/orders/${orderId}`, { userId });
       if (res.status !== 201 && res.status !== 200) throw new Error(`register ${orderId}: ${res.status}`);
+    },
+    // POST /webhooks/nowpayments with a correct (or given) signature.
+    ipn(fields, { sig } = {}) {
+      const body = JSON.stringify(fields);
+      return fetch(url + "/webhooks/nowpayments", {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-nowpayments-sig": sig ?? signIpn(body) },
+        body,
+      });
+    },
+    async createOrder(token, items = [{ productId: "game-1", quantity: 1 }]) {
+      const res = await fetch(url + "/api/v1/orders", {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify({ items }),
+      });
+      if (res.status !== 201) throw new Error(`create order: ${res.status} ${await res.text()}`);
+      return res.json();
+    },
+    get(pathname, token) {
+      return fetch(url + pathname, { headers: token ? { authorization: `Bearer ${token}` } : {} });
     },
     async publish(event, data) {
       const res = await gw.api("POST", "/api/v1/events", { event, data });

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The README's first command: installs what is missing, builds, and runs the gateway on embedded
-# SQLite under ./data. Secrets: JWT_SECRET / API_KEY from the environment, else generated once and
-# kept in ./data/dev-secrets.env (mode 0600). Prints ready-to-use tokens and curl commands.
+# The README's first command: installs what is missing, builds, and runs the gateway in demo mode
+# on embedded SQLite under ./data: demo users with printed tokens, the supplier simulator in-process
+# and a stream of orders flowing through signed IPNs, jobs, retries and failures. Secrets come from
+# the environment, else are generated once into ./data/dev-secrets.env (mode 0600).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -10,12 +11,13 @@ scripts/build.sh release
 DATA_DIR=${DATA_DIR:-./data}
 mkdir -p "$DATA_DIR"
 secrets="$DATA_DIR/dev-secrets.env"
-if [ -z "${JWT_SECRET:-}" ] || [ -z "${API_KEY:-}" ]; then
+if [ -z "${JWT_SECRET:-}" ] || [ -z "${API_KEY:-}" ] || [ -z "${IPN_SECRET:-}" ]; then
   if [ ! -f "$secrets" ]; then
     umask 077
     {
       echo "JWT_SECRET=$(openssl rand -hex 32)"
       echo "API_KEY=$(openssl rand -hex 24)"
+      echo "IPN_SECRET=$(openssl rand -hex 24)"
     } > "$secrets"
   fi
   set -a
@@ -23,23 +25,14 @@ if [ -z "${JWT_SECRET:-}" ] || [ -z "${API_KEY:-}" ]; then
   . "$secrets"
   set +a
 fi
-export JWT_SECRET API_KEY DATA_DIR
+export JWT_SECRET API_KEY IPN_SECRET DATA_DIR
 PORT=${PORT:-4000}
 BIN=./build/fulfillment-gateway
-USER_TOKEN=$($BIN token --sub demo-user --email demo@example.com --ttl 86400)
-ADMIN_TOKEN=$($BIN token --sub demo-admin --email admin@example.com --role admin --ttl 86400)
 cat <<MSG
 
-fulfillment-gateway on http://localhost:$PORT  (Socket.IO namespace /fulfillment, data in $DATA_DIR)
-  user token  (demo-user):  $USER_TOKEN
-  admin token (demo-admin): $ADMIN_TOKEN
-Register an order and publish to it:
-  curl -X PUT  -H "Authorization: Bearer $API_KEY" -H 'content-type: application/json' \\
-       -d '{"userId":"demo-user"}' http://localhost:$PORT/api/v1/orders/order-1
-  curl -X POST -H "Authorization: Bearer $API_KEY" -H 'content-type: application/json' \\
-       -d '{"event":"payment:confirmed","data":{"orderId":"order-1","amount":"9.99","currency":"USD"}}' \\
-       http://localhost:$PORT/api/v1/events
+fulfillment-gateway demo on http://localhost:$PORT  (Socket.IO namespace /fulfillment, data in $DATA_DIR)
+The API key, the IPN secret and the JWT secret are in $secrets. Sign your own IPN with:
+  echo '{"payment_id":1,"payment_status":"finished","order_id":"<orderId>"}' | $BIN ipn-sign -
 Stop with Ctrl-C.
-
 MSG
-exec "$BIN" --port "$PORT" --data-dir "$DATA_DIR" "$@"
+exec "$BIN" --demo --port "$PORT" --data-dir "$DATA_DIR" "$@"

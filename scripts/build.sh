@@ -15,3 +15,7 @@ if [ ! -f "$dir/build.ninja" ]; then
 fi
 # 2 cores, ~1 GiB per Boost-heavy compile: two jobs fit comfortably.
 ninja -C "$dir" -j "${JOBS:-2}"
+# The web app (served by the gateway at /): rebuilt when its sources are newer than the bundle.
+if [ ! -f web/dist/index.html ] || [ -n "$(find web/src web/index.html web/package.json web/vite.config.ts -newer web/dist/index.html 2>/dev/null | head -1)" ]; then
+  (cd web && npx tsc --noEmit && npx vite build --logLevel warn)
+fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing need on Debian 12, only when missing: Debian packages
 # (compiler, CMake, Boost 1.81, OpenSSL, SQLite, spdlog, CLI11, GoogleTest, Node.js) and the npm
-# packages of the integration tests. Safe to run again.
+# packages of the web app and the integration tests. `--test` adds what only the tests need
+# (Chromium for the browser tests, clang's libFuzzer runtime). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,11 @@ missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+if [ "${1:-}" = "--test" ]; then
+  for p in chromium clang libclang-rt-14-dev; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+fi
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 if ((${#missing[@]})); then
@@ -28,3 +34,4 @@ npm_install() {  # dir
   fi
 }
 npm_install tests/integration
+npm_install web

@@ -5,7 +5,7 @@
 # Ends with one line: "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --test
 
 pass=0
 fail=0
@@ -51,7 +51,28 @@ run_suite() {  # kind
   count_node "$ilog"
 }
 
+run_web() {  # hooks (Vitest, against the release binary) and pages (Playwright + Chromium)
+  echo "== web: hook tests (vitest)"
+  local vlog="$logdir/vitest.log"
+  (cd web && FG_BIN="$PWD/../build/fulfillment-gateway" npx vitest run) > "$vlog" 2>&1 || true
+  grep -E "Tests +[0-9]+|FAIL|✗|×" "$vlog" || true
+  local vp vf
+  vp=$(grep -E "^ +Tests " "$vlog" | grep -oE "[0-9]+ passed" | grep -oE "[0-9]+" || true)
+  vf=$(grep -E "^ +Tests " "$vlog" | grep -oE "[0-9]+ failed" | grep -oE "[0-9]+" || true)
+  if [ -z "$vp$vf" ]; then fail=$((fail + 1)); tail -40 "$vlog"; else pass=$((pass + ${vp:-0})); fail=$((fail + ${vf:-0})); fi
+  [ -n "$vf" ] && grep -A30 "FAIL" "$vlog" | head -80
+  echo "== web: browser tests (playwright-core + Chromium), screenshots in web/test-artifacts/"
+  local elog="$logdir/e2e.log"
+  (cd web && FG_BIN="$PWD/../build/fulfillment-gateway" node --test e2e/) > "$elog" 2>&1 || true
+  grep -E "^not ok|^# (tests|pass|fail)" "$elog" || true
+  grep -q "^not ok" "$elog" && grep -B2 -A30 "^    not ok" "$elog" | head -80
+  count_node "$elog"
+}
+
 kinds=${FG_TEST_KINDS:-"release asan"}
-for k in $kinds; do run_suite "$k"; done
+for k in $kinds; do
+  run_suite "$k"
+  [ "$k" = release ] && run_web
+done
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -4,6 +4,7 @@
 #include "app/conformance.hpp"
 #include "app/demo.hpp"
 #include "app/router.hpp"
+#include "app/static_files.hpp"
 #include "auth/jwt.hpp"
 #include "common/clock.hpp"
 #include "common/encoding.hpp"
@@ -72,6 +73,7 @@ struct ServeConfig {
   bool demo = false;
   unsigned demo_interval_ms = 5000;
   std::string public_url;
+  std::string web_dir;  // empty: <binary dir>/../web/dist, else ./web/dist
 };
 
 std::vector<std::string> SplitList(const std::string& s) {
@@ -107,6 +109,16 @@ std::string DataDirSecret(const fs::path& file, std::size_t bytes) {
   ::umask(old);
   fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
   return text;
+}
+
+std::string DefaultWebDir() {
+  std::error_code ec;
+  const auto exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const auto candidate = exe.parent_path().parent_path() / "web" / "dist";
+    if (fs::exists(candidate / "index.html")) return candidate.string();
+  }
+  return "web/dist";
 }
 
 int Serve(ServeConfig c) {
@@ -217,11 +229,38 @@ int Serve(ServeConfig c) {
   fg::engineio::Server engine(eio_config, limits, [&sio](const std::shared_ptr<fg::engineio::Session>& s) { sio.OnSession(s); });
 
   fg::http_api::Api api(*gateway, *store, worker, c.api_key, fg::auth::JwtVerifier(c.jwt_secret), &service, limits);
-  fg::app::Router router({&engine}, [&api](const std::shared_ptr<fg::net::HttpConnection>& conn, fg::net::Request req) {
-    if (!api.Handle(conn, req)) {
-      conn->Respond(fg::app::Router::JsonError(req.version(), fg::net::http::status::not_found, "not_found",
-                                               "no such route: " + std::string(req.target())));
+  fg::app::StaticFiles web;
+  const std::string web_dir = c.web_dir.empty() ? DefaultWebDir() : c.web_dir;
+  if (web.Load(web_dir)) {
+    notes.push_back("serving the web app from " + web_dir + " (" + std::to_string(web.Count()) + " files)");
+  } else {
+    notes.push_back("no web app at " + web_dir + " (build it with scripts/build.sh); pages answer 404");
+  }
+  auto demo_token = [&c](const std::string& sub, const std::string& role) {
+    boost::json::object claims{{"sub", sub}, {"email", sub + "@demo.example"}, {"exp", fg::UnixSeconds() + 7 * 86400}};
+    if (!role.empty()) claims["role"] = role;
+    return fg::auth::SignHs256(claims, c.jwt_secret);
+  };
+  fg::app::Router router({&engine}, [&](const std::shared_ptr<fg::net::HttpConnection>& conn, fg::net::Request req) {
+    if (c.demo && req.target() == "/api/v1/demo/users" && req.method() == fg::net::http::verb::get) {
+      // Demo mode only: the login page's user list. Not routed at all outside demo mode.
+      boost::json::array users;
+      for (const char* u : fg::app::kDemoUsers) users.push_back(boost::json::object{{"userId", u}, {"role", "user"}, {"token", demo_token(u, "")}});
+      users.push_back(boost::json::object{{"userId", fg::app::kDemoAdmin}, {"role", "admin"}, {"token", demo_token(fg::app::kDemoAdmin, "admin")}});
+      fg::net::Response res{fg::net::http::status::ok, req.version()};
+      res.set(fg::net::http::field::content_type, "application/json");
+      res.set(fg::net::http::field::cache_control, "no-store");
+      res.body() = boost::json::serialize(boost::json::object{{"users", users}});
+      conn->Respond(std::move(res));
+      return;
     }
+    if (api.Handle(conn, req)) return;
+    if (auto page = web.Serve(req)) {
+      conn->Respond(std::move(*page));
+      return;
+    }
+    conn->Respond(fg::app::Router::JsonError(req.version(), fg::net::http::status::not_found, "not_found",
+                                             "no such route: " + std::string(req.target())));
   });
 
   std::shared_ptr<fg::net::Listener> listener;
@@ -235,24 +274,27 @@ int Serve(ServeConfig c) {
   service.Start();
 
   std::unique_ptr<fg::app::DemoDriver> demo;
-  if (c.demo) {
+  if (c.demo && c.demo_interval_ms > 0) {
     fg::app::DemoConfig dc;
     dc.port = listener->Port();
     dc.api_key = c.api_key;
     dc.ipn_secret = c.ipn_secret;
     dc.interval = std::chrono::milliseconds(c.demo_interval_ms);
     demo = std::make_unique<fg::app::DemoDriver>(dc);
+  }
+  if (c.demo) {
     const std::string base = c.public_url.empty() ? "http://localhost:" + std::to_string(listener->Port()) : c.public_url;
-    auto token = [&](const std::string& sub, const std::string& role) {
-      boost::json::object claims{{"sub", sub}, {"email", sub + "@demo.example"}, {"exp", fg::UnixSeconds() + 7 * 86400}};
-      if (!role.empty()) claims["role"] = role;
-      return fg::auth::SignHs256(claims, c.jwt_secret);
-    };
-    std::printf("\nDemo mode: orders flow every %.1f s (signed IPNs, supplier simulator with transient failures).\n",
-                static_cast<double>(c.demo_interval_ms) / 1000.0);
-    for (const char* user : fg::app::kDemoUsers) std::printf("  user %-6s token: %s\n", user, token(user, "").c_str());
-    std::printf("  admin        token: %s\n", token(fg::app::kDemoAdmin, "admin").c_str());
-    std::printf("  Orders of a user:  curl -H 'Authorization: Bearer <token>' %s/api/v1/orders/<orderId>\n\n", base.c_str());
+    if (demo) {
+      std::printf("\nDemo mode: a new order every %.1f s (signed IPNs, job queue, supplier simulator with transient failures).\n",
+                  static_cast<double>(c.demo_interval_ms) / 1000.0);
+    } else {
+      std::printf("\nDemo mode (no automatic orders).\n");
+    }
+    std::printf("  Sign in:          %s/login\n", base.c_str());
+    for (const char* user : fg::app::kDemoUsers) {
+      std::printf("  %-6s orders:    %s/#token=%s\n", user, base.c_str(), demo_token(user, "").c_str());
+    }
+    std::printf("  Admin dashboard:  %s/admin#token=%s\n\n", base.c_str(), demo_token(fg::app::kDemoAdmin, "admin").c_str());
   }
 
   boost::asio::signal_set signals(loops.At(0), SIGINT, SIGTERM);
@@ -343,8 +385,9 @@ int main(int argc, char** argv) {
   app.add_option("--job-lease", c.job_lease_ms, "ms a worker holds a job before another may take it")->envname("JOB_LEASE_MS")->capture_default_str();
   app.add_option("--signed-url-ttl", c.signed_url_ttl_s, "seconds a key download link stays valid")->envname("SIGNED_URL_TTL")->capture_default_str();
   app.add_flag("--demo", c.demo, "demo mode: demo users and a stream of orders through the real flow")->envname("DEMO");
-  app.add_option("--demo-interval", c.demo_interval_ms, "demo: ms between new orders")->envname("DEMO_INTERVAL_MS")->capture_default_str();
+  app.add_option("--demo-interval", c.demo_interval_ms, "demo: ms between new orders (0: no automatic orders)")->envname("DEMO_INTERVAL_MS")->capture_default_str();
   app.add_option("--public-url", c.public_url, "URL users reach the gateway at (for printed links)")->envname("PUBLIC_URL");
+  app.add_option("--web-dir", c.web_dir, "built web app to serve at / (default: web/dist next to the build)")->envname("WEB_DIR");
 
   fg::app::ConformanceOptions conf;
   auto* conformance = app.add_subcommand("conformance", "serve the handlers the official Engine.IO/Socket.IO test suites expect");

@@ -208,6 +208,15 @@ Reply Service::GetOrder(const Caller& caller, const std::string& order_id) {
   return r;
 }
 
+Reply Service::ListOrders(const Caller& caller) {
+  json::array orders;
+  store_.Transaction([&](Tx& tx) {
+    const std::string user = caller.kind == Caller::Kind::kUser ? caller.user_id : std::string();
+    for (const auto& o : tx.ListOrders(user, 50)) orders.push_back(OrderView(tx, o, false));
+  });
+  return Reply{200, json::object{{"orders", std::move(orders)}}, true};
+}
+
 Reply Service::GetTimeline(const Caller& caller, const std::string& order_id) {
   Reply r = ErrorReply(404, "not_found", "no such order");
   store_.Transaction([&](Tx& tx) {

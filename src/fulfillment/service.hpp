@@ -73,6 +73,8 @@ class Service {
 
   Reply CreateOrder(const Caller& caller, const boost::json::value& body);
   Reply GetOrder(const Caller& caller, const std::string& order_id);
+  // The caller's orders (admins and the backend: everyone's), newest first, at most 50.
+  Reply ListOrders(const Caller& caller);
   Reply GetTimeline(const Caller& caller, const std::string& order_id);
   Reply HandleNowPaymentsIpn(const std::string& body, const std::string& signature);
   Reply HandleKinguinWebhook(const std::string& body, const std::string& secret);

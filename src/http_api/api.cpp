@@ -206,9 +206,13 @@ bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&
   }
 
   // orders
+  if (rest.size() == 1 && method == http::verb::get && service_) {
+    RunService(conn, version, [svc = service_, c = *caller] { return svc->ListOrders(c); });
+    return true;
+  }
   if (rest.size() == 1) {
     if (method != http::verb::post) {
-      reply(Errc::kMethodNotAllowed, "use POST to create an order");
+      reply(Errc::kMethodNotAllowed, "use POST to create an order or GET to list them");
       return true;
     }
     if (!service_) {

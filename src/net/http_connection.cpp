@@ -125,19 +125,19 @@ void HttpConnection::Drain() {
     stream_.expires_after(std::chrono::seconds(5));
     return;  // the outstanding read drains; its completion closes
   }
-  auto buf = std::make_shared<std::array<char, 16384>>();
-  auto self = shared_from_this();
   stream_.expires_after(std::chrono::seconds(5));
-  auto loop = std::make_shared<std::function<void(beast::error_code, std::size_t)>>();
-  *loop = [self, buf, loop](beast::error_code e, std::size_t) {
-    if (e) {
+  drain_buffer_ = std::make_unique<std::array<char, 4096>>();
+  DoDrain();
+}
+
+void HttpConnection::DoDrain() {
+  stream_.async_read_some(boost::asio::buffer(*drain_buffer_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    if (ec) {
       self->Close();
-      *loop = nullptr;  // break the cycle
       return;
     }
-    self->stream_.async_read_some(boost::asio::buffer(*buf), *loop);
-  };
-  stream_.async_read_some(boost::asio::buffer(*buf), *loop);
+    self->DoDrain();
+  });
 }
 
 void HttpConnection::Close() {

@@ -10,6 +10,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -57,6 +58,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   void DoWrite(Response res, bool close);
   void OnWrite(bool close, boost::beast::error_code ec);
   void Drain();
+  void DoDrain();
   void Close();
 
   boost::beast::tcp_stream stream_;
@@ -68,6 +70,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   std::optional<Request> queued_;
   std::shared_ptr<Response> writing_;
   std::function<void()> on_abort_;
+  std::unique_ptr<std::array<char, 4096>> drain_buffer_;
   bool reading_ = false;
   bool response_pending_ = false;
   bool keep_alive_ = true;

@@ -65,6 +65,8 @@ class Tx {
   virtual std::optional<OrderRow> GetOrder(const std::string& order_id) = 0;
   virtual void InsertOrder(const OrderRow& o) = 0;
   virtual void UpdateOrder(const OrderRow& o) = 0;
+  // Newest first; all users when `user_id` is empty.
+  virtual std::vector<OrderRow> ListOrders(const std::string& user_id, std::int64_t limit) = 0;
   virtual std::vector<ItemRow> GetItems(const std::string& order_id) = 0;
   virtual void InsertItem(const ItemRow& i) = 0;
   virtual void UpdateItem(const ItemRow& i) = 0;

@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS order_items (
   key_ref TEXT NOT NULL DEFAULT '',
   key_type TEXT NOT NULL DEFAULT '',
   position INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS orders_user ON orders(user_id, created_at);
 CREATE INDEX IF NOT EXISTS order_items_order ON order_items(order_id, position);
 CREATE TABLE IF NOT EXISTS order_events (
   order_id TEXT NOT NULL,
@@ -141,6 +142,14 @@ class SqliteTx : public Tx {
     st.Bind(6, o.job_progress).Bind(7, o.error).Bind(8, o.payment_status).Bind(9, o.supplier_ref).Bind(10, IsoTimestamp());
     st.Bind(11, o.order_id);
     st.Step();
+  }
+  std::vector<OrderRow> ListOrders(const std::string& user_id, std::int64_t limit) override {
+    Statement st(db_, (std::string("SELECT ") + kOrderColumns +
+                       " FROM orders WHERE (?1 = '' OR user_id = ?1) ORDER BY created_at DESC, rowid DESC LIMIT ?2").c_str());
+    st.Bind(1, user_id).Bind(2, limit);
+    std::vector<OrderRow> out;
+    while (st.Step()) out.push_back(ReadOrder(st));
+    return out;
   }
   std::vector<ItemRow> GetItems(const std::string& order_id) override {
     Statement st(db_,

@@ -1,0 +1,41 @@
+import { useEffect, useState } from "react";
+
+import { listOrders } from "../lib/api";
+import { claimsOf } from "../lib/auth";
+import type { OrderSnapshot } from "../lib/events";
+import { StatusBadge } from "./common";
+
+export function HomePage({ token }: { token: string }) {
+  const [orders, setOrders] = useState<OrderSnapshot[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const claims = claimsOf(token);
+  useEffect(() => {
+    const load = () =>
+      listOrders(window.location.origin, token)
+        .then((r) => setOrders(r.orders))
+        .catch((e: Error) => setError(e.message));
+    void load();
+    const t = setInterval(load, 5000);
+    return () => clearInterval(t);
+  }, [token]);
+  return (
+    <section className="card">
+      <h1>{claims.role === "admin" ? "Recent orders" : "Your orders"}</h1>
+      {claims.role === "admin" && (
+        <p>
+          <a href="/admin">Open the admin dashboard</a>
+        </p>
+      )}
+      {error && <p role="alert">{error}</p>}
+      {orders && orders.length === 0 && <p>No orders yet.</p>}
+      <ul className="orders">
+        {(orders ?? []).map((o) => (
+          <li key={o.orderId}>
+            <a href={`/orders/${encodeURIComponent(o.orderId)}`}>{o.orderId}</a> <StatusBadge status={o.status} />
+            <span className="muted"> {o.items.length} item(s) · {new Date(o.createdAt).toLocaleString()}</span>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}

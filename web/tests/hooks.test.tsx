@@ -1,0 +1,170 @@
+// The hooks against the real gateway binary (started per file), with the official socket.io-client.
+import { act, renderHook, waitFor } from "@testing-library/react";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { useAdminWebSocket } from "../src/lib/useAdminWebSocket";
+import { useFulfillmentWebSocket } from "../src/lib/useFulfillmentWebSocket";
+// The integration harness starts the binary and signs tokens and IPNs independently of our code.
+import * as harness from "../../tests/integration/harness.mjs";
+
+type Gateway = Awaited<ReturnType<typeof harness.startGateway>>;
+let gw: Gateway;
+let pid = 3_000_000_000;
+
+beforeAll(async () => {
+  gw = await harness.startGateway({ env: { CORS_ORIGINS: "http://localhost:3000" } });
+});
+afterAll(async () => {
+  await gw.stop();
+  gw.cleanup();
+});
+
+const pay = (orderId: string, status = "finished") =>
+  gw.ipn({ payment_id: pid++, payment_status: status, order_id: orderId, actually_paid: 0.5, pay_currency: "eth" });
+
+async function newOrder(user: string) {
+  const token = harness.userToken(user);
+  const order = await gw.createOrder(token, [{ productId: "game", quantity: 1 }]);
+  return { token, orderId: order.orderId as string };
+}
+
+describe("useFulfillmentWebSocket", () => {
+  it("connects, subscribes and follows the order to fulfilled", async () => {
+    const { token, orderId } = await newOrder("hook-1");
+    const seen: string[] = [];
+    const { result, unmount } = renderHook(() =>
+      useFulfillmentWebSocket(orderId, token, { apiUrl: gw.url, onStatusChange: (e) => seen.push(e.status) }),
+    );
+    await waitFor(() => expect(result.current.isConnected).toBe(true));
+    await waitFor(() => expect(result.current.order?.status).toBe("created"));
+    // wait until the server has the subscription before paying
+    const admin = await gw.connect(harness.adminToken());
+    await waitFor(async () =>
+      expect((await harness.request(admin, "admin:get-connections")).watchedOrders.some((o: { orderId: string }) => o.orderId === orderId)).toBe(true),
+    );
+    admin.disconnect();
+    await pay(orderId);
+    await waitFor(() => expect(result.current.statusChange?.status).toBe("fulfilled"), { timeout: 10000 });
+    expect(result.current.paymentConfirmed?.orderId).toBe(orderId);
+    expect(result.current.keyDelivered?.itemCount).toBe(1);
+    expect(result.current.order?.status).toBe("fulfilled");
+    expect(result.current.order?.items[0].signedUrl).toMatch(/^\/api\/v1\/keys\//);
+    expect(seen).toContain("processing");
+    unmount();
+  });
+
+  it("a page opened late shows the current state at once", async () => {
+    const { token, orderId } = await newOrder("hook-late");
+    await pay(orderId);
+    await harness.until(async () => (await (await gw.get(`/api/v1/orders/${orderId}`, token)).json()).status === "fulfilled", 10000, "fulfilled");
+    const { result, unmount } = renderHook(() => useFulfillmentWebSocket(orderId, token, { apiUrl: gw.url }));
+    await waitFor(() => expect(result.current.statusChange?.status).toBe("fulfilled"));
+    expect(result.current.order?.items.every((i) => i.status === "delivered")).toBe(true);
+    unmount();
+  });
+
+  it("never lets an older update overwrite a newer one", async () => {
+    const { token, orderId } = await newOrder("hook-order");
+    const { result, unmount } = renderHook(() => useFulfillmentWebSocket(orderId, token, { apiUrl: gw.url }));
+    await waitFor(() => expect(result.current.order).not.toBeNull());
+    await gw.publish("fulfillment:status-change", { orderId, status: "processing", jobProgress: 50, timestamp: new Date(Date.now() + 60000).toISOString() });
+    await waitFor(() => expect(result.current.statusChange?.jobProgress).toBe(50));
+    await gw.publish("fulfillment:status-change", { orderId, status: "paid", timestamp: new Date(Date.now() - 60000).toISOString() });
+    await gw.publish("fulfillment:status-change", { orderId, status: "processing", jobProgress: 25, timestamp: new Date(Date.now() - 1000).toISOString() });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(result.current.statusChange?.status).toBe("processing");
+    expect(result.current.statusChange?.jobProgress).toBe(50);
+    unmount();
+  });
+
+  it("subscribes again after a reconnect", async () => {
+    const { token, orderId } = await newOrder("hook-reconnect");
+    const { result, unmount } = renderHook(() =>
+      useFulfillmentWebSocket(orderId, token, { apiUrl: gw.url, socketOptions: { reconnectionDelay: 100, reconnectionDelayMax: 200 } }),
+    );
+    await waitFor(() => expect(result.current.isConnected).toBe(true));
+    const first = result.current.socket!;
+    const firstId = first.id;
+    act(() => {
+      (first.io as unknown as { engine: { close(): void } }).engine.close(); // drop the transport: the client reconnects
+    });
+    await waitFor(() => expect(result.current.isConnected && result.current.socket?.id !== firstId).toBe(true), { timeout: 10000 });
+    const admin = await gw.connect(harness.adminToken());
+    await waitFor(async () => {
+      const stats = await harness.request(admin, "admin:get-connections");
+      expect(stats.watchedOrders.some((o: { orderId: string }) => o.orderId === orderId)).toBe(true);
+    });
+    await gw.publish("fulfillment:status-change", { orderId, status: "processing", jobProgress: 10, timestamp: new Date(Date.now() + 5000).toISOString() });
+    await waitFor(() => expect(result.current.statusChange?.jobProgress).toBe(10));
+    expect(result.current.socket).toBe(first); // the same hook socket object, reconnected
+    admin.disconnect();
+    unmount();
+  });
+
+  it("cleans up on unmount and keeps one socket across re-renders with new callbacks", async () => {
+    const { token, orderId } = await newOrder("hook-cleanup");
+    const { result, rerender, unmount } = renderHook(({ cb }) => useFulfillmentWebSocket(orderId, token, { apiUrl: gw.url, onStatusChange: cb }), {
+      initialProps: { cb: () => undefined },
+    });
+    await waitFor(() => expect(result.current.isConnected).toBe(true));
+    const socket = result.current.socket!;
+    for (let i = 0; i < 5; i++) rerender({ cb: () => undefined });
+    expect(result.current.socket).toBe(socket);
+    expect(socket.listeners("fulfillment:status-change").length).toBe(1);
+    const admin = await gw.connect(harness.adminToken());
+    const before = (await harness.request(admin, "admin:get-connections")).totalConnected;
+    unmount();
+    expect(socket.connected).toBe(false);
+    expect(socket.listeners("fulfillment:status-change").length).toBe(0);
+    await waitFor(async () => expect((await harness.request(admin, "admin:get-connections")).totalConnected).toBe(before - 1));
+    admin.disconnect();
+  });
+
+  it("surfaces a refused token and does not reconnect", async () => {
+    const expired = harness.sign({ sub: "late", exp: Math.floor(Date.now() / 1000) - 3600 });
+    const { result, unmount } = renderHook(() => useFulfillmentWebSocket("ord_x", expired, { apiUrl: gw.url }));
+    await waitFor(() => expect(result.current.connectError?.code).toBe("token_expired"));
+    expect(result.current.isConnected).toBe(false);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(result.current.socket?.active).toBe(false); // no reconnection scheduled
+    expect(result.current.connectError?.message).toBe("Unauthorized");
+    unmount();
+  });
+
+  it("works over HTTP long-polling too", async () => {
+    const { token, orderId } = await newOrder("hook-polling");
+    const { result, unmount } = renderHook(() => useFulfillmentWebSocket(orderId, token, { apiUrl: gw.url, socketOptions: { transports: ["polling"] } }));
+    await waitFor(() => expect(result.current.isConnected).toBe(true));
+    await waitFor(() => expect(result.current.order?.orderId).toBe(orderId));
+    await gw.publish("fulfillment:status-change", { orderId, status: "processing", jobProgress: 42, timestamp: new Date(Date.now() + 5000).toISOString() });
+    await waitFor(() => expect(result.current.statusChange?.jobProgress).toBe(42));
+    unmount();
+  });
+});
+
+describe("useAdminWebSocket", () => {
+  it("receives job and webhook events, bounded, and stats on demand", async () => {
+    const { result, unmount } = renderHook(() => useAdminWebSocket(harness.adminToken("dash"), { apiUrl: gw.url, maxEvents: 5, statsIntervalMs: 0 }));
+    await waitFor(() => expect(result.current.isConnected).toBe(true));
+    await waitFor(() => expect(result.current.connectionStats).not.toBeNull());
+    for (let i = 0; i < 3; i++) {
+      const { orderId } = await newOrder(`admin-feed-${i}`);
+      await pay(orderId);
+    }
+    await waitFor(() => expect(result.current.jobEvents.filter((j) => j.event === "completed").length).toBeGreaterThan(0), { timeout: 10000 });
+    await waitFor(() => expect(result.current.webhookEvents.length).toBe(5));
+    expect(result.current.jobEvents.length).toBeLessThanOrEqual(5);
+    expect(result.current.allUpdates.length).toBeLessThanOrEqual(5);
+    const stats = await result.current.getConnections();
+    expect(stats.admins).toBeGreaterThanOrEqual(1);
+    unmount();
+  });
+
+  it("a non-admin gets no stats", async () => {
+    const { result, unmount } = renderHook(() => useAdminWebSocket(harness.userToken("nosy"), { apiUrl: gw.url, statsIntervalMs: 0 }));
+    await waitFor(() => expect(result.current.isConnected).toBe(true));
+    await expect(result.current.getConnections()).rejects.toThrow("forbidden");
+    expect(result.current.connectionStats).toBeNull();
+    unmount();
+  });
+});

@@ -69,10 +69,33 @@ run_web() {  # hooks (Vitest, against the release binary) and pages (Playwright 
   count_node "$elog"
 }
 
+run_fuzz() {  # each libFuzzer target for a few seconds from the committed seeds; crashes fail the run
+  echo "== fuzz: libFuzzer smoke (${FUZZ_SECONDS:-8} s per target)"
+  if [ ! -f build-fuzz/build.ninja ]; then
+    CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DFG_BUILD_FUZZ=ON >/dev/null
+  fi
+  ninja -C build-fuzz >/dev/null
+  local t corpus
+  for t in engineio_payload socketio_packet jwt json_text ipn_json; do
+    corpus=$(mktemp -d)
+    cp fuzz/corpus/$t/* "$corpus"/
+    if (cd "$corpus" && "$OLDPWD/build-fuzz/fuzz_$t" -dict="$OLDPWD/fuzz/dict/protocol.dict" -max_len=4096 \
+          -max_total_time="${FUZZ_SECONDS:-8}" "$corpus" > "$logdir/fuzz-$t.log" 2>&1); then
+      echo "fuzz_$t: $(grep -E '^Done' "$logdir/fuzz-$t.log")"
+      pass=$((pass + 1))
+    else
+      echo "fuzz_$t: CRASH"; tail -30 "$logdir/fuzz-$t.log"
+      fail=$((fail + 1))
+    fi
+    rm -rf "$corpus"
+  done
+}
+
 kinds=${FG_TEST_KINDS:-"release asan"}
 for k in $kinds; do
   run_suite "$k"
-  [ "$k" = release ] && run_web
+  if [ "$k" = release ]; then run_web; fi
 done
+[ "${FG_FUZZ:-1}" = 1 ] && run_fuzz
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

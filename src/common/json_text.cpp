@@ -57,6 +57,7 @@ std::size_t SkipValue(std::string_view t, std::size_t p) {
 }
 
 std::optional<std::string_view> FindMember(std::string_view t, std::string_view key) {
+  std::optional<std::string_view> found;  // the last occurrence wins, as in JSON.parse and Boost.JSON
   std::size_t p = SkipWs(t, 0);
   if (p >= t.size() || t[p] != '{') return std::nullopt;
   p = SkipWs(t, p + 1);
@@ -77,11 +78,11 @@ std::optional<std::string_view> FindMember(std::string_view t, std::string_view 
     const std::size_t value_start = SkipWs(t, p + 1);
     const std::size_t value_end = SkipValue(t, value_start);
     if (value_end == std::string_view::npos) return std::nullopt;
-    if (match) return t.substr(value_start, value_end - value_start);
+    if (match) found = t.substr(value_start, value_end - value_start);
     p = SkipWs(t, value_end);
     if (p < t.size() && t[p] == ',') p = SkipWs(t, p + 1);
   }
-  return std::nullopt;
+  return found;
 }
 
 std::string AppendMember(std::string_view t, std::string_view key, std::string_view raw_value) {

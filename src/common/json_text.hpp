@@ -13,8 +13,8 @@ namespace fg::json_text {
 // not valid JSON at that point.
 std::size_t SkipValue(std::string_view text, std::size_t pos);
 
-// Raw text of the member `key` of the top-level object `object_text`; nullopt when absent or when
-// `object_text` is not an object.
+// Raw text of the member `key` of the top-level object `object_text` (its last occurrence, as
+// JSON.parse and Boost.JSON keep); nullopt when absent or when `object_text` is not an object.
 std::optional<std::string_view> FindMember(std::string_view object_text, std::string_view key);
 
 // `object_text` with `"key":raw_value` appended as its last member.

@@ -22,6 +22,11 @@ TEST(JsonText, HandlesWhitespaceAndEscapedKeys) {
   EXPECT_EQ(FindMember(body, "a"), std::optional<std::string_view>("1"));
 }
 
+TEST(JsonText, DuplicateKeysLastWins) {
+  // Found by fuzz/json_text_fuzz.cpp: the first "data" was a string, the parsed value the last one.
+  EXPECT_EQ(FindMember(R"({"data":"x","data":{"a":1}})", "data"), std::optional<std::string_view>(R"({"a":1})"));
+}
+
 TEST(JsonText, AppendsMembers) {
   EXPECT_EQ(AppendMember(R"({"a":1})", "timestamp", R"("t")"), R"({"a":1,"timestamp":"t"})");
   EXPECT_EQ(AppendMember("{}", "timestamp", R"("t")"), R"({"timestamp":"t"})");

@@ -30,6 +30,28 @@ struct Value {
   std::vector<Member> members;
 };
 
+// Length of the well-formed UTF-8 sequence at t[i] (RFC 3629: no overlongs, no surrogates,
+// at most U+10FFFF), or 0 when it is not one.
+std::size_t Utf8SequenceLength(std::string_view t, std::size_t i) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(t[k]); };
+  const unsigned char c = b(i);
+  auto cont = [&](std::size_t k) { return k < t.size() && (b(k) & 0xC0) == 0x80; };
+  if (c >= 0xC2 && c <= 0xDF) return cont(i + 1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(i + 1) || !cont(i + 2)) return 0;
+    if (c == 0xE0 && b(i + 1) < 0xA0) return 0;   // overlong
+    if (c == 0xED && b(i + 1) >= 0xA0) return 0;  // surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
+    if (c == 0xF0 && b(i + 1) < 0x90) return 0;   // overlong
+    if (c == 0xF4 && b(i + 1) >= 0x90) return 0;  // > U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
 class Parser {
  public:
   explicit Parser(std::string_view t) : t_(t) {}
@@ -195,9 +217,15 @@ class Parser {
         return true;
       }
       if (c < 0x20) return false;
-      if (c == 0xFF || c == 0xFE) {  // never valid UTF-8: decode as U+FFFD, as Node does
-        out += "\xEF\xBF\xBD";
-        ++p_;
+      if (c >= 0x80) {  // decode as Node does: each invalid byte becomes U+FFFD
+        const std::size_t n = Utf8SequenceLength(t_, p_);
+        if (n == 0) {
+          out += "\xEF\xBF\xBD";
+          ++p_;
+        } else {
+          out.append(t_.substr(p_, n));
+          p_ += n;
+        }
         continue;
       }
       if (c != '\\') {
@@ -338,7 +366,7 @@ void Print(std::string& out, const Value& v) {
     case Value::Kind::kObject: {
       std::vector<const Member*> sorted;
       for (const auto& m : v.members) sorted.push_back(&m);
-      std::sort(sorted.begin(), sorted.end(), [](const Member* a, const Member* b) {
+      std::stable_sort(sorted.begin(), sorted.end(), [](const Member* a, const Member* b) {
         const auto ia = ArrayIndex(a->first), ib = ArrayIndex(b->first);
         if (ia && ib) return *ia < *ib;
         if (ia || ib) return static_cast<bool>(ia);

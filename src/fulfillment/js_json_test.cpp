@@ -62,6 +62,15 @@ TEST(JsJson, RejectsTamperingAndGarbage) {
   EXPECT_FALSE(CanonicalJson(deep)) << "depth is bounded";
 }
 
+TEST(JsJson, InvalidUtf8BecomesReplacementCharactersAndOrderIsStable) {
+  // Found by fuzz/ipn_json_fuzz.cpp: "\xD2." and "\xD2n" once decoded to the same sort key.
+  const std::string body = "{\"451-\xD2n\":1,\"451-\xD2.\":2,\"k\xFF\":3}";
+  auto once = CanonicalJson(body);
+  ASSERT_TRUE(once);
+  EXPECT_EQ(*once, "{\"451-\xEF\xBF\xBD.\":2,\"451-\xEF\xBF\xBDn\":1,\"k\xEF\xBF\xBD\":3}");
+  EXPECT_EQ(CanonicalJson(*once), once) << "the canonical form is a fixed point";
+}
+
 TEST(JsJson, NumbersAsJavaScriptPrintsThem) {
   EXPECT_EQ(JsNumber(50.0), "50");
   EXPECT_EQ(JsNumber(0.09853637216235617), "0.09853637216235617");

@@ -52,6 +52,13 @@ TEST(Publish, ValidatesAndKeepsPayloadText) {
   EXPECT_EQ(http_api::ParsePublish(R"({"event":"payment:confirmed","data":{"orderId":"xxxx"}})", 3, p, msg), http_api::Errc::kInvalidOrderId);
 }
 
+TEST(Publish, DuplicateDataKeysForwardTheValueThatWasValidated) {
+  http_api::PublishRequest p;
+  std::string msg;
+  ASSERT_FALSE(http_api::ParsePublish(R"({"event":"payment:confirmed","data":"paymeed","data":{"orderId":"o"}})", 128, p, msg));
+  EXPECT_EQ(p.data_json.rfind(R"({"orderId":"o","timestamp":")", 0), 0u) << p.data_json;
+}
+
 TEST(ErrorTable, MapsEveryCode) {
   EXPECT_EQ(http_api::Describe(http_api::Errc::kUnauthorized).status, 401);
   EXPECT_EQ(http_api::Describe(http_api::Errc::kPayloadTooLarge).status, 400);

@@ -51,6 +51,7 @@ struct ServeConfig {
   std::size_t max_body = 1'000'000;
   std::size_t max_send_queue = 4 * 1024 * 1024;
   std::size_t max_subscriptions = 256;
+  std::size_t max_sessions = 100'000;
   std::string log_level = "info";
   // fulfillment
   std::string ipn_secret;
@@ -132,6 +133,7 @@ int Serve(ServeConfig c) {
   limits.max_api_body = c.max_body;
   limits.max_send_queue_bytes = c.max_send_queue;
   limits.max_subscriptions_per_socket = c.max_subscriptions;
+  limits.max_sessions = c.max_sessions;
 
   std::error_code fs_ec;
   fs::create_directories(c.data_dir, fs_ec);
@@ -366,6 +368,7 @@ int main(int argc, char** argv) {
   app.add_option("--max-send-queue", c.max_send_queue, "bytes queued to one client before it is cut off as a slow consumer")
       ->envname("MAX_SEND_QUEUE")->capture_default_str();
   app.add_option("--max-subscriptions", c.max_subscriptions, "order subscriptions per socket")->envname("MAX_SUBSCRIPTIONS")->capture_default_str();
+  app.add_option("--max-sessions", c.max_sessions, "open Engine.IO sessions before new ones get 503")->envname("MAX_SESSIONS")->capture_default_str();
   app.add_option("--log-level", c.log_level, "trace|debug|info|warn|error")->envname("LOG_LEVEL")->capture_default_str();
   app.add_option("--ipn-secret", c.ipn_secret, "NOWPayments IPN secret (HMAC-SHA512 key)")->envname("IPN_SECRET");
   app.add_option("--kinguin-webhook-secret", c.kinguin_secret, "shared secret of POST /webhooks/kinguin (X-Event-Secret)")->envname("KINGUIN_WEBHOOK_SECRET");

@@ -21,6 +21,9 @@ struct Limits {
   std::size_t max_order_id_length = 128;
   // Binary attachments in one Socket.IO packet.
   std::size_t max_attachments = 16;
+  // Open Engine.IO sessions (WebSocket and polling). Polling sessions hold no socket between
+  // requests, so without this bound handshakes alone could pile up memory for 45 s each.
+  std::size_t max_sessions = 100'000;
   // An HTTP keep-alive connection with no request in flight is closed after this long.
   std::chrono::seconds http_idle_timeout{60};
 };

@@ -104,6 +104,16 @@ net::Response Server::ErrorResponse(const net::Request& req, ErrorCode code, std
   return res;
 }
 
+net::Response Server::Overloaded(const net::Request& req) const {
+  spdlog::warn("refusing a new session: {} sessions open (--max-sessions)", limits_.max_sessions);
+  net::Response res{http::status::service_unavailable, req.version()};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::retry_after, "5");
+  ApplyCors(req, res);
+  res.body() = R"({"code":3,"message":"Server at capacity"})";
+  return res;
+}
+
 std::shared_ptr<Session> Server::Create(boost::asio::any_io_executor exec, const net::Request& req,
                                         std::map<std::string, std::string> query, const std::string& remote) {
   HandshakeInfo info;
@@ -145,6 +155,10 @@ void Server::HandleRequest(const std::shared_ptr<net::HttpConnection>& conn, net
   if (sid == query.end()) {
     if (req.method() != http::verb::get) {
       conn->Respond(ErrorResponse(req, ErrorCode::kBadHandshakeMethod, "Bad handshake method"));
+      return;
+    }
+    if (SessionCount() >= limits_.max_sessions) {
+      conn->Respond(Overloaded(req));
       return;
     }
     auto session = Create(conn->Executor(), req, std::move(query), conn->RemoteAddress());
@@ -199,6 +213,10 @@ void Server::HandleUpgrade(const std::shared_ptr<net::HttpConnection>& conn, net
   }
   const auto sid = query.find("sid");
   if (sid == query.end()) {
+    if (SessionCount() >= limits_.max_sessions) {
+      conn->RespondAndClose(Overloaded(req));
+      return;
+    }
     auto session = Create(conn->Executor(), req, std::move(query), conn->RemoteAddress());
     auto ws = conn->UpgradeToWebSocket(std::move(req));
     session->StartWebSocket(ws, Handshake(session->Id(), false, config_.options));

@@ -41,6 +41,7 @@ class Server {
 
  private:
   net::Response ErrorResponse(const net::Request& req, ErrorCode code, std::string_view message) const;
+  net::Response Overloaded(const net::Request& req) const;
   std::shared_ptr<Session> Create(boost::asio::any_io_executor exec, const net::Request& req,
                                   std::map<std::string, std::string> query, const std::string& remote);
 

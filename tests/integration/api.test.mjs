@@ -171,3 +171,26 @@ describe("process start-up", () => {
     }
   });
 });
+
+describe("session bound", () => {
+  it("refuses new sessions past --max-sessions with 503 and accepts again when one closes", async () => {
+    const gw = await startGateway({ args: ["--max-sessions", "2"] });
+    try {
+      const open = async () => fetch(`${gw.url}/socket.io/?EIO=4&transport=polling`);
+      const a = await open();
+      const b = await open();
+      assert.equal(a.status, 200);
+      assert.equal(b.status, 200);
+      const c = await open();
+      assert.equal(c.status, 503);
+      assert.equal(c.headers.get("retry-after"), "5");
+      const sid = JSON.parse((await a.text()).slice(1)).sid;
+      await fetch(`${gw.url}/socket.io/?EIO=4&transport=polling&sid=${sid}`, { method: "POST", body: "1" });
+      const d = await open();
+      assert.equal(d.status, 200);
+    } finally {
+      await gw.stop();
+      gw.cleanup();
+    }
+  });
+});

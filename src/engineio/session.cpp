@@ -73,6 +73,10 @@ void Session::OnPollGet(const std::shared_ptr<net::HttpConnection>& conn, net::R
   }
   pending_get_ = conn;
   pending_base_ = std::move(base);
+  if (close_pending_) {
+    CloseWith(close_reason_, close_answer_);
+    return;
+  }
   std::weak_ptr<Session> weak = shared_from_this();
   auto exec = exec_;
   conn->SetAbortHandler([weak, exec] {
@@ -97,6 +101,10 @@ void Session::OnPollPost(const std::shared_ptr<net::HttpConnection>& conn, net::
     answer(http::status::bad_request, "application/json", R"({"code":3,"message":"Bad request"})");
     return;
   }
+  if (close_pending_) {  // closing: accepted and ignored until the close packet is delivered
+    answer(http::status::ok, "text/html", "ok");
+    return;
+  }
   if (body.size() > options_.max_payload) {
     answer(http::status::payload_too_large, "text/plain", "");
     CloseWith("transport error", '1');
@@ -119,7 +127,7 @@ void Session::OnPollPost(const std::shared_ptr<net::HttpConnection>& conn, net::
 
 void Session::OnProbe(const std::shared_ptr<net::WsConnection>& ws) {
   if (state_ != State::kOpen || transport_ != Transport::kPolling || probe_) {
-    ws->Close(boost::beast::websocket::close_code::policy_error);
+    ws->Close(net::ws::kPolicyViolation);
     return;
   }
   probe_ = ws;
@@ -189,7 +197,7 @@ void Session::OnProbeFrame(const std::shared_ptr<net::WsConnection>& ws, std::st
   spdlog::debug("eio {}: unexpected packet during upgrade", id_);
   probe_.reset();
   if (state_ == State::kUpgrading) state_ = State::kOpen;
-  ws->Close(boost::beast::websocket::close_code::protocol_error);
+  ws->Close(net::ws::kProtocolError);
 }
 
 void Session::OnFrame(std::string data, bool binary) {
@@ -215,6 +223,12 @@ void Session::HandlePacket(Packet p) {
       if (handler_) handler_->OnMessage(std::move(p.data), p.binary);
       return;
     case PacketType::kClose:
+      if (transport_ == Transport::kPolling && !pending_get_) {
+        // The client's GET may still be on its way (another connection, maybe another loop): give
+        // it a moment so it is answered with a noop rather than a 400, as the reference server does.
+        LingerForGet("transport close", '6', std::min<std::chrono::milliseconds>(options_.ping_timeout, std::chrono::milliseconds(1000)));
+        return;
+      }
       CloseWith("transport close", '6');
       return;
     case PacketType::kNoop:
@@ -229,7 +243,7 @@ void Session::HandlePacket(Packet p) {
 }
 
 SendStatus Session::Send(net::Frame frame, bool binary) {
-  if (state_ == State::kClosed) return SendStatus::kDropped;
+  if (state_ == State::kClosed || close_pending_) return SendStatus::kDropped;
   if (transport_ == Transport::kWebSocket) {
     ws_->Send(std::move(frame), binary);
     return SendStatus::kQueued;
@@ -267,6 +281,7 @@ void Session::RespondPoll(std::string body) {
 }
 
 void Session::SchedulePing() {
+  spdlog::trace("eio {}: next ping in {} ms", id_, options_.ping_interval.count());
   timer_.expires_after(options_.ping_interval);
   awaiting_pong_ = false;
   timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
@@ -282,6 +297,7 @@ void Session::OnPingTimer() {
     return;
   }
   awaiting_pong_ = true;
+  spdlog::trace("eio {}: ping", id_);
   Send(kPingFrame, false);
   if (state_ == State::kClosed) return;
   timer_.expires_after(options_.ping_timeout);
@@ -294,12 +310,38 @@ void Session::OnPingTimer() {
 void Session::OnTransportClosed(std::string_view reason) { CloseWith(reason, '1'); }
 
 void Session::Close(std::string_view reason) {
-  if (state_ == State::kClosed) return;
+  if (state_ == State::kClosed || close_pending_) return;
   // Tell the client, then end: over WebSocket the close packet is flushed before the close frame.
   if (transport_ == Transport::kWebSocket && ws_) {
     ws_->Send(std::make_shared<const std::string>("1"), false);
+    CloseWith(reason, '1');
+    return;
   }
-  CloseWith(reason, '1');
+  if (pending_get_) {
+    CloseWith(reason, '1');
+    return;
+  }
+  // Polling with no GET pending: the close packet waits for the client's next GET (as the reference
+  // server does), so the client learns why instead of getting a 400. The application is told now.
+  LingerForGet(reason, '1', options_.ping_interval + options_.ping_timeout);
+}
+
+void Session::LingerForGet(std::string_view reason, char answer, std::chrono::milliseconds linger) {
+  close_pending_ = true;
+  close_answer_ = answer;
+  close_reason_ = std::string(reason);
+  outbox_.clear();
+  outbox_bytes_ = 0;
+  if (handler_) {
+    auto h = std::move(handler_);
+    handler_.reset();
+    h->OnClose(reason);
+  }
+  timer_.expires_after(linger);
+  timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    if (ec) return;
+    if (auto s = weak.lock()) s->CloseWith(s->close_reason_, s->close_answer_);
+  });
 }
 
 void Session::CloseWith(std::string_view reason, char poll_answer) {

@@ -95,6 +95,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnPingTimer();
   void OnTransportClosed(std::string_view reason);
   void CloseWith(std::string_view reason, char poll_answer);
+  void LingerForGet(std::string_view reason, char answer, std::chrono::milliseconds linger);
   void RespondPoll(std::string body);
 
   Server& server_;
@@ -117,6 +118,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // heartbeat
   boost::asio::steady_timer timer_;
   bool awaiting_pong_ = false;
+  // Closing over polling: the next GET gets close_answer_ ('1' server close, '6' client close).
+  bool close_pending_ = false;
+  char close_answer_ = '1';
+  std::string close_reason_;
 };
 
 }  // namespace fg::engineio

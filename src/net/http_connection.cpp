@@ -157,8 +157,10 @@ std::shared_ptr<WsConnection> HttpConnection::UpgradeToWebSocket(Request req) {
   upgraded_ = true;
   closed_ = true;  // this object no longer owns the socket
   stream_.expires_never();
-  auto ws = std::make_shared<WsConnection>(std::move(stream_), limits_, remote_);
-  ws->Accept(std::move(req));
+  std::string leftover = beast::buffers_to_string(buffer_.data());
+  buffer_.consume(buffer_.size());
+  auto ws = std::make_shared<WsConnection>(stream_.release_socket(), limits_, remote_, std::move(leftover));
+  ws->Accept(req);
   return ws;
 }
 

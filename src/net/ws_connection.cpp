@@ -1,135 +1,326 @@
 #include "net/ws_connection.hpp"
 
+#include "common/encoding.hpp"
+
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <spdlog/spdlog.h>
+
+#include <array>
 
 namespace fg::net {
 
-namespace beast = boost::beast;
-namespace websocket = beast::websocket;
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
 
-WsConnection::WsConnection(beast::tcp_stream stream, const Limits& limits, std::string remote)
-    : ws_(std::move(stream)), limits_(limits), remote_(std::move(remote)) {}
+namespace {
+constexpr std::size_t kBatch = 16;  // frames per gathered write
+thread_local std::array<char, 64 * 1024> t_scratch;
+}  // namespace
 
-void WsConnection::Accept(beast::http::request<beast::http::string_body> req) {
-  // Engine.IO runs its own heartbeat, so Beast's keep-alive pings and idle timeout stay off.
-  websocket::stream_base::timeout opt{};
-  opt.handshake_timeout = std::chrono::seconds(30);
-  opt.idle_timeout = websocket::stream_base::none();
-  opt.keep_alive_pings = false;
-  ws_.set_option(opt);
-  ws_.read_message_max(limits_.max_payload);
-  ws_.auto_fragment(false);
-  auto request = std::make_shared<beast::http::request<beast::http::string_body>>(std::move(req));
-  ws_.async_accept(*request, [self = shared_from_this(), request](beast::error_code ec) {
-    if (ec) {
-      spdlog::debug("ws {}: accept: {}", self->remote_, ec.message());
-      self->open_ = true;  // so that on_close tells the owner this transport is gone
+struct WsConnection::Batch {
+  std::array<Out, kBatch> frames;
+  std::array<std::array<char, 10>, kBatch> headers;
+  std::array<asio::const_buffer, 2 * kBatch> buffers;
+  std::size_t count = 0, nbuffers = 0, bytes = 0;
+};
+
+namespace {
+// Batches are reused per thread: a connection holds one only while a write is in flight.
+thread_local std::vector<std::unique_ptr<WsConnection::Batch>> t_pool;
+}  // namespace
+
+WsConnection::WsConnection(tcp::socket socket, const Limits& limits, std::string remote, std::string leftover)
+    : socket_(std::move(socket)),
+      loop_(static_cast<asio::io_context&>(socket_.get_executor().context()).get_executor()),
+      limits_(limits),
+      remote_(std::move(remote)),
+      in_(std::move(leftover)) {}
+
+WsConnection::~WsConnection() = default;
+
+template <class F>
+void WsConnection::OnLoop(F&& f) {
+  if (loop_.running_in_this_thread()) {
+    f();
+  } else {
+    asio::post(loop_, std::forward<F>(f));
+  }
+}
+
+void WsConnection::Accept(const http::request<http::string_body>& req) {
+  auto reply = std::make_shared<std::string>();
+  bool ok = false;
+  const auto key = req[http::field::sec_websocket_key];
+  const auto decoded = Base64Decode(key);
+  if (req.method() != http::verb::get || req.version() != 11 || !boost::beast::websocket::is_upgrade(req)) {
+    *reply = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+  } else if (req[http::field::sec_websocket_version] != "13") {
+    *reply = "HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+  } else if (!decoded || decoded->size() != 16) {
+    *reply = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+  } else {
+    ok = true;
+    *reply = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+             ws::AcceptKey(key) + "\r\n\r\n";
+  }
+  boost::system::error_code ec;
+  socket_.set_option(tcp::no_delay(true), ec);
+  asio::async_write(socket_, asio::buffer(*reply), [self = shared_from_this(), reply, ok](boost::system::error_code e, std::size_t) {
+    if (e || !ok) {
+      if (!ok) spdlog::debug("ws {}: bad upgrade request", self->remote_);
+      self->open_ = ok && !e;  // a failed handshake after a good request still tells the owner
       self->Fail();
       return;
     }
     self->open_ = true;
-    if (self->closing_) {  // refused while the handshake was in flight: finish it, then close cleanly
-      self->writing_ = true;
-      self->ws_.async_close(self->close_code_, [self](beast::error_code) {
-        self->writing_ = false;
-        self->Fail();
-      });
-      return;
-    }
+    boost::system::error_code ignored;
+    self->socket_.non_blocking(true, ignored);
     if (self->callbacks_.on_open) self->callbacks_.on_open();
-    self->DoRead();
+    if (!self->in_.empty()) {
+      std::string early = std::move(self->in_);
+      self->in_.clear();
+      self->Consume(early.data(), early.size());
+    }
+    if (self->closed_) return;
+    self->DoWait();
     self->DoWrite();
   });
 }
 
-void WsConnection::DoRead() {
-  ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->OnRead(ec, n); });
+void WsConnection::DoWait() {
+  if (closed_) return;
+  socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](boost::system::error_code ec) { self->OnReadable(ec); });
 }
 
-void WsConnection::OnRead(beast::error_code ec, std::size_t) {
+void WsConnection::OnReadable(boost::system::error_code ec) {
+  if (closed_) return;
   if (ec) {
-    if (ec != websocket::error::closed && ec != boost::asio::error::operation_aborted) {
-      spdlog::debug("ws {}: read: {}", remote_, ec.message());
-    }
     Fail();
     return;
   }
-  std::string data = beast::buffers_to_string(buffer_.data());
-  buffer_.consume(buffer_.size());
-  const bool binary = ws_.got_binary();
-  if (callbacks_.on_message) callbacks_.on_message(std::move(data), binary);
-  if (!closed_) DoRead();
+  const std::size_t n = socket_.read_some(asio::buffer(t_scratch), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    DoWait();
+    return;
+  }
+  if (ec) {  // EOF or reset
+    Fail();
+    return;
+  }
+  Consume(t_scratch.data(), n);
+  DoWait();
+}
+
+void WsConnection::Consume(const char* data, std::size_t n) {
+  if (in_.empty()) {
+    const std::string_view view(data, n);
+    const std::size_t used = ParseFrames(view);
+    if (!closed_ && used < n) in_.assign(view.substr(used));
+    return;
+  }
+  in_.append(data, n);
+  const std::size_t used = ParseFrames(in_);
+  if (closed_) return;
+  in_.erase(0, used);
+  if (in_.empty()) in_.shrink_to_fit();  // idle connections keep no buffer
+}
+
+std::size_t WsConnection::ParseFrames(std::string_view view) {
+  std::size_t pos = 0;
+  while (!closed_ && pos < view.size()) {
+    ws::FrameHeader h;
+    const auto r = ws::ParseHeader(view.substr(pos), h);
+    if (r == ws::Parse::kNeedMore) break;
+    if (r == ws::Parse::kProtocolError) {
+      SendClose(ws::kProtocolError, true);
+      return view.size();
+    }
+    if (h.length + message_.size() > limits_.max_payload) {
+      SendClose(ws::kTooBig, true);
+      return view.size();
+    }
+    if (view.size() - pos - h.header_size < h.length) break;
+    std::string payload(view.substr(pos + h.header_size, static_cast<std::size_t>(h.length)));
+    ws::Unmask(payload.data(), payload.size(), h.mask, 0);
+    pos += h.header_size + static_cast<std::size_t>(h.length);
+    if (close_received_ || (closing_ && close_written_)) continue;  // draining after a close
+    OnFrame(h, std::move(payload));
+  }
+  return pos;
+}
+
+void WsConnection::OnFrame(const ws::FrameHeader& h, std::string payload) {
+  switch (h.opcode) {
+    case ws::kPing:
+      Queue(std::make_shared<const std::string>(std::move(payload)), ws::kPong);
+      return;
+    case ws::kPong:
+      return;
+    case ws::kClose: {
+      close_received_ = true;
+      std::uint16_t code = ws::kNormal;
+      if (payload.size() == 1) {
+        SendClose(ws::kProtocolError, true);
+        return;
+      }
+      if (payload.size() >= 2) {
+        code = static_cast<std::uint16_t>((static_cast<std::uint8_t>(payload[0]) << 8) | static_cast<std::uint8_t>(payload[1]));
+        if (!ws::ValidUtf8(std::string_view(payload).substr(2))) code = ws::kInvalidPayload;
+      }
+      if (closing_ && close_written_) {
+        Fail();  // the handshake is complete
+        return;
+      }
+      const bool valid = code >= 1000 && code < 5000 && code != 1004 && code != 1005 && code != 1006;
+      SendClose(valid ? code : static_cast<std::uint16_t>(ws::kProtocolError), false);
+      return;
+    }
+    case ws::kText:
+    case ws::kBinary:
+      if (message_opcode_ != 0) {
+        SendClose(ws::kProtocolError, true);
+        return;
+      }
+      if (h.fin) {
+        Deliver(std::move(payload), h.opcode == ws::kBinary);
+        return;
+      }
+      message_opcode_ = h.opcode;
+      message_ = std::move(payload);
+      return;
+    case ws::kContinuation:
+      if (message_opcode_ == 0) {
+        SendClose(ws::kProtocolError, true);
+        return;
+      }
+      message_ += payload;
+      if (h.fin) {
+        const bool binary = message_opcode_ == ws::kBinary;
+        message_opcode_ = 0;
+        std::string whole = std::move(message_);
+        message_ = std::string();
+        Deliver(std::move(whole), binary);
+      }
+      return;
+    default:
+      SendClose(ws::kProtocolError, true);
+  }
+}
+
+void WsConnection::Deliver(std::string message, bool binary) {
+  if (!binary && !ws::ValidUtf8(message)) {
+    SendClose(ws::kInvalidPayload, true);
+    return;
+  }
+  if (closing_ || !callbacks_.on_message) return;
+  callbacks_.on_message(std::move(message), binary);
 }
 
 void WsConnection::Send(Frame frame, bool binary) {
-  boost::asio::dispatch(ws_.get_executor(), [self = shared_from_this(), f = std::move(frame), binary]() mutable {
+  OnLoop([self = shared_from_this(), f = std::move(frame), binary]() mutable {
     if (self->closed_ || self->closing_) return;
-    self->queued_bytes_ += f->size();
-    if (self->queued_bytes_ > self->limits_.max_send_queue_bytes) {
-      spdlog::warn("ws {}: slow consumer ({} bytes queued), disconnecting", self->remote_, self->queued_bytes_);
-      self->queue_.clear();
-      self->queued_bytes_ = 0;
-      self->Close(websocket::close_code::policy_error);
-      return;
-    }
-    self->queue_.push_back(Out{std::move(f), binary});
-    self->DoWrite();
+    self->Queue(std::move(f), binary ? ws::kBinary : ws::kText);
   });
 }
 
-void WsConnection::DoWrite() {
-  if (writing_ || !open_ || closed_) return;
-  if (queue_.empty()) {
-    if (closing_) {
-      writing_ = true;
-      ws_.async_close(websocket::close_code::normal, [self = shared_from_this()](beast::error_code) {
-        self->writing_ = false;
-        self->Fail();
-      });
-    }
+void WsConnection::Queue(Frame frame, std::uint8_t opcode) {
+  queued_bytes_ += frame->size();
+  if (queued_bytes_ > limits_.max_send_queue_bytes && opcode != ws::kClose) {
+    // It is not reading, so a close frame would not get through either: drop the connection.
+    spdlog::warn("ws {}: slow consumer ({} bytes queued), disconnecting", remote_, queued_bytes_);
+    Fail();
     return;
   }
-  writing_ = true;
-  ws_.text(!queue_.front().binary);
-  ws_.async_write(boost::asio::buffer(*queue_.front().frame),
-                  [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                    self->writing_ = false;
-                    if (ec) {
-                      self->Fail();
-                      return;
-                    }
-                    if (!self->queue_.empty()) {
-                      self->queued_bytes_ -= self->queue_.front().frame->size();
-                      self->queue_.pop_front();
-                    }
-                    self->DoWrite();
-                  });
+  queue_.push_back(Out{std::move(frame), opcode});
+  DoWrite();
 }
 
-// Graceful close: flushes what is queued, then sends the close frame.
-void WsConnection::Close(websocket::close_code code) {
-  boost::asio::dispatch(ws_.get_executor(), [self = shared_from_this(), code] {
-    if (self->closed_ || self->closing_) return;
-    self->closing_ = true;
-    self->close_code_ = code;
-    if (!self->open_) return;  // the accept handler closes once the handshake is done
-    if (code != websocket::close_code::normal) {
-      self->queue_.clear();
-      self->queued_bytes_ = 0;
-      if (self->writing_) {
-        beast::error_code ec;
-        beast::get_lowest_layer(self->ws_).socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
-        return;
-      }
-      self->writing_ = true;
-      self->ws_.async_close(code, [self](beast::error_code) {
-        self->writing_ = false;
-        self->Fail();
-      });
-      return;
-    }
-    self->DoWrite();
+void WsConnection::DoWrite() {
+  if (writing_ || !open_ || closed_ || queue_.empty()) return;
+  if (t_pool.empty()) {
+    writing_ = std::make_unique<Batch>();
+  } else {
+    writing_ = std::move(t_pool.back());
+    t_pool.pop_back();
+  }
+  Batch& b = *writing_;
+  b.count = std::min(queue_.size(), kBatch);
+  b.nbuffers = 0;
+  b.bytes = 0;
+  for (std::size_t i = 0; i < b.count; ++i) {
+    b.frames[i] = std::move(queue_[i]);
+    const auto& f = b.frames[i];
+    const std::size_t hn = ws::EncodeHeader(b.headers[i], true, f.opcode, f.frame->size());
+    b.buffers[b.nbuffers++] = asio::buffer(b.headers[i].data(), hn);
+    if (!f.frame->empty()) b.buffers[b.nbuffers++] = asio::buffer(*f.frame);
+    b.bytes += f.frame->size();
+  }
+  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(b.count));
+  if (queue_.empty()) queue_.shrink_to_fit();
+  asio::async_write(socket_, std::span<const asio::const_buffer>(b.buffers.data(), b.nbuffers),
+                    [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                      Batch& done = *self->writing_;
+                      bool wrote_close = false;
+                      for (std::size_t i = 0; i < done.count; ++i) {
+                        wrote_close = wrote_close || done.frames[i].opcode == ws::kClose;
+                        done.frames[i].frame.reset();
+                      }
+                      self->queued_bytes_ -= std::min(self->queued_bytes_, done.bytes);
+                      if (t_pool.size() < 64) t_pool.push_back(std::move(self->writing_));
+                      self->writing_.reset();
+                      if (ec) {
+                        self->Fail();
+                        return;
+                      }
+                      if (wrote_close) {
+                        self->AfterCloseSent();
+                        return;
+                      }
+                      self->DoWrite();
+                    });
+}
+
+void WsConnection::Close(std::uint16_t code) {
+  OnLoop([self = shared_from_this(), code] { self->SendClose(code, code != ws::kNormal); });
+}
+
+void WsConnection::SendClose(std::uint16_t code, bool discard_queue) {
+  if (closed_ || closing_) return;
+  closing_ = true;
+  // The close handshake gets a few seconds, whatever the peer does (even if it stopped reading).
+  close_timer_ = std::make_unique<asio::steady_timer>(loop_, std::chrono::seconds(5));
+  close_timer_->async_wait([self = shared_from_this()](boost::system::error_code e) {
+    if (!e) self->Fail();
+  });
+  if (discard_queue) {
+    queue_.clear();
+    queue_.shrink_to_fit();
+  }
+  if (!open_) {  // refused before the handshake finished: close right after it
+    queue_.push_back(Out{std::make_shared<const std::string>(std::string{static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)}), ws::kClose});
+    return;
+  }
+  std::string body{static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)};
+  queue_.push_back(Out{std::make_shared<const std::string>(std::move(body)), ws::kClose});
+  DoWrite();
+}
+
+void WsConnection::AfterCloseSent() {
+  close_written_ = true;
+  if (close_received_) {
+    Fail();
+    return;
+  }
+  // Wait (briefly) for the peer's close frame, then drop the connection.
+  boost::system::error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_send, ec);
+  close_timer_->expires_after(std::chrono::seconds(2));
+  close_timer_->async_wait([self = shared_from_this()](boost::system::error_code e) {
+    if (!e) self->Fail();
   });
 }
 
@@ -137,12 +328,18 @@ void WsConnection::Fail() {
   if (closed_) return;
   closed_ = true;
   queue_.clear();
+  queue_.shrink_to_fit();
   queued_bytes_ = 0;
-  beast::get_lowest_layer(ws_).close();
+  if (close_timer_) close_timer_->cancel();
+  boost::system::error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
   if (open_ && callbacks_.on_close) {
     auto f = std::move(callbacks_.on_close);
     callbacks_ = {};
     f();
+  } else {
+    callbacks_ = {};
   }
 }
 

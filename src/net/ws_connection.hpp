@@ -1,19 +1,28 @@
-// One WebSocket connection (Beast). Owns a bounded send queue of shared, immutable frames: a
-// broadcast's bytes are shared by every recipient, never copied per socket. A peer that lets more
-// than Limits::max_send_queue_bytes pile up is a slow consumer and is disconnected.
-// Send()/Close() may be called from any thread; callbacks run on this connection's loop.
+// One WebSocket connection (RFC 6455), server side, on a plain TCP socket.
+//
+// Our own framing (net/ws_frame) instead of Beast's websocket stream, for two reasons measured in
+// docs/benchmarks.md: (1) queued frames are coalesced into one gathered write (up to kBatch
+// frames per syscall), (2) an idle connection holds no read buffer — reads wait for readability
+// and then use a per-thread scratch buffer, so only a partial frame is ever kept per connection.
+// Frames are shared, immutable buffers: a broadcast's bytes are never copied per socket. More than
+// Limits::max_send_queue_bytes queued makes the peer a slow consumer: it is disconnected (1008).
+// Protocol errors close with 1002, invalid UTF-8 text with 1007, a message over max_payload 1009.
+// Send()/Close() may be called from any thread; callbacks run on the connection's loop.
 #pragma once
 
 #include "common/limits.hpp"
+#include "net/ws_frame.hpp"
 
-#include <boost/beast/core.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
 
-#include <deque>
 #include <functional>
+#include <span>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace fg::net {
 
@@ -27,39 +36,58 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
     std::function<void()> on_close;  // exactly once, after open
   };
 
-  WsConnection(boost::beast::tcp_stream stream, const Limits& limits, std::string remote);
-  // Must be set before Accept completes (i.e. synchronously after UpgradeToWebSocket).
+  // `leftover`: bytes read past the upgrade request (a client may send its first frame early).
+  WsConnection(boost::asio::ip::tcp::socket socket, const Limits& limits, std::string remote, std::string leftover);
+  ~WsConnection();
+  // Must be set before the handshake completes (i.e. synchronously after UpgradeToWebSocket).
   void SetCallbacks(Callbacks cb) { callbacks_ = std::move(cb); }
-  void Accept(boost::beast::http::request<boost::beast::http::string_body> req);
+  // Validates the upgrade request and answers 101, or answers 400/426 and closes.
+  void Accept(const boost::beast::http::request<boost::beast::http::string_body>& req);
 
   void Send(Frame frame, bool binary);
-  void Close(boost::beast::websocket::close_code code = boost::beast::websocket::close_code::normal);
+  void Close(std::uint16_t code = ws::kNormal);
 
-  boost::asio::any_io_executor Executor() { return ws_.get_executor(); }
+  boost::asio::any_io_executor Executor() { return socket_.get_executor(); }
   const std::string& RemoteAddress() const { return remote_; }
-
- private:
-  void DoRead();
-  void OnRead(boost::beast::error_code ec, std::size_t bytes);
-  void DoWrite();
-  void Fail();
 
   struct Out {
     Frame frame;
-    bool binary;
+    std::uint8_t opcode;
   };
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  struct Batch;  // one gathered write in flight
+
+ private:
+  template <class F>
+  void OnLoop(F&& f);
+  void DoWait();
+  void OnReadable(boost::system::error_code ec);
+  void Consume(const char* data, std::size_t n);
+  std::size_t ParseFrames(std::string_view view);  // bytes consumed
+  void OnFrame(const ws::FrameHeader& h, std::string payload);
+  void Deliver(std::string message, bool binary);
+  void Queue(Frame frame, std::uint8_t opcode);
+  void DoWrite();
+  void SendClose(std::uint16_t code, bool discard_queue);
+  void AfterCloseSent();
+  void Fail();
+
+  boost::asio::ip::tcp::socket socket_;
+  boost::asio::io_context::executor_type loop_;
   const Limits& limits_;
   std::string remote_;
-  boost::beast::flat_buffer buffer_;
-  std::deque<Out> queue_;
+  std::string in_;       // an incomplete frame
+  std::string message_;  // a fragmented message being assembled
+  std::uint8_t message_opcode_ = 0;
+  std::vector<Out> queue_;  // not yet written; empty vector holds no memory
   std::size_t queued_bytes_ = 0;
+  std::unique_ptr<Batch> writing_;
+  std::unique_ptr<boost::asio::steady_timer> close_timer_;
   Callbacks callbacks_;
-  bool writing_ = false;
   bool open_ = false;
   bool closed_ = false;
-  bool closing_ = false;
-  boost::beast::websocket::close_code close_code_ = boost::beast::websocket::close_code::normal;
+  bool closing_ = false;  // our close frame is queued or sent
+  bool close_received_ = false;
+  bool close_written_ = false;
 };
 
 }  // namespace fg::net

@@ -186,6 +186,8 @@ describe("session bound", () => {
       assert.equal(c.headers.get("retry-after"), "5");
       const sid = JSON.parse((await a.text()).slice(1)).sid;
       await fetch(`${gw.url}/socket.io/?EIO=4&transport=polling&sid=${sid}`, { method: "POST", body: "1" });
+      const last = await fetch(`${gw.url}/socket.io/?EIO=4&transport=polling&sid=${sid}`);
+      assert.equal(await last.text(), "6", "the client's close is answered on its next GET");
       const d = await open();
       assert.equal(d.status, 200);
     } finally {

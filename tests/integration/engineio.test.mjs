@@ -3,8 +3,9 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import net from "node:net";
 import WebSocket from "ws";
-import { BIN, sleep, assertNoSanitizerReport } from "./harness.mjs";
+import { BIN, sleep, until, assertNoSanitizerReport } from "./harness.mjs";
 
 let child, base, wsBase, stderr;
 
@@ -185,6 +186,45 @@ describe("Engine.IO behaviours", () => {
     socket.send("4still");
     assert.equal(await socket.next(), "4still");
     socket.close();
+  });
+
+  it("WebSocket protocol: pings are answered, fragments reassembled, bad frames closed with the RFC codes", async () => {
+    const a = ws(`${wsBase}${EIO}&transport=websocket`);
+    await a.next();
+    const pong = new Promise((r) => a.once("pong", (d) => r(d.toString())));
+    a.ping("hi");
+    assert.equal(await pong, "hi");
+    a.send("4frag", { fin: false });
+    a.send("mented", { fin: true });
+    assert.equal(await a.next(), "4fragmented");
+    a.send(Buffer.from([0x34, 0xc0, 0xaf]), { binary: false }); // "4" + overlong UTF-8
+    assert.equal(await a.closed, 1007);
+
+    // an unmasked client frame, over a raw socket
+    const raw = net.connect(Number(new URL(base).port), "127.0.0.1");
+    await new Promise((r) => raw.once("connect", r));
+    raw.write(`GET ${EIO}&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    let buf = Buffer.alloc(0);
+    raw.on("data", (d) => (buf = Buffer.concat([buf, d])));
+    await until(() => buf.includes("\r\n\r\n"), 2000, "101");
+    assert.match(buf.toString("latin1"), /^HTTP\/1\.1 101[^]*Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=/);
+    buf = Buffer.alloc(0);
+    raw.write(Buffer.from([0x81, 0x02, 0x34, 0x78])); // "4x", not masked
+    const closedRaw = new Promise((r) => raw.once("close", r));
+    await until(() => buf.includes(Buffer.from([0x88, 0x02, 0x03, 0xea])), 2000, "close 1002"); // 1002
+    raw.destroy();
+    await closedRaw;
+
+    // a WebSocket version we do not speak
+    const old = net.connect(Number(new URL(base).port), "127.0.0.1");
+    let answer = "";
+    old.on("data", (d) => (answer += d.toString("latin1")));
+    old.write(`GET ${EIO}&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n");
+    await until(() => answer.includes("\r\n\r\n"), 2000, "426");
+    assert.match(answer, /^HTTP\/1\.1 426 [^]*Sec-WebSocket-Version: 13/);
+    old.destroy();
   });
 
   it("a WebSocket with an unknown sid is refused", async () => {

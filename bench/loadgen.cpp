@@ -96,6 +96,7 @@ struct Config {
   std::size_t threads = 1;
   std::size_t sources = 0;  // source addresses 127.0.0.2..; 0 = ceil(connections / 20000)
   std::size_t publishers = 1;
+  std::size_t batch = 1;  // events per publish request (the array form of POST /api/v1/events)
   std::string jwt_secret, api_key;
   int server_pid = 0;
   std::string out;
@@ -313,6 +314,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", c.threads, "generator threads")->capture_default_str();
   app.add_option("--sources", c.sources, "source addresses 127.0.0.2.. (0: one per 20000 connections)");
   app.add_option("--publishers", c.publishers, "parallel publishing connections")->capture_default_str();
+  app.add_option("--batch", c.batch, "events per request (>1 uses the batch form)")->capture_default_str();
   app.add_option("--jwt-secret", c.jwt_secret)->envname("JWT_SECRET")->required();
   app.add_option("--api-key", c.api_key)->envname("API_KEY")->required();
   app.add_option("--server-pid", c.server_pid, "sample this process's RSS and CPU");
@@ -405,16 +407,24 @@ int main(int argc, char** argv) {
             const auto due = t_publish + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(static_cast<double>(n) / rate));
             if (due > Clock::now()) std::this_thread::sleep_until(due);
           }
-          const std::size_t o = (n * c.publishers + p) % c.orders;
-          const std::string body = "{\"event\":\"fulfillment:status-change\",\"data\":{\"orderId\":\"" + order_of(o) +
-                                   "\",\"status\":\"processing\",\"sentNs\":" + std::to_string(NowNs()) + "}}";
+          std::string body;
+          std::uint64_t want = 0;
+          const std::size_t count = std::max<std::size_t>(1, c.batch);
+          for (std::size_t k = 0; k < count; ++k) {
+            const std::size_t o = ((n + k) * c.publishers + p) % c.orders;
+            std::string one = "{\"event\":\"fulfillment:status-change\",\"data\":{\"orderId\":\"" + order_of(o) +
+                              "\",\"status\":\"processing\",\"sentNs\":" + std::to_string(NowNs()) + "}}";
+            body += (k ? "," : "") + one;
+            want += c.mode == "broadcast" ? per_event : subs_per_order[o];
+          }
+          if (count > 1) body = "[" + body + "]";
           if (hc.Request(http::verb::post, "/api/v1/events", body) == 202) {
-            sh.published++;
-            expected += c.mode == "broadcast" ? per_event : subs_per_order[o];
+            sh.published += count;
+            expected += want;
           } else {
             sh.publish_errors++;
           }
-          ++n;
+          n += count;
         }
       });
     }

@@ -29,6 +29,9 @@ add("", "server CPU per event (HTTP + routing + 3 deliveries)", tg[0]?.server.cp
 const pb = [load("publish", "fg"), load("publish", "node")];
 add("publish API, keep-alive, 4 publishers, as fast as accepted", "events accepted per second", pb[0]?.events_per_s, pb[1]?.events_per_s, true, "/s", 0);
 add("", "server CPU per event", pb[0]?.server.cpu_us_per_event, pb[1]?.server.cpu_us_per_event, false, "µs");
+const pbb = load("publish-batch", "fg");
+add("publish API, batch form (100 events per request) vs the baseline's single form", "events accepted per second", pbb?.events_per_s, pb[1]?.events_per_s, true, "/s", 0);
+add("", "server CPU per event", pbb?.server.cpu_us_per_event, pb[1]?.server.cpu_us_per_event, false, "µs", 2);
 const soak = load("soak", "fg");
 
 const lines = [
@@ -42,6 +45,6 @@ const lines = [
 if (soak) {
   lines.push("", `Soak (fulfillment-gateway): ${soak.subscribed} connections, ${soak.published} events over ${fmt(soak.publish_s, 0)} s: lost ${soak.lost}, unexpected disconnects ${soak.unexpected_disconnects}, RSS ${soak.server.rss_after_connect_kib} → ${soak.server.rss_after_publish_kib} KiB.`);
 }
-const gen = [...idle, ...bc, ...tg, ...pb].filter(Boolean).map((r) => r.generator_cpu_s);
+const gen = [...idle, ...bc, ...tg, ...pb, pbb].filter(Boolean).map((r) => r.generator_cpu_s);
 lines.push("", `Generator CPU per run: ${gen.map((g) => fmt(g, 1)).join(", ")} s (a saturated generator shows here, not as a slow server).`);
 console.log(lines.join("\n"));

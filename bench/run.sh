@@ -64,6 +64,8 @@ for kind in fg node; do
   scenario targeted "$kind" --mode targeted --connections "$(n 15000)" --orders "$(n 5000)" --rate 2000 --duration 10
   scenario publish "$kind" --mode targeted --connections 100 --orders 100 --rate 0 --duration 10 --publishers 4
 done
+# The batch form of the publish API (the baseline has none): 100 events per request.
+scenario publish-batch fg --mode targeted --connections 100 --orders 100 --rate 0 --duration 10 --publishers 4 --batch 100
 if [ "${SOAK:-0}" = 1 ]; then
   scenario soak fg --mode targeted --connections "$(n 19000)" --orders "$(n 6000)" --rate 500 --duration 600
 fi

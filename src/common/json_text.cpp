@@ -85,6 +85,27 @@ std::optional<std::string_view> FindMember(std::string_view t, std::string_view 
   return found;
 }
 
+std::optional<std::vector<std::string_view>> ArrayElements(std::string_view t) {
+  std::size_t p = SkipWs(t, 0);
+  if (p >= t.size() || t[p] != '[') return std::nullopt;
+  std::vector<std::string_view> out;
+  p = SkipWs(t, p + 1);
+  if (p < t.size() && t[p] == ']') return out;
+  while (p < t.size()) {
+    const std::size_t end = SkipValue(t, p);
+    if (end == std::string_view::npos) return std::nullopt;
+    out.push_back(t.substr(p, end - p));
+    p = SkipWs(t, end);
+    if (p < t.size() && t[p] == ',') {
+      p = SkipWs(t, p + 1);
+      continue;
+    }
+    if (p < t.size() && t[p] == ']') return out;
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 std::string AppendMember(std::string_view t, std::string_view key, std::string_view raw_value) {
   std::size_t close = t.find_last_of('}');
   if (close == std::string_view::npos) return std::string(t);

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace fg::json_text {
 
@@ -16,6 +17,9 @@ std::size_t SkipValue(std::string_view text, std::size_t pos);
 // Raw text of the member `key` of the top-level object `object_text` (its last occurrence, as
 // JSON.parse and Boost.JSON keep); nullopt when absent or when `object_text` is not an object.
 std::optional<std::string_view> FindMember(std::string_view object_text, std::string_view key);
+
+// Raw text of each element of the top-level array `array_text`; nullopt when it is not an array.
+std::optional<std::vector<std::string_view>> ArrayElements(std::string_view array_text);
 
 // `object_text` with `"key":raw_value` appended as its last member.
 std::string AppendMember(std::string_view object_text, std::string_view key, std::string_view raw_value);

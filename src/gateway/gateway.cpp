@@ -7,6 +7,8 @@
 
 #include <strings.h>
 
+#include <algorithm>
+
 #include <atomic>
 #include <mutex>
 
@@ -78,6 +80,29 @@ Gateway::Gateway(net::Loops& loops, store::OrderStore& store, store::StoreWorker
                  const Limits& limits)
     : loops_(loops), store_(store), worker_(worker), verifier_(std::move(verifier)), limits_(limits) {
   for (std::size_t i = 0; i < loops_.Size(); ++i) shards_.push_back(std::make_unique<Shard>());
+  admins_per_shard_ = std::make_unique<std::atomic<std::uint32_t>[]>(loops_.Size());
+}
+
+void Gateway::Track(const std::string& order_id, std::size_t shard, int delta) {
+  std::unique_lock lock(index_mutex_);
+  auto& counts = order_shards_[order_id];
+  if (counts.empty()) counts.assign(shards_.size(), 0);
+  counts[shard] = static_cast<std::uint32_t>(static_cast<int>(counts[shard]) + delta);
+  if (std::all_of(counts.begin(), counts.end(), [](std::uint32_t c) { return c == 0; })) order_shards_.erase(order_id);
+}
+
+std::vector<std::size_t> Gateway::TargetShards(Audience audience, const std::string& order_id) {
+  std::vector<std::size_t> out;
+  std::shared_lock lock(index_mutex_);
+  const std::vector<std::uint32_t>* counts = nullptr;
+  if (audience == Audience::kOrderAndAdmins) {
+    auto it = order_shards_.find(order_id);
+    if (it != order_shards_.end()) counts = &it->second;
+  }
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    if (admins_per_shard_[i].load(std::memory_order_relaxed) > 0 || (counts && (*counts)[i] > 0)) out.push_back(i);
+  }
+  return out;
 }
 
 Shard& Gateway::ShardFor(const Connection& c) { return *shards_[c.loop]; }
@@ -119,6 +144,7 @@ void Gateway::OnConnect(const std::shared_ptr<socketio::Socket>& socket, const j
 void Gateway::OnConnected(const std::shared_ptr<socketio::Socket>& socket) {
   auto conn = std::any_cast<std::shared_ptr<Connection>>(socket->context);
   ShardFor(*conn).Add(conn.get());
+  if (conn->IsAdmin()) admins_per_shard_[conn->loop].fetch_add(1);
   conn->registered = true;
   spdlog::debug("socket {} connected: user {}{}", socket->Id(), conn->UserId(), conn->IsAdmin() ? " (admin)" : "");
 }
@@ -127,7 +153,10 @@ void Gateway::OnDisconnect(const std::shared_ptr<socketio::Socket>& socket, std:
   auto* holder = std::any_cast<std::shared_ptr<Connection>>(&socket->context);
   if (!holder || !*holder) return;
   auto conn = *holder;
-  if (conn->registered) ShardFor(*conn).Remove(conn.get());
+  if (conn->registered) {
+    for (const auto& order_id : ShardFor(*conn).Remove(conn.get())) Track(order_id, conn->loop, -1);
+    if (conn->IsAdmin()) admins_per_shard_[conn->loop].fetch_sub(1);
+  }
   conn->registered = false;
   spdlog::debug("socket {} disconnected: {}", socket->Id(), reason);
 }
@@ -158,10 +187,12 @@ void Gateway::HandleSubscribe(const std::shared_ptr<socketio::Socket>& socket, s
       MaybeAck(socket, ev, json::object{{"ok", false}, {"orderId", order_id}, {"error", "forbidden"}});
       return;
     }
-    if (ShardFor(*conn).Subscribe(conn.get(), order_id, limits_.max_subscriptions_per_socket) == Shard::SubscribeResult::kLimit) {
+    const auto r = ShardFor(*conn).Subscribe(conn.get(), order_id, limits_.max_subscriptions_per_socket);
+    if (r == Shard::SubscribeResult::kLimit) {
       MaybeAck(socket, ev, json::object{{"ok", false}, {"orderId", order_id}, {"error", "too_many_subscriptions"}});
       return;
     }
+    if (r == Shard::SubscribeResult::kOk) Track(order_id, conn->loop, +1);
     MaybeAck(socket, ev, json::object{{"ok", true}, {"orderId", order_id}});
   };
   if (conn->IsAdmin()) {
@@ -183,7 +214,7 @@ void Gateway::HandleUnsubscribe(const std::shared_ptr<socketio::Socket>& socket,
     MaybeAck(socket, ev, json::object{{"ok", false}, {"error", "invalid"}});
     return;
   }
-  if (conn->registered) ShardFor(*conn).Unsubscribe(conn.get(), *order_id);
+  if (conn->registered && ShardFor(*conn).Unsubscribe(conn.get(), *order_id)) Track(*order_id, conn->loop, -1);
   MaybeAck(socket, ev, json::object{{"ok", true}, {"orderId", *order_id}});
 }
 
@@ -202,11 +233,16 @@ void Gateway::HandleGetConnections(const std::shared_ptr<socketio::Socket>& sock
 }
 
 void Gateway::Publish(std::string_view event, Audience audience, const std::string& order_id, std::string_view data_json) {
+  const auto targets = TargetShards(audience, order_id);
+  if (targets.empty()) return;  // nobody may see it
   auto frame = std::make_shared<const std::string>(EncodeEventFrame(event, data_json));
-  for (std::size_t i = 0; i < shards_.size(); ++i) {
-    boost::asio::post(loops_.At(i), [shard = shards_[i].get(), audience, order_id, frame] {
-      shard->Route(audience, order_id, frame);
-    });
+  const std::size_t here = loops_.CurrentIndex();
+  for (std::size_t i : targets) {
+    if (i == here) {
+      shards_[i]->Route(audience, order_id, frame);  // our own loop: no post, no wake-up
+    } else {
+      boost::asio::post(loops_.At(i), [shard = shards_[i].get(), audience, order_id, frame] { shard->Route(audience, order_id, frame); });
+    }
   }
 }
 

@@ -15,7 +15,10 @@
 #include "socketio/server.hpp"
 #include "store/order_store.hpp"
 
+#include <atomic>
 #include <functional>
+#include <shared_mutex>
+#include <unordered_map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,12 +55,21 @@ class Gateway : public socketio::NamespaceHandler, public std::enable_shared_fro
   void HandleUnsubscribe(const std::shared_ptr<socketio::Socket>& socket, socketio::Event ev);
   void HandleGetConnections(const std::shared_ptr<socketio::Socket>& socket, socketio::Event ev);
 
+  // Which shards have an order's subscribers, and which have admins: Publish() posts only to the
+  // loops that have recipients (a post to an idle loop costs a thread wake-up). Written on
+  // subscribe/unsubscribe/disconnect, read on every publish.
+  void Track(const std::string& order_id, std::size_t shard, int delta);
+  std::vector<std::size_t> TargetShards(Audience audience, const std::string& order_id);
+
   net::Loops& loops_;
   store::OrderStore& store_;
   store::StoreWorker& worker_;
   auth::JwtVerifier verifier_;
   const Limits& limits_;
   std::vector<std::unique_ptr<Shard>> shards_;  // index = loop index
+  std::shared_mutex index_mutex_;
+  std::unordered_map<std::string, std::vector<std::uint32_t>> order_shards_;  // order → subscribers per shard
+  std::unique_ptr<std::atomic<std::uint32_t>[]> admins_per_shard_;
 };
 
 }  // namespace fg::gateway

@@ -59,6 +59,26 @@ TEST(Publish, DuplicateDataKeysForwardTheValueThatWasValidated) {
   EXPECT_EQ(p.data_json.rfind(R"({"orderId":"o","timestamp":")", 0), 0u) << p.data_json;
 }
 
+TEST(Publish, BatchIsAllOrNothing) {
+  std::vector<http_api::PublishRequest> out;
+  std::string msg;
+  ASSERT_FALSE(http_api::ParsePublishBatch(
+      R"([{"event":"payment:confirmed","data":{"orderId":"a","n":1.50}}, {"event":"admin:job-queue-event","data":{"jobId":"j"}}])", 128, out,
+      msg));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].order_id, "a");
+  EXPECT_NE(out[0].data_json.find(R"("n":1.50)"), std::string::npos) << "numbers forwarded verbatim";
+  EXPECT_EQ(out[1].audience, Audience::kAdminsOnly);
+  EXPECT_EQ(http_api::ParsePublishBatch("[]", 128, out, msg), http_api::Errc::kInvalidBody);
+  EXPECT_EQ(http_api::ParsePublishBatch(R"([{"event":"payment:confirmed","data":{"orderId":"a"}},{"event":"nope","data":{}}])", 128, out, msg),
+            http_api::Errc::kUnknownEvent);
+  EXPECT_NE(msg.find("element 1"), std::string::npos) << msg;
+  EXPECT_EQ(http_api::ParsePublishBatch("[1,", 128, out, msg), http_api::Errc::kMalformedJson);
+  std::string big = "[";
+  for (std::size_t i = 0; i <= http_api::kMaxBatch; ++i) big += std::string(i ? "," : "") + R"({"event":"admin:job-queue-event","data":{}})";
+  EXPECT_EQ(http_api::ParsePublishBatch(big + "]", 128, out, msg), http_api::Errc::kInvalidBody);
+}
+
 TEST(ErrorTable, MapsEveryCode) {
   EXPECT_EQ(http_api::Describe(http_api::Errc::kUnauthorized).status, 401);
   EXPECT_EQ(http_api::Describe(http_api::Errc::kPayloadTooLarge).status, 400);

@@ -10,9 +10,10 @@ void Shard::Add(Subscriber* s) {
   ++users_[s->UserId()];
 }
 
-void Shard::Remove(Subscriber* s) {
+std::vector<std::string> Shard::Remove(Subscriber* s) {
   auto it = by_socket_.find(s);
-  if (it == by_socket_.end()) return;
+  if (it == by_socket_.end()) return {};
+  std::vector<std::string> orders(it->second.begin(), it->second.end());
   for (const auto& order_id : it->second) {
     auto o = by_order_.find(order_id);
     if (o == by_order_.end()) continue;
@@ -24,6 +25,7 @@ void Shard::Remove(Subscriber* s) {
   admins_.erase(s);
   auto u = users_.find(s->UserId());
   if (u != users_.end() && --u->second == 0) users_.erase(u);
+  return orders;
 }
 
 Shard::SubscribeResult Shard::Subscribe(Subscriber* s, const std::string& order_id, std::size_t max_per_socket) {
@@ -35,14 +37,16 @@ Shard::SubscribeResult Shard::Subscribe(Subscriber* s, const std::string& order_
   return SubscribeResult::kOk;
 }
 
-void Shard::Unsubscribe(Subscriber* s, const std::string& order_id) {
+bool Shard::Unsubscribe(Subscriber* s, const std::string& order_id) {
   auto it = by_socket_.find(s);
-  if (it == by_socket_.end() || it->second.erase(order_id) == 0) return;
+  if (it == by_socket_.end() || it->second.erase(order_id) == 0) return false;
   auto o = by_order_.find(order_id);
-  if (o == by_order_.end()) return;
-  auto& v = o->second;
-  v.erase(std::remove(v.begin(), v.end(), s), v.end());
-  if (v.empty()) by_order_.erase(o);
+  if (o != by_order_.end()) {
+    auto& v = o->second;
+    v.erase(std::remove(v.begin(), v.end(), s), v.end());
+    if (v.empty()) by_order_.erase(o);
+  }
+  return true;
 }
 
 std::size_t Shard::Route(Audience audience, const std::string& order_id, const net::Frame& frame) {

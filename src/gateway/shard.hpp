@@ -39,9 +39,10 @@ class Shard {
   enum class SubscribeResult { kOk, kAlready, kLimit };
 
   void Add(Subscriber* s);
-  void Remove(Subscriber* s);  // also drops every subscription of s
+  // Also drops every subscription of s; returns the orders that s was subscribed to.
+  std::vector<std::string> Remove(Subscriber* s);
   SubscribeResult Subscribe(Subscriber* s, const std::string& order_id, std::size_t max_per_socket);
-  void Unsubscribe(Subscriber* s, const std::string& order_id);
+  bool Unsubscribe(Subscriber* s, const std::string& order_id);  // true when s was subscribed
   // Delivers `frame` to this shard's recipients; returns how many sockets it was handed to.
   std::size_t Route(Audience audience, const std::string& order_id, const net::Frame& frame);
   ShardStats Stats() const;

@@ -296,6 +296,19 @@ void Api::PutOrder(const std::shared_ptr<net::HttpConnection>& conn, const net::
 }
 
 void Api::PostEvents(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req) {
+  const std::string& text = req.body();
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && text[first] == '[') {  // the batch form
+    std::vector<PublishRequest> batch;
+    std::string message;
+    if (auto err = ParsePublishBatch(text, limits_.max_order_id_length, batch, message)) {
+      conn->Respond(ErrorResponse(req.version(), *err, message));
+      return;
+    }
+    for (const auto& p : batch) gateway_.Publish(p.event, p.audience, p.order_id, p.data_json);
+    conn->Respond(JsonResponse(req.version(), http::status::accepted, json::object{{"status", "accepted"}, {"accepted", batch.size()}}));
+    return;
+  }
   PublishRequest p;
   std::string message;
   if (auto err = ParsePublish(req.body(), limits_.max_order_id_length, p, message)) {

@@ -77,4 +77,30 @@ std::optional<Errc> ParsePublish(std::string_view body, std::size_t max_order_id
   return std::nullopt;
 }
 
+std::optional<Errc> ParsePublishBatch(std::string_view body, std::size_t max_order_id, std::vector<PublishRequest>& out,
+                                      std::string& message) {
+  boost::system::error_code ec;
+  json::parse(body, ec);
+  if (ec) {
+    message = "body is not valid JSON: " + ec.message();
+    return Errc::kMalformedJson;
+  }
+  auto elements = json_text::ArrayElements(body);
+  if (!elements || elements->empty() || elements->size() > kMaxBatch) {
+    message = "a batch is an array of 1-" + std::to_string(kMaxBatch) + " {event, data} objects";
+    return Errc::kInvalidBody;
+  }
+  out.clear();
+  out.reserve(elements->size());
+  for (std::size_t i = 0; i < elements->size(); ++i) {
+    PublishRequest p;
+    if (auto err = ParsePublish((*elements)[i], max_order_id, p, message)) {
+      message = "element " + std::to_string(i) + ": " + message;
+      return err;
+    }
+    out.push_back(std::move(p));
+  }
+  return std::nullopt;
+}
+
 }  // namespace fg::http_api

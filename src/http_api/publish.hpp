@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace fg::http_api {
 
@@ -39,5 +40,11 @@ struct PublishRequest {
 };
 // Parses and validates a POST /api/v1/events body; on failure returns the error and sets `message`.
 std::optional<Errc> ParsePublish(std::string_view body, std::size_t max_order_id, PublishRequest& out, std::string& message);
+
+// The batch form: a JSON array of {event, data} (1..kMaxBatch). All or nothing: the first invalid
+// element fails the request, naming its index.
+inline constexpr std::size_t kMaxBatch = 1000;
+std::optional<Errc> ParsePublishBatch(std::string_view body, std::size_t max_order_id, std::vector<PublishRequest>& out,
+                                      std::string& message);
 
 }  // namespace fg::http_api

@@ -55,6 +55,21 @@ describe("publish and order API", () => {
     assert.equal((await fetch(`${gw.url}/healthz`)).status, 200);
   });
 
+  it("accepts a batch of events, all or nothing", async () => {
+    const ok = await gw.api("POST", "/api/v1/events", [
+      { event: "payment:confirmed", data: { orderId: "b1" } },
+      { event: "admin:webhook-received", data: { provider: "x" } },
+    ]);
+    assert.equal(ok.status, 202);
+    assert.deepEqual(await ok.json(), { status: "accepted", accepted: 2 });
+    await expectError(await gw.api("POST", "/api/v1/events", []), 400, "invalid_body");
+    const bad = await gw.api("POST", "/api/v1/events", [{ event: "payment:confirmed", data: { orderId: "b1" } }, { event: "nope", data: {} }]);
+    assert.equal(bad.status, 400);
+    const body = await bad.json();
+    assert.equal(body.error, "unknown_event");
+    assert.match(body.message, /element 1/);
+  });
+
   it("registers orders: 201 created, 200 updated, validation errors", async () => {
     let res = await gw.api("PUT", "/api/v1/orders/ord-api-1", { userId: "alice", status: "created" });
     assert.equal(res.status, 201);

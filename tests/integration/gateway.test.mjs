@@ -192,6 +192,17 @@ describe("subscriptions and delivery", () => {
     for (const s of [alice, alice2, bob, admin, adminSubscribed]) s.disconnect();
   });
 
+  it("a batch publish is delivered in order", async () => {
+    const alice = await gw.connect(userToken("alice"));
+    await request(alice, "subscribe:order", { orderId: "ord-a" });
+    const got = recorder(alice, ALL_EVENTS);
+    const batch = Array.from({ length: 50 }, (_, i) => ({ event: "fulfillment:status-change", data: { orderId: "ord-a", i } }));
+    assert.equal((await gw.api("POST", "/api/v1/events", batch)).status, 202);
+    await until(() => got.length === 50, 5000, "50 events");
+    assert.deepEqual(got.map((e) => e.data.i), batch.map((b) => b.data.i));
+    alice.disconnect();
+  });
+
   it("after unsubscribe the socket gets nothing more for that order", async () => {
     const alice = await gw.connect(userToken("alice"));
     await request(alice, "subscribe:order", { orderId: "ord-a" });

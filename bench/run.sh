@@ -51,7 +51,7 @@ scenario() {  # name kind loadgen-args...
   shift 2
   echo "== $name ($kind)"
   start_server "$kind"
-  if ! $LOADGEN --port $PORT --server-pid "$SERVER_PID" --timeout 600 --out "$out/$name-$kind.json" "$@" > /dev/null 2> "$out/$name-$kind.err"; then
+  if ! $LOADGEN --port $PORT --sources 8 --server-pid "$SERVER_PID" --timeout 600 --out "$out/$name-$kind.json" "$@" > /dev/null 2> "$out/$name-$kind.err"; then
     echo "   (loadgen reported loss or failures; see $out/$name-$kind.err)"
   fi
   stop_server

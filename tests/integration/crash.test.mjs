@@ -2,25 +2,10 @@
 // reaches "fulfilled" with each key bought once (the supplier's purchase count) and delivered once.
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { BIN, startGateway, userToken, until, sleep, assertNoSanitizerReport } from "./harness.mjs";
+import { spawnReady, startGateway, userToken, until, assertNoSanitizerReport } from "./harness.mjs";
 
 async function startSupplierSim() {
-  const child = spawn(BIN, ["supplier-sim", "--host", "127.0.0.1", "--port", "0", "--latency", "150"], {
-    env: { PATH: process.env.PATH, ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? "", LOG_LEVEL: "warn" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr.on("data", (d) => (stderr += d));
-  const port = await new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-      const m = /READY port=(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once("exit", (c) => reject(new Error(`supplier-sim exited ${c}: ${stderr}`)));
-  });
+  const { child, port, stderr } = await spawnReady(["supplier-sim", "--host", "127.0.0.1", "--port", "0", "--latency", "150"], { LOG_LEVEL: "warn" });
   return {
     url: `http://127.0.0.1:${port}`,
     async stats() {
@@ -30,7 +15,7 @@ async function startSupplierSim() {
       const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGTERM");
       await exited;
-      assertNoSanitizerReport(stderr);
+      assertNoSanitizerReport(stderr());
     },
   };
 }

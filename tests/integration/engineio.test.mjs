@@ -2,38 +2,25 @@
 // binary's conformance mode (pingInterval 300, pingTimeout 200, maxPayload 1000000).
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import net from "node:net";
 import WebSocket from "ws";
-import { BIN, sleep, until, assertNoSanitizerReport } from "./harness.mjs";
+import { spawnReady, sleep, until, assertNoSanitizerReport } from "./harness.mjs";
 
-let child, base, wsBase, stderr;
+let child, base, wsBase, readStderr;
 
 async function startConformance() {
-  child = spawn(BIN, ["conformance", "--host", "127.0.0.1", "--port", "0"], {
-    env: { PATH: process.env.PATH, ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? "", LOG_LEVEL: "warn" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  stderr = "";
-  child.stderr.on("data", (d) => (stderr += d));
-  const port = await new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-      const m = /READY port=(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once("exit", (c) => reject(new Error(`exited ${c}: ${stderr}`)));
-  });
-  base = `http://127.0.0.1:${port}`;
-  wsBase = `ws://127.0.0.1:${port}`;
+  const proc = await spawnReady(["conformance", "--host", "127.0.0.1", "--port", "0"], { LOG_LEVEL: "warn" });
+  child = proc.child;
+  readStderr = proc.stderr;
+  base = `http://127.0.0.1:${proc.port}`;
+  wsBase = `ws://127.0.0.1:${proc.port}`;
 }
 
 async function stopConformance() {
   const exited = new Promise((r) => child.once("exit", (code) => r(code)));
   child.kill("SIGTERM");
-  assert.equal(await exited, 0, stderr);
-  assertNoSanitizerReport(stderr);
+  assert.equal(await exited, 0, readStderr());
+  assertNoSanitizerReport(readStderr());
 }
 
 const EIO = "/engine.io/?EIO=4";

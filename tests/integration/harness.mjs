@@ -49,31 +49,18 @@ export function assertNoSanitizerReport(stderr) {
   }
 }
 
-export async function startGateway({ args = [], env = {}, dataDir } = {}) {
-  const dir = dataDir ?? mkdtempSync(path.join(tmpdir(), "fg-it-"));
-  const child = spawn(BIN, ["--host", "127.0.0.1", "--port", "0", "--data-dir", dir, ...args], {
-    env: {
-      PATH: process.env.PATH,
-      ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? "",
-      UBSAN_OPTIONS: process.env.UBSAN_OPTIONS ?? "",
-      JWT_SECRET,
-      API_KEY,
-      IPN_SECRET,
-      URL_SIGNING_SECRET,
-      KINGUIN_WEBHOOK_SECRET: KINGUIN_SECRET,
-      JOB_BACKOFF_BASE_MS: "50",
-      JOB_BACKOFF_CAP_MS: "200",
-      SUPPLIER_SIM_LATENCY_MS: "5",
-      LOG_LEVEL: "warn",
-      ...env,
-    },
+// Starts the binary with `args` and resolves once it prints "READY port=N" (any mode of it:
+// gateway, conformance, supplier-sim). stderr is collected for assertions and sanitizer checks.
+export async function spawnReady(args, env) {
+  const child = spawn(BIN, args, {
+    env: { PATH: process.env.PATH, ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? "", UBSAN_OPTIONS: process.env.UBSAN_OPTIONS ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
   const port = await new Promise((resolve, reject) => {
     let out = "";
-    const timer = setTimeout(() => reject(new Error(`gateway did not start: ${stderr}`)), 15000);
+    const timer = setTimeout(() => reject(new Error(`${args[0]} did not start: ${stderr}`)), 15000);
     child.stdout.on("data", (d) => {
       out += d;
       const m = /READY port=(\d+)/.exec(out);
@@ -82,10 +69,27 @@ export async function startGateway({ args = [], env = {}, dataDir } = {}) {
         resolve(Number(m[1]));
       }
     });
-    child.on("exit", (code) => {
+    child.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`gateway exited with ${code}: ${stderr}`));
+      reject(new Error(`exited with ${code}: ${stderr}`));
     });
+  });
+  return { child, port, stderr: () => stderr };
+}
+
+export async function startGateway({ args = [], env = {}, dataDir } = {}) {
+  const dir = dataDir ?? mkdtempSync(path.join(tmpdir(), "fg-it-"));
+  const { child, port, stderr: readStderr } = await spawnReady(["--host", "127.0.0.1", "--port", "0", "--data-dir", dir, ...args], {
+    JWT_SECRET,
+    API_KEY,
+    IPN_SECRET,
+    URL_SIGNING_SECRET,
+    KINGUIN_WEBHOOK_SECRET: KINGUIN_SECRET,
+    JOB_BACKOFF_BASE_MS: "50",
+    JOB_BACKOFF_CAP_MS: "200",
+    SUPPLIER_SIM_LATENCY_MS: "5",
+    LOG_LEVEL: "warn",
+    ...env,
   });
   const url = `http://127.0.0.1:${port}`;
   const sockets = [];
@@ -94,7 +98,7 @@ export async function startGateway({ args = [], env = {}, dataDir } = {}) {
     port,
     dataDir: dir,
     child,
-    stderr: () => stderr,
+    stderr: readStderr,
     api(method, pathname, body, { key = API_KEY, raw, headers = {} } = {}) {
       return fetch(url + pathname, {
         method,
@@ -167,9 +171,9 @@ export async function startGateway({ args = [], env = {}, dataDir } = {}) {
         const exited = new Promise((r) => child.once("exit", (code) => r(code)));
         child.kill(signal);
         const code = await exited;
-        if (signal === "SIGTERM" && code !== 0) throw new Error(`gateway exited with ${code}: ${stderr}`);
+        if (signal === "SIGTERM" && code !== 0) throw new Error(`gateway exited with ${code}: ${readStderr()}`);
       }
-      assertNoSanitizerReport(stderr);
+      assertNoSanitizerReport(readStderr());
     },
     cleanup() {
       if (!dataDir) rmSync(dir, { recursive: true, force: true });

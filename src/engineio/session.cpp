@@ -79,12 +79,13 @@ void Session::OnPollGet(const std::shared_ptr<net::HttpConnection>& conn, net::R
   }
   std::weak_ptr<Session> weak = shared_from_this();
   auto exec = exec_;
-  conn->SetAbortHandler([weak, exec] {
-    boost::asio::dispatch(exec, [weak] {
-      if (auto s = weak.lock()) {
-        s->pending_get_.reset();
-        s->OnTransportClosed("transport close");
-      }
+  std::weak_ptr<net::HttpConnection> weak_conn = conn;
+  conn->SetAbortHandler([weak, exec, weak_conn] {
+    boost::asio::dispatch(exec, [weak, weak_conn] {
+      auto s = weak.lock();
+      if (!s || !s->pending_get_ || s->pending_get_ != weak_conn.lock()) return;  // already answered
+      s->pending_get_.reset();
+      s->OnTransportClosed("transport close");
     });
   });
   if (!outbox_.empty()) FlushPoll();

@@ -82,7 +82,16 @@ void HttpConnection::RespondAndClose(Response res) {
   });
 }
 
-void HttpConnection::SetAbortHandler(std::function<void()> on_abort) { on_abort_ = std::move(on_abort); }
+void HttpConnection::SetAbortHandler(std::function<void()> on_abort) {
+  // Called from the session's loop, which may not be ours: the handler is swapped on our loop.
+  boost::asio::dispatch(stream_.get_executor(), [self = shared_from_this(), f = std::move(on_abort)]() mutable {
+    if (self->closed_ && f) {
+      f();  // the peer is already gone
+      return;
+    }
+    self->on_abort_ = std::move(f);
+  });
+}
 
 void HttpConnection::DoWrite(Response res, bool close) {
   if (closed_ || writing_) return;

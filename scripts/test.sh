@@ -31,19 +31,27 @@ count_node() {  # log
 }
 
 run_suite() {  # kind
-  local kind=$1 dir=build
+  local kind=$1 dir=build files="./*.test.mjs"
   [ "$kind" = asan ] && dir=build-asan
+  [ "$kind" = tsan ] && dir=build-tsan
   echo "== $kind: build"
   scripts/build.sh "$kind"
-  echo "== $kind: unit tests"
-  local ulog="$logdir/unit-$kind.log"
-  (cd "$dir" && ctest --output-on-failure -L unit -j 2) 2>&1 | tee "$ulog" | grep -E "tests passed|Failed|\*\*\*" || true
-  count_ctest "$ulog"
+  if [ "$kind" != tsan ]; then
+    echo "== $kind: unit tests"
+    local ulog="$logdir/unit-$kind.log"
+    (cd "$dir" && ctest --output-on-failure -L unit -j 2) 2>&1 | tee "$ulog" | grep -E "tests passed|Failed|\*\*\*" || true
+    count_ctest "$ulog"
+  else
+    # ThreadSanitizer on the multi-loop paths: sessions, transports, shards, the job workers
+    files="./engineio.test.mjs ./gateway.test.mjs ./fulfillment.test.mjs ./slow_consumer.test.mjs ./crash.test.mjs"
+  fi
   echo "== $kind: integration tests"
   local ilog="$logdir/integration-$kind.log"
+  # shellcheck disable=SC2086
   (cd tests/integration && FG_BIN="$PWD/../../$dir/fulfillment-gateway" \
      ASAN_OPTIONS="detect_leaks=1:halt_on_error=1" UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
-     node --test ./*.test.mjs) > "$ilog" 2>&1 || true
+     TSAN_OPTIONS="halt_on_error=1:report_signal_unsafe=0" \
+     node --test $files) > "$ilog" 2>&1 || true
   grep -E "^not ok|^# (tests|pass|fail)" "$ilog" || true
   if grep -q "^not ok" "$ilog"; then
     grep -B2 -A30 "^not ok\|^    not ok" "$ilog" | head -150
@@ -91,7 +99,7 @@ run_fuzz() {  # each libFuzzer target for a few seconds from the committed seeds
   done
 }
 
-kinds=${FG_TEST_KINDS:-"release asan"}
+kinds=${FG_TEST_KINDS:-"release asan tsan"}
 for k in $kinds; do
   run_suite "$k"
   if [ "$k" = release ]; then run_web; fi

@@ -56,6 +56,9 @@ class EchoNamespace : public socketio::NamespaceHandler {
 }  // namespace
 
 int RunConformance(const ConformanceOptions& options) {
+  // The loops are declared first so they outlive every object holding timers or sockets on them.
+  const std::size_t threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  net::Loops loops(threads);
   Limits limits;
   engineio::ServerConfig config;
   config.options.ping_interval = std::chrono::milliseconds(300);
@@ -81,8 +84,6 @@ int RunConformance(const ConformanceOptions& options) {
   engineio::Server sio_engine(sio_config, limits, [&sio](const std::shared_ptr<engineio::Session>& s) { sio.OnSession(s); });
 
   Router router({&eio, &sio_engine}, nullptr);
-  const std::size_t threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
-  net::Loops loops(threads);
   auto listener = std::make_shared<net::Listener>(loops, options.host, options.port, router, limits);
   listener->Start();
   boost::asio::signal_set signals(loops.At(0), SIGINT, SIGTERM);

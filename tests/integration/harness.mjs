@@ -44,7 +44,7 @@ export function adminToken(sub = "admin-1") {
 }
 
 export function assertNoSanitizerReport(stderr) {
-  if (/AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer/.test(stderr)) {
+  if (/AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer|ThreadSanitizer/.test(stderr)) {
     throw new Error(`sanitizer report:\n${stderr}`);
   }
 }
@@ -53,7 +53,13 @@ export function assertNoSanitizerReport(stderr) {
 // gateway, conformance, supplier-sim). stderr is collected for assertions and sanitizer checks.
 export async function spawnReady(args, env) {
   const child = spawn(BIN, args, {
-    env: { PATH: process.env.PATH, ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? "", UBSAN_OPTIONS: process.env.UBSAN_OPTIONS ?? "", ...env },
+    env: {
+      PATH: process.env.PATH,
+      ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? "",
+      UBSAN_OPTIONS: process.env.UBSAN_OPTIONS ?? "",
+      TSAN_OPTIONS: process.env.TSAN_OPTIONS ?? "",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";

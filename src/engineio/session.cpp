@@ -3,6 +3,7 @@
 #include "engineio/server.hpp"
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 namespace fg::engineio {
@@ -249,10 +250,17 @@ SendStatus Session::Send(net::Frame frame, bool binary) {
     ws_->Send(std::move(frame), binary);
     return SendStatus::kQueued;
   }
+  if (overflowed_) return SendStatus::kDropped;
   outbox_bytes_ += frame->size();
   if (outbox_bytes_ > limits_.max_send_queue_bytes) {
     spdlog::warn("eio {}: slow polling consumer ({} bytes queued), closing", id_, outbox_bytes_);
-    CloseWith("transport error", '1');
+    // Closed from a fresh handler: Send() may be running inside a broadcast's iteration.
+    overflowed_ = true;
+    outbox_.clear();
+    outbox_bytes_ = 0;
+    boost::asio::post(exec_, [weak = weak_from_this()] {
+      if (auto s = weak.lock()) s->CloseWith("transport error", '1');
+    });
     return SendStatus::kDropped;
   }
   outbox_.push_back(Out{std::move(frame), binary});

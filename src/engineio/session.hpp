@@ -119,6 +119,7 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::asio::steady_timer timer_;
   bool awaiting_pong_ = false;
   // Closing over polling: the next GET gets close_answer_ ('1' server close, '6' client close).
+  bool overflowed_ = false;  // slow polling consumer: closing, further frames dropped
   bool close_pending_ = false;
   char close_answer_ = '1';
   std::string close_reason_;

@@ -2,7 +2,8 @@
 // subscriptions live in that loop's shard and are touched by that loop's thread only: publishing
 // posts the (already encoded) frame to every shard, and each shard delivers to its own sockets.
 // Delivery rule: order events go to the order's subscribers and to every admin, each socket once;
-// admin events go to admins only.
+// admin events go to admins only. Deliver() must not re-enter the shard: transports report a
+// close (e.g. a slow consumer cut off during this very broadcast) from a posted handler.
 #pragma once
 
 #include "gateway/events.hpp"

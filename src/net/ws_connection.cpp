@@ -335,12 +335,11 @@ void WsConnection::Fail() {
   socket_.shutdown(tcp::socket::shutdown_both, ec);
   socket_.close(ec);
   if (open_ && callbacks_.on_close) {
-    auto f = std::move(callbacks_.on_close);
-    callbacks_ = {};
-    f();
-  } else {
-    callbacks_ = {};
+    // Posted, never inline: Fail() can run inside a sender's loop (a slow consumer found during a
+    // broadcast), and the owner's close handling must not re-enter that loop's iteration.
+    asio::post(loop_, std::move(callbacks_.on_close));
   }
+  callbacks_ = {};
 }
 
 }  // namespace fg::net

@@ -62,7 +62,8 @@ run_suite() {  # kind
 run_web() {  # hooks (Vitest, against the release binary) and pages (Playwright + Chromium)
   echo "== web: hook tests (vitest)"
   local vlog="$logdir/vitest.log"
-  (cd web && FG_BIN="$PWD/../build/fulfillment-gateway" npx vitest run) > "$vlog" 2>&1 || true
+  (cd web && NO_COLOR=1 FORCE_COLOR=0 FG_BIN="$PWD/../build/fulfillment-gateway" npx vitest run) 2>&1 |
+    sed -r 's/\x1b\[[0-9;]*m//g' > "$vlog" || true
   grep -E "Tests +[0-9]+|FAIL|✗|×" "$vlog" || true
   local vp vf
   vp=$(grep -E "^ +Tests " "$vlog" | grep -oE "[0-9]+ passed" | grep -oE "[0-9]+" || true)

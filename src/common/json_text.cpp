@@ -122,10 +122,7 @@ std::string AppendMember(std::string_view t, std::string_view key, std::string_v
   return out;
 }
 
-std::string Quote(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  out += '"';
+void AppendEscaped(std::string& out, std::string_view s) {
   for (unsigned char c : s) {
     switch (c) {
       case '"': out += "\\\""; break;
@@ -145,6 +142,13 @@ std::string Quote(std::string_view s) {
         }
     }
   }
+}
+
+std::string Quote(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  out += '"';
+  AppendEscaped(out, s);
   out += '"';
   return out;
 }

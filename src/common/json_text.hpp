@@ -26,5 +26,7 @@ std::string AppendMember(std::string_view object_text, std::string_view key, std
 
 // A JSON string literal for `s` (quotes included), escaped as JavaScript's JSON.stringify does.
 std::string Quote(std::string_view s);
+// The escaped characters of `s` (no quotes) appended to `out`, as in Quote().
+void AppendEscaped(std::string& out, std::string_view s);
 
 }  // namespace fg::json_text

@@ -1,6 +1,7 @@
 #include "fulfillment/js_json.hpp"
 
 #include "common/encoding.hpp"
+#include "common/json_text.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -280,31 +281,14 @@ class Parser {
 
 void PrintString(std::string& out, const std::string& s) {
   out += '"';
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case 0xFF:  // lone surrogate marker: \xff + 4 hex digits
-        out += "\\u";
-        out.append(s, i + 1, 4);
-        i += 4;
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
+  std::size_t start = 0;
+  for (std::size_t i = s.find('\xFF'); i != std::string::npos; i = s.find('\xFF', start)) {
+    json_text::AppendEscaped(out, std::string_view(s).substr(start, i - start));
+    out += "\\u";  // a lone surrogate marker: \xff + 4 hex digits, written back as JS does
+    out.append(s, i + 1, 4);
+    start = i + 5;
   }
+  json_text::AppendEscaped(out, std::string_view(s).substr(start));
   out += '"';
 }
 

@@ -141,8 +141,8 @@ export async function startGateway({ args = [], env = {}, dataDir } = {}) {
       const res = await gw.api("POST", "/api/v1/events", { event, data });
       if (res.status !== 202) throw new Error(`publish ${event}: ${res.status} ${await res.text()}`);
     },
-    // A socket.io-client socket on /fulfillment; resolves once connected.
-    async connect(token, opts = {}) {
+    // A socket.io-client socket on /fulfillment (no reconnection), tracked for stop().
+    open(token, opts = {}) {
       const socket = io(`${url}/fulfillment`, {
         auth: token === undefined ? undefined : { token },
         reconnection: false,
@@ -150,21 +150,19 @@ export async function startGateway({ args = [], env = {}, dataDir } = {}) {
         ...opts,
       });
       sockets.push(socket);
-      await new Promise((resolve, reject) => {
-        socket.once("connect", resolve);
+      return socket;
+    },
+    // Resolves with the socket once connected; rejects with the connect_error.
+    connect(token, opts = {}) {
+      const socket = gw.open(token, opts);
+      return new Promise((resolve, reject) => {
+        socket.once("connect", () => resolve(socket));
         socket.once("connect_error", reject);
       });
-      return socket;
     },
     // Resolves with the connect_error the server sends.
     connectError(token, opts = {}) {
-      const socket = io(`${url}/fulfillment`, {
-        auth: token === undefined ? undefined : { token },
-        reconnection: false,
-        forceNew: true,
-        ...opts,
-      });
-      sockets.push(socket);
+      const socket = gw.open(token, opts);
       return new Promise((resolve, reject) => {
         socket.once("connect", () => reject(new Error("connected, expected connect_error")));
         socket.once("connect_error", resolve);

@@ -23,4 +23,11 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b);
 
 std::string HmacSha256(std::string_view key, std::string_view data);
 
+// An id we accept in paths and payloads (orders, items, products): 1..max_len of [A-Za-z0-9._:-].
+bool IsSafeId(std::string_view id, std::size_t max_len = 128);
+
+// The token of an "Authorization: Bearer <token>" header (scheme case-insensitive, RFC 6750);
+// empty when the header is not of that form.
+std::string_view BearerToken(std::string_view authorization);
+
 }  // namespace fg

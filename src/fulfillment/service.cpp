@@ -26,13 +26,6 @@ constexpr std::size_t kMaxItems = 50;
 constexpr std::int64_t kMaxQuantity = 100;
 constexpr std::size_t kMaxIdLength = 128;
 
-bool ValidId(std::string_view s) {
-  if (s.empty() || s.size() > kMaxIdLength) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == ':';
-  });
-}
-
 std::string Str(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
   if (!v) return {};
@@ -40,6 +33,31 @@ std::string Str(const json::object& o, std::string_view key) {
   if (v->is_int64()) return std::to_string(v->as_int64());
   if (v->is_uint64()) return std::to_string(v->as_uint64());
   return {};
+}
+
+// A provider notification as first recorded: the raw body and the fields that identify it (read
+// best-effort: the record is kept even when the body is not JSON or not authentic).
+struct Notification {
+  store::WebhookRow hook;
+  json::value parsed;
+  bool is_object = false;
+};
+Notification ReadNotification(std::string provider, const std::string& body, std::string_view type_key, std::string_view external_key,
+                              std::string_view order_key) {
+  Notification n;
+  n.hook.provider = std::move(provider);
+  n.hook.raw_body = body;
+  boost::system::error_code ec;
+  n.parsed = json::parse(body, ec);
+  n.is_object = !ec && n.parsed.is_object();
+  if (n.is_object) {
+    const auto& fields = n.parsed.as_object();
+    n.hook.event_type = Str(fields, type_key);
+    n.hook.external_id = Str(fields, external_key);
+    n.hook.order_id = Str(fields, order_key);
+    if (n.hook.order_id.size() > kMaxIdLength) n.hook.order_id.resize(kMaxIdLength);
+  }
+  return n;
 }
 
 bool CanSee(const Caller& c, const OrderRow& o) { return c.kind != Caller::Kind::kUser || c.user_id == o.user_id; }
@@ -164,7 +182,7 @@ Reply Service::CreateOrder(const Caller& caller, const json::value& body) {
     const auto* io = item.if_object();
     const auto* pid = io ? io->if_contains("productId") : nullptr;
     const auto* qty = io ? io->if_contains("quantity") : nullptr;
-    if (!pid || !pid->is_string() || !ValidId(pid->as_string())) {
+    if (!pid || !pid->is_string() || !IsSafeId(pid->as_string(), kMaxIdLength)) {
       return ErrorReply(400, "invalid_body", "each item needs a \"productId\" of 1-128 characters of [A-Za-z0-9._:-]");
     }
     std::int64_t q = 1;
@@ -238,17 +256,10 @@ Reply Service::GetTimeline(const Caller& caller, const std::string& order_id) {
 
 Reply Service::HandleNowPaymentsIpn(const std::string& body, const std::string& signature) {
   if (config_.ipn_secret.empty()) return ErrorReply(503, "not_configured", "IPN_SECRET is not configured");
-  store::WebhookRow hook;
-  hook.provider = "nowpayments";
-  hook.raw_body = body;
-  boost::system::error_code ec;
-  const json::value parsed = json::parse(body, ec);
+  Notification n = ReadNotification("nowpayments", body, "payment_status", "payment_id", "order_id");
+  store::WebhookRow& hook = n.hook;
   const json::object empty;
-  const json::object& fields = (!ec && parsed.is_object()) ? parsed.as_object() : empty;
-  hook.event_type = Str(fields, "payment_status");
-  hook.external_id = Str(fields, "payment_id");
-  hook.order_id = Str(fields, "order_id");
-  if (hook.order_id.size() > kMaxIdLength) hook.order_id.resize(kMaxIdLength);
+  const json::object& fields = n.is_object ? n.parsed.as_object() : empty;
   auto hook_event = [&](std::vector<Emitted>& out, const std::string& status, const std::string& error) {
     json::object p{{"webhookId", hook.id},      {"provider", hook.provider}, {"eventType", hook.event_type},
                    {"externalId", hook.external_id}, {"orderId", hook.order_id}, {"status", status}};
@@ -274,7 +285,7 @@ Reply Service::HandleNowPaymentsIpn(const std::string& body, const std::string& 
   hook.status = "verified";
   store_.Transaction([&](Tx& tx) { tx.UpdateWebhook(hook); });
   hook_event(out, "verified", "");
-  if (ec || !parsed.is_object()) return fail(400, "invalid_body", "IPN body is not a JSON object");
+  if (!n.is_object) return fail(400, "invalid_body", "IPN body is not a JSON object");
   if (hook.order_id.empty() || hook.event_type.empty() || hook.external_id.empty()) {
     return fail(400, "invalid_body", "IPN needs order_id, payment_id and payment_status");
   }
@@ -373,19 +384,10 @@ Reply Service::HandleNowPaymentsIpn(const std::string& body, const std::string& 
 
 Reply Service::HandleKinguinWebhook(const std::string& body, const std::string& secret) {
   if (config_.kinguin_secret.empty()) return ErrorReply(503, "not_configured", "KINGUIN_WEBHOOK_SECRET is not configured");
-  store::WebhookRow hook;
-  hook.provider = "kinguin";
-  hook.raw_body = body;
-  boost::system::error_code ec;
-  const json::value parsed = json::parse(body, ec);
-  const json::object empty;
-  const json::object& fields = (!ec && parsed.is_object()) ? parsed.as_object() : empty;
-  hook.event_type = Str(fields, "status");
-  hook.external_id = Str(fields, "orderId");
-  hook.order_id = Str(fields, "orderExternalId");
-  if (hook.order_id.size() > kMaxIdLength) hook.order_id.resize(kMaxIdLength);
+  Notification n = ReadNotification("kinguin", body, "status", "orderId", "orderExternalId");
+  store::WebhookRow& hook = n.hook;
   const bool ok = ConstantTimeEquals(secret, config_.kinguin_secret);
-  const bool valid = !ec && parsed.is_object();
+  const bool valid = n.is_object;
   hook.status = ok && valid ? "processed" : "failed";
   hook.error = !ok ? "bad secret" : (valid ? "" : "body is not a JSON object");
   store_.Transaction([&](Tx& tx) { hook.id = tx.InsertWebhook(hook); });
@@ -403,7 +405,7 @@ Reply Service::HandleKinguinWebhook(const std::string& body, const std::string& 
 // ---- keys ----
 
 Reply Service::RevealKey(const std::string& order_id, const std::string& item_id, const std::string& expires, const std::string& sig) {
-  if (!ValidId(order_id) || !ValidId(item_id)) return ErrorReply(404, "not_found", "no such key");
+  if (!IsSafeId(order_id, kMaxIdLength) || !IsSafeId(item_id, kMaxIdLength)) return ErrorReply(404, "not_found", "no such key");
   const std::string path = "/api/v1/keys/" + order_id + "/" + item_id;
   switch (signer_.Check(path, expires, sig, UnixSeconds())) {
     case UrlCheck::kBadSignature: return ErrorReply(403, "invalid_signature", "the link's signature is not valid");
@@ -423,7 +425,6 @@ Reply Service::RevealKey(const std::string& order_id, const std::string& item_id
     spdlog::error("key integrity failure for order {} item {}: the sealed key is missing or does not authenticate", order_id, item_id);
     return ErrorReply(500, "integrity_error", "the stored key failed its integrity check");
   }
-  std::vector<Emitted> unused;
   store_.Transaction([&](Tx& tx) {
     tx.AppendEvent(order_id, "key:revealed",
                    json::serialize(json::object{{"orderId", order_id}, {"itemId", item_id}, {"timestamp", IsoTimestamp()}}));

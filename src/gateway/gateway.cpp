@@ -1,11 +1,10 @@
 #include "gateway/gateway.hpp"
 
 #include "common/clock.hpp"
+#include "common/encoding.hpp"
 
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
-
-#include <strings.h>
 
 #include <algorithm>
 
@@ -49,14 +48,6 @@ class Gateway::Connection : public Subscriber {
 };
 
 namespace {
-
-std::string BearerToken(std::string_view header) {
-  constexpr std::string_view kPrefix = "Bearer ";
-  if (header.size() > kPrefix.size() && strncasecmp(header.data(), kPrefix.data(), kPrefix.size()) == 0) {
-    return std::string(header.substr(kPrefix.size()));
-  }
-  return {};
-}
 
 json::object Unauthorized(auth::TokenError e) {
   return json::object{{"message", "Unauthorized"}, {"data", json::object{{"code", auth::ToCode(e)}}}};
@@ -116,7 +107,7 @@ void Gateway::OnConnect(const std::shared_ptr<socketio::Socket>& socket, const j
     if (t.is_string()) token = std::string(t.as_string());
   } else if (!socket->Handshake().authorization.empty()) {
     present = true;
-    token = BearerToken(socket->Handshake().authorization);
+    token = std::string(BearerToken(socket->Handshake().authorization));
   } else if (auto q = socket->Handshake().query.find("token"); q != socket->Handshake().query.end()) {
     present = true;
     token = q->second;

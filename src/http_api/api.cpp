@@ -22,16 +22,6 @@ net::Response JsonResponse(unsigned version, http::status status, const json::va
   return res;
 }
 
-bool ValidOrderId(std::string_view id, std::size_t max_len) {
-  if (id.empty() || id.size() > max_len) return false;
-  for (char c : id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-                    c == '.' || c == ':';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 json::object OrderJson(const store::OrderRecord& o) {
   return json::object{{"orderId", o.order_id}, {"userId", o.user_id}, {"status", o.status},
                       {"createdAt", o.created_at}, {"updatedAt", o.updated_at}};
@@ -53,12 +43,7 @@ std::vector<std::string_view> Segments(std::string_view path) {
   return out;
 }
 
-std::string_view BearerOf(const net::Request& req) {
-  const auto header = req[http::field::authorization];
-  constexpr std::string_view kPrefix = "Bearer ";
-  if (header.size() <= kPrefix.size() || header.substr(0, kPrefix.size()) != kPrefix) return {};
-  return header.substr(kPrefix.size());
-}
+std::string_view BearerOf(const net::Request& req) { return BearerToken(req[http::field::authorization]); }
 
 }  // namespace
 
@@ -229,7 +214,7 @@ bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&
     return true;
   }
   std::string order_id(rest[1]);
-  if (!ValidOrderId(order_id, limits_.max_order_id_length)) {
+  if (!IsSafeId(order_id, limits_.max_order_id_length)) {
     reply(Errc::kInvalidOrderId, "order id must be 1-128 characters of [A-Za-z0-9._:-]");
     return true;
   }

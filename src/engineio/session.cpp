@@ -190,7 +190,7 @@ void Session::OnProbeFrame(const std::shared_ptr<net::WsConnection>& ws, std::st
     probe_.reset();
     if (pending_get_) RespondPoll("6");
     for (auto& out : outbox_) {
-      if (out.frame != kNoopFrame) ws_->Send(std::move(out.frame), out.binary);
+      if (out.frame != kNoopFrame) ws_->Send(out.frame, out.binary);
     }
     outbox_.clear();
     outbox_bytes_ = 0;
@@ -244,10 +244,10 @@ void Session::HandlePacket(Packet p) {
   }
 }
 
-SendStatus Session::Send(net::Frame frame, bool binary) {
+SendStatus Session::Send(const net::Frame& frame, bool binary) {
   if (state_ == State::kClosed || close_pending_) return SendStatus::kDropped;
   if (transport_ == Transport::kWebSocket) {
-    ws_->Send(std::move(frame), binary);
+    ws_->Send(frame, binary);
     return SendStatus::kQueued;
   }
   if (overflowed_) return SendStatus::kDropped;
@@ -263,7 +263,7 @@ SendStatus Session::Send(net::Frame frame, bool binary) {
     });
     return SendStatus::kDropped;
   }
-  outbox_.push_back(Out{std::move(frame), binary});
+  outbox_.push_back(Out{frame, binary});
   if (pending_get_) FlushPoll();
   return SendStatus::kQueued;
 }

@@ -77,7 +77,7 @@ class Session : public std::enable_shared_from_this<Session> {
   static void AttachProbe(const std::shared_ptr<Session>& session, const std::shared_ptr<net::WsConnection>& ws);
 
   // Upper-layer API: a whole Engine.IO frame ("4..." text, or raw bytes for binary).
-  SendStatus Send(net::Frame frame, bool binary);
+  SendStatus Send(const net::Frame& frame, bool binary);
   void Close(std::string_view reason);
 
  private:

@@ -190,6 +190,10 @@ void Gateway::HandleSubscribe(const std::shared_ptr<socketio::Socket>& socket, s
     finish(true);
     return;
   }
+  if (auto owner = store_.CachedOwner(*order_id)) {  // known in memory: no hop to the store thread
+    finish(*owner == conn->UserId());
+    return;
+  }
   worker_.Submit(
       socket->Executor(), [this, id = *order_id] { return store_.GetOrder(id); },
       [finish = std::move(finish), user = conn->UserId()](std::optional<std::optional<store::OrderRecord>> r, const std::string& err) mutable {

@@ -21,18 +21,6 @@ constexpr std::size_t kBatch = 16;  // frames per gathered write
 thread_local std::array<char, 64 * 1024> t_scratch;
 }  // namespace
 
-struct WsConnection::Batch {
-  std::array<Out, kBatch> frames;
-  std::array<std::array<char, 10>, kBatch> headers;
-  std::array<asio::const_buffer, 2 * kBatch> buffers;
-  std::size_t count = 0, nbuffers = 0, bytes = 0;
-};
-
-namespace {
-// Batches are reused per thread: a connection holds one only while a write is in flight.
-thread_local std::vector<std::unique_ptr<WsConnection::Batch>> t_pool;
-}  // namespace
-
 WsConnection::WsConnection(tcp::socket socket, const Limits& limits, std::string remote, std::string leftover)
     : socket_(std::move(socket)),
       loop_(static_cast<asio::io_context&>(socket_.get_executor().context()).get_executor()),
@@ -87,7 +75,7 @@ void WsConnection::Accept(const http::request<http::string_body>& req) {
     }
     if (self->closed_) return;
     self->DoWait();
-    self->DoWrite();
+    self->Flush();
   });
 }
 
@@ -156,7 +144,7 @@ std::size_t WsConnection::ParseFrames(std::string_view view) {
 void WsConnection::OnFrame(const ws::FrameHeader& h, std::string payload) {
   switch (h.opcode) {
     case ws::kPing:
-      Queue(std::make_shared<const std::string>(std::move(payload)), ws::kPong);
+      if (!closing_) Queue(std::make_shared<const std::string>(std::move(payload)), ws::kPong);
       return;
     case ws::kPong:
       return;
@@ -220,68 +208,119 @@ void WsConnection::Deliver(std::string message, bool binary) {
   callbacks_.on_message(std::move(message), binary);
 }
 
-void WsConnection::Send(Frame frame, bool binary) {
-  OnLoop([self = shared_from_this(), f = std::move(frame), binary]() mutable {
-    if (self->closed_ || self->closing_) return;
-    self->Queue(std::move(f), binary ? ws::kBinary : ws::kText);
+void WsConnection::Send(const Frame& frame, bool binary) {
+  const std::uint8_t opcode = binary ? ws::kBinary : ws::kText;
+  if (loop_.running_in_this_thread()) {
+    if (!closed_ && !closing_) Queue(frame, opcode);
+    return;
+  }
+  asio::post(loop_, [self = shared_from_this(), frame, opcode] {
+    if (!self->closed_ && !self->closing_) self->Queue(frame, opcode);
   });
 }
 
-void WsConnection::Queue(Frame frame, std::uint8_t opcode) {
-  queued_bytes_ += frame->size();
+void WsConnection::Queue(const Frame& frame, std::uint8_t opcode) {
+  if (open_ && !closed_ && head_ == queue_.size() && !waiting_writable_) {
+    // Nothing ahead of it: one non-blocking send, and usually that is all.
+    std::array<char, 10> header;
+    const std::size_t hn = ws::EncodeHeader(header, true, opcode, frame->size());
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(header.data(), hn), asio::buffer(*frame)};
+    boost::system::error_code ec;
+    const std::size_t n = socket_.send(buffers, 0, ec);
+    if (!ec && n == hn + frame->size()) {
+      if (opcode == ws::kClose) AfterCloseSent();
+      return;
+    }
+    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+      Fail();
+      return;
+    }
+    queue_.push_back(Out{frame, opcode});
+    head_sent_ = ec ? 0 : n;
+    queued_bytes_ += hn + frame->size() - head_sent_;
+    WaitWritable();
+    return;
+  }
+  queued_bytes_ += ws::HeaderSize(frame->size()) + frame->size();
   if (queued_bytes_ > limits_.max_send_queue_bytes && opcode != ws::kClose) {
     // It is not reading, so a close frame would not get through either: drop the connection.
     spdlog::warn("ws {}: slow consumer ({} bytes queued), disconnecting", remote_, queued_bytes_);
     Fail();
     return;
   }
-  queue_.push_back(Out{std::move(frame), opcode});
-  DoWrite();
+  queue_.push_back(Out{frame, opcode});
+  if (open_ && !waiting_writable_) Flush();
 }
 
-void WsConnection::DoWrite() {
-  if (writing_ || !open_ || closed_ || queue_.empty()) return;
-  if (t_pool.empty()) {
-    writing_ = std::make_unique<Batch>();
-  } else {
-    writing_ = std::move(t_pool.back());
-    t_pool.pop_back();
+void WsConnection::Flush() {
+  std::array<std::array<char, 10>, kBatch> headers;
+  std::array<asio::const_buffer, 2 * kBatch> buffers;
+  while (!closed_ && head_ < queue_.size()) {
+    // Gather up to kBatch frames; the first one may be partly written already.
+    std::size_t nbuf = 0, count = 0, skip = head_sent_;
+    for (std::size_t i = head_; i < queue_.size() && count < kBatch; ++i, ++count) {
+      const Out& out = queue_[i];
+      const std::size_t hn = ws::EncodeHeader(headers[count], true, out.opcode, out.frame->size());
+      asio::const_buffer parts[2] = {asio::buffer(headers[count].data(), hn), asio::buffer(*out.frame)};
+      for (auto& part : parts) {
+        const std::size_t cut = std::min(skip, part.size());
+        part += cut;
+        skip -= cut;
+        if (part.size() > 0) buffers[nbuf++] = part;
+      }
+    }
+    boost::system::error_code ec;
+    std::size_t n = socket_.send(std::span<const asio::const_buffer>(buffers.data(), nbuf), 0, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      WaitWritable();
+      return;
+    }
+    if (ec) {
+      Fail();
+      return;
+    }
+    queued_bytes_ -= std::min(queued_bytes_, n);
+    // Retire what was written completely.
+    while (n > 0 && head_ < queue_.size()) {
+      Out& out = queue_[head_];
+      const std::size_t size = ws::HeaderSize(out.frame->size()) + out.frame->size() - head_sent_;
+      if (n < size) {
+        head_sent_ += n;
+        break;
+      }
+      n -= size;
+      head_sent_ = 0;
+      const bool was_close = out.opcode == ws::kClose;
+      out.frame.reset();
+      ++head_;
+      if (was_close) {
+        AfterCloseSent();
+        return;
+      }
+    }
   }
-  Batch& b = *writing_;
-  b.count = std::min(queue_.size(), kBatch);
-  b.nbuffers = 0;
-  b.bytes = 0;
-  for (std::size_t i = 0; i < b.count; ++i) {
-    b.frames[i] = std::move(queue_[i]);
-    const auto& f = b.frames[i];
-    const std::size_t hn = ws::EncodeHeader(b.headers[i], true, f.opcode, f.frame->size());
-    b.buffers[b.nbuffers++] = asio::buffer(b.headers[i].data(), hn);
-    if (!f.frame->empty()) b.buffers[b.nbuffers++] = asio::buffer(*f.frame);
-    b.bytes += f.frame->size();
+  if (head_ == queue_.size()) {
+    queue_.clear();
+    queue_.shrink_to_fit();  // idle connections keep no queue
+    head_ = 0;
+  } else if (head_ > 64 && head_ * 2 > queue_.size()) {
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
   }
-  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(b.count));
-  if (queue_.empty()) queue_.shrink_to_fit();
-  asio::async_write(socket_, std::span<const asio::const_buffer>(b.buffers.data(), b.nbuffers),
-                    [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-                      Batch& done = *self->writing_;
-                      bool wrote_close = false;
-                      for (std::size_t i = 0; i < done.count; ++i) {
-                        wrote_close = wrote_close || done.frames[i].opcode == ws::kClose;
-                        done.frames[i].frame.reset();
-                      }
-                      self->queued_bytes_ -= std::min(self->queued_bytes_, done.bytes);
-                      if (t_pool.size() < 64) t_pool.push_back(std::move(self->writing_));
-                      self->writing_.reset();
-                      if (ec) {
-                        self->Fail();
-                        return;
-                      }
-                      if (wrote_close) {
-                        self->AfterCloseSent();
-                        return;
-                      }
-                      self->DoWrite();
-                    });
+}
+
+void WsConnection::WaitWritable() {
+  if (waiting_writable_ || closed_) return;
+  waiting_writable_ = true;
+  socket_.async_wait(tcp::socket::wait_write, [self = shared_from_this()](boost::system::error_code ec) {
+    self->waiting_writable_ = false;
+    if (self->closed_) return;
+    if (ec) {
+      self->Fail();
+      return;
+    }
+    self->Flush();
+  });
 }
 
 void WsConnection::Close(std::uint16_t code) {
@@ -296,17 +335,17 @@ void WsConnection::SendClose(std::uint16_t code, bool discard_queue) {
   close_timer_->async_wait([self = shared_from_this()](boost::system::error_code e) {
     if (!e) self->Fail();
   });
-  if (discard_queue) {
-    queue_.clear();
-    queue_.shrink_to_fit();
+  if (discard_queue && head_ < queue_.size()) {
+    // Keep a partly written frame: cutting it would corrupt the stream before the close frame.
+    const std::size_t keep = head_sent_ > 0 ? 1 : 0;
+    for (std::size_t i = head_ + keep; i < queue_.size(); ++i) {
+      const std::size_t size = queue_[i].frame->size();
+      queued_bytes_ -= std::min(queued_bytes_, ws::HeaderSize(size) + size);
+    }
+    queue_.resize(head_ + keep);
   }
-  if (!open_) {  // refused before the handshake finished: close right after it
-    queue_.push_back(Out{std::make_shared<const std::string>(std::string{static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)}), ws::kClose});
-    return;
-  }
-  std::string body{static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)};
-  queue_.push_back(Out{std::make_shared<const std::string>(std::move(body)), ws::kClose});
-  DoWrite();
+  // Before the handshake finished (refused early) it waits in the queue and goes right after it.
+  Queue(std::make_shared<const std::string>(std::string{static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)}), ws::kClose);
 }
 
 void WsConnection::AfterCloseSent() {
@@ -329,7 +368,7 @@ void WsConnection::Fail() {
   closed_ = true;
   queue_.clear();
   queue_.shrink_to_fit();
-  queued_bytes_ = 0;
+  head_ = head_sent_ = queued_bytes_ = 0;
   if (close_timer_) close_timer_->cancel();
   boost::system::error_code ec;
   socket_.shutdown(tcp::socket::shutdown_both, ec);

@@ -1,9 +1,11 @@
 // One WebSocket connection (RFC 6455), server side, on a plain TCP socket.
 //
 // Our own framing (net/ws_frame) instead of Beast's websocket stream, for two reasons measured in
-// docs/benchmarks.md: (1) queued frames are coalesced into one gathered write (up to kBatch
-// frames per syscall), (2) an idle connection holds no read buffer — reads wait for readability
-// and then use a per-thread scratch buffer, so only a partial frame is ever kept per connection.
+// docs/benchmarks.md: (1) a frame is written straight away with one non-blocking gathered send
+// (header + shared payload) — no async operation, no allocation — and only what the kernel does not
+// take is queued, to be written when the socket turns writable, queued frames coalesced (up to
+// kBatch per syscall); (2) an idle connection holds no read buffer — reads wait for readability and
+// then use a per-thread scratch buffer, so only a partial frame is ever kept per connection.
 // Frames are shared, immutable buffers: a broadcast's bytes are never copied per socket. More than
 // Limits::max_send_queue_bytes queued makes the peer a slow consumer: it is disconnected (1008).
 // Protocol errors close with 1002, invalid UTF-8 text with 1007, a message over max_payload 1009.
@@ -44,7 +46,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   // Validates the upgrade request and answers 101, or answers 400/426 and closes.
   void Accept(const boost::beast::http::request<boost::beast::http::string_body>& req);
 
-  void Send(Frame frame, bool binary);
+  void Send(const Frame& frame, bool binary);
   void Close(std::uint16_t code = ws::kNormal);
 
   boost::asio::any_io_executor Executor() { return socket_.get_executor(); }
@@ -54,7 +56,6 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
     Frame frame;
     std::uint8_t opcode;
   };
-  struct Batch;  // one gathered write in flight
 
  private:
   template <class F>
@@ -65,8 +66,9 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   std::size_t ParseFrames(std::string_view view);  // bytes consumed
   void OnFrame(const ws::FrameHeader& h, std::string payload);
   void Deliver(std::string message, bool binary);
-  void Queue(Frame frame, std::uint8_t opcode);
-  void DoWrite();
+  void Queue(const Frame& frame, std::uint8_t opcode);
+  void Flush();          // writes what the socket takes now; waits for writability for the rest
+  void WaitWritable();
   void SendClose(std::uint16_t code, bool discard_queue);
   void AfterCloseSent();
   void Fail();
@@ -78,9 +80,11 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   std::string in_;       // an incomplete frame
   std::string message_;  // a fragmented message being assembled
   std::uint8_t message_opcode_ = 0;
-  std::vector<Out> queue_;  // not yet written; empty vector holds no memory
+  std::vector<Out> queue_;  // not yet (fully) written, from queue_[head_]; empty vector holds no memory
+  std::size_t head_ = 0;
+  std::size_t head_sent_ = 0;  // bytes of queue_[head_] (header + payload) already written
   std::size_t queued_bytes_ = 0;
-  std::unique_ptr<Batch> writing_;
+  bool waiting_writable_ = false;
   std::unique_ptr<boost::asio::steady_timer> close_timer_;
   Callbacks callbacks_;
   bool open_ = false;

@@ -38,6 +38,9 @@ class OrderStore {
   // Creates the order or updates its owner (and status when given). Throws StoreError.
   virtual UpsertResult UpsertOrder(const std::string& order_id, const std::string& user_id,
                                    const std::optional<std::string>& status) = 0;
+  // The order's owner when it is known in memory (never blocks, may be called from an event
+  // loop); nullopt means "ask GetOrder". Adapters without a cache keep this default.
+  virtual std::optional<std::string> CachedOwner(const std::string& /*order_id*/) const { return std::nullopt; }
 };
 
 // Runs store calls on its own thread(s) and hands results back to the caller's executor.

@@ -17,7 +17,38 @@ SqliteDb::SqliteDb(const std::string& path) {
   Exec("PRAGMA foreign_keys=ON");
 }
 
-SqliteDb::~SqliteDb() { sqlite3_close(db_); }
+SqliteDb::~SqliteDb() {
+  for (auto& [sql, c] : cache_) sqlite3_finalize(c.stmt);
+  sqlite3_close(db_);
+}
+
+sqlite3_stmt* SqliteDb::Acquire(const char* sql, bool& cached) const {
+  auto it = cache_.find(sql);
+  if (it != cache_.end() && !it->second.in_use) {
+    it->second.in_use = true;
+    cached = true;
+    return it->second.stmt;
+  }
+  const bool keep = it == cache_.end() && cache_.size() < kMaxCached;
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v3(db_, sql, -1, keep ? SQLITE_PREPARE_PERSISTENT : 0, &stmt, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    throw StoreError(std::string("sqlite prepare: ") + sqlite3_errmsg(db_));
+  }
+  if (keep) cache_.emplace(sql, Cached{stmt, true});
+  cached = keep;
+  return stmt;
+}
+
+void SqliteDb::Release(sqlite3_stmt* stmt, bool cached) const {
+  if (!cached) {
+    sqlite3_finalize(stmt);
+    return;
+  }
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  if (auto it = cache_.find(sqlite3_sql(stmt)); it != cache_.end() && it->second.stmt == stmt) it->second.in_use = false;
+}
 
 void SqliteDb::Exec(const char* sql) {
   char* err = nullptr;
@@ -30,12 +61,8 @@ void SqliteDb::Exec(const char* sql) {
 
 std::int64_t SqliteDb::Changes() const { return sqlite3_changes(db_); }
 
-Statement::Statement(const SqliteDb& db, const char* sql) : db_(db.Handle()) {
-  if (sqlite3_prepare_v2(db_, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
-    throw StoreError(std::string("sqlite prepare: ") + sqlite3_errmsg(db_));
-  }
-}
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+Statement::Statement(const SqliteDb& db, const char* sql) : owner_(db), db_(db.Handle()) { stmt_ = owner_.Acquire(sql, cached_); }
+Statement::~Statement() { owner_.Release(stmt_, cached_); }
 Statement& Statement::Bind(int i, const std::string& v) {
   sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   return *this;

@@ -118,11 +118,16 @@ class SqliteTx : public Tx {
  public:
   explicit SqliteTx(SqliteDb& db) : db_(db) {}
 
+  // order id → owner as this transaction read or wrote it, for the owner cache after COMMIT.
+  std::vector<std::pair<std::string, std::string>> owners_seen;
+
   std::optional<OrderRow> GetOrder(const std::string& id) override {
     Statement st(db_, (std::string("SELECT ") + kOrderColumns + " FROM orders WHERE order_id = ?").c_str());
     st.Bind(1, id);
     if (!st.Step()) return std::nullopt;
-    return ReadOrder(st);
+    auto row = ReadOrder(st);
+    owners_seen.emplace_back(row.order_id, row.user_id);
+    return row;
   }
   void InsertOrder(const OrderRow& o) override {
     Statement st(db_,
@@ -133,6 +138,7 @@ class SqliteTx : public Tx {
     st.Bind(6, o.job_id).Bind(7, o.job_progress).Bind(8, o.error).Bind(9, o.payment_status).Bind(10, o.supplier_ref);
     st.Bind(11, o.created_at.empty() ? now : o.created_at).Bind(12, now);
     st.Step();
+    owners_seen.emplace_back(o.order_id, o.user_id);
   }
   void UpdateOrder(const OrderRow& o) override {
     Statement st(db_,
@@ -142,6 +148,7 @@ class SqliteTx : public Tx {
     st.Bind(6, o.job_progress).Bind(7, o.error).Bind(8, o.payment_status).Bind(9, o.supplier_ref).Bind(10, IsoTimestamp());
     st.Bind(11, o.order_id);
     st.Step();
+    if (db_.Changes() > 0) owners_seen.emplace_back(o.order_id, o.user_id);
   }
   std::vector<OrderRow> ListOrders(const std::string& user_id, std::int64_t limit) override {
     Statement st(db_, (std::string("SELECT ") + kOrderColumns +
@@ -278,7 +285,9 @@ class SqliteTx : public Tx {
 
 }  // namespace
 
-SqliteStore::SqliteStore(const std::string& path) : db_(path) { db_.Exec(kSchema); }
+SqliteStore::SqliteStore(const std::string& path, std::size_t owner_cache_entries) : db_(path), owners_(owner_cache_entries) {
+  db_.Exec(kSchema);
+}
 
 std::optional<OrderRecord> SqliteStore::GetOrder(const std::string& order_id) {
   std::optional<OrderRecord> out;
@@ -318,6 +327,7 @@ void SqliteStore::Transaction(const std::function<void(Tx&)>& fn) {
     SqliteTx tx(db_);
     fn(tx);
     db_.Exec("COMMIT");
+    for (const auto& [order_id, user_id] : tx.owners_seen) owners_.Put(order_id, user_id);
   } catch (...) {
     try {
       db_.Exec("ROLLBACK");

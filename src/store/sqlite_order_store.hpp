@@ -2,6 +2,7 @@
 
 #include "store/fulfillment_store.hpp"
 #include "store/order_store.hpp"
+#include "store/owner_cache.hpp"
 #include "store/sqlite_db.hpp"
 
 #include <mutex>
@@ -14,16 +15,18 @@ namespace fg::store {
 class SqliteStore : public OrderStore, public FulfillmentStore {
  public:
   // Opens (creating if needed) `path`, ":memory:" for tests. Throws StoreError naming the file.
-  explicit SqliteStore(const std::string& path);
+  explicit SqliteStore(const std::string& path, std::size_t owner_cache_entries = 100'000);
 
   std::optional<OrderRecord> GetOrder(const std::string& order_id) override;
   UpsertResult UpsertOrder(const std::string& order_id, const std::string& user_id,
                            const std::optional<std::string>& status) override;
   void Transaction(const std::function<void(Tx&)>& fn) override;
+  std::optional<std::string> CachedOwner(const std::string& order_id) const override { return owners_.Get(order_id); }
 
  private:
   SqliteDb db_;
   std::mutex mutex_;
+  OwnerCache owners_;  // updated after each COMMIT, under mutex_, from what the transaction read or wrote
 };
 
 }  // namespace fg::store

@@ -1,4 +1,5 @@
 #include "store/sqlite_order_store.hpp"
+#include "store/sqlite_db.hpp"
 
 #include <gtest/gtest.h>
 
@@ -25,6 +26,85 @@ TEST(SqliteStore, CreatesThenUpdates) {
   r = s.UpsertOrder("o1", "bob", std::nullopt);
   EXPECT_EQ(r.order.status, "paid") << "status kept when not given";
   EXPECT_EQ(s.GetOrder("o1")->user_id, "bob");
+}
+
+TEST(SqliteStore, OwnerCacheFollowsCommittedWritesOnly) {
+  SqliteStore s(":memory:");
+  EXPECT_FALSE(s.CachedOwner("o1"));
+  s.UpsertOrder("o1", "alice", std::nullopt);
+  EXPECT_EQ(s.CachedOwner("o1"), "alice");
+  s.UpsertOrder("o1", "bob", std::nullopt);
+  EXPECT_EQ(s.CachedOwner("o1"), "bob") << "a reassigned order must not keep its old owner";
+  // A rolled-back transaction leaves the cache as the database is.
+  EXPECT_THROW(s.Transaction([](Tx& tx) {
+    auto o = tx.GetOrder("o1");
+    o->user_id = "mallory";
+    tx.UpdateOrder(*o);
+    throw StoreError("abort");
+  }),
+               StoreError);
+  EXPECT_EQ(s.GetOrder("o1")->user_id, "bob");
+  EXPECT_EQ(s.CachedOwner("o1"), "bob");
+  // Updating an order that does not exist caches nothing.
+  s.Transaction([](Tx& tx) {
+    OrderRow ghost;
+    ghost.order_id = "ghost";
+    ghost.user_id = "eve";
+    tx.UpdateOrder(ghost);
+  });
+  EXPECT_FALSE(s.CachedOwner("ghost"));
+}
+
+TEST(SqliteStore, OwnerCacheIsFilledByReadsAndBounded) {
+  const auto path = std::filesystem::temp_directory_path() / ("fg-owner-cache-" + std::to_string(::getpid()) + ".db");
+  {
+    SqliteStore writer(path.string());
+    for (int i = 0; i < 10; ++i) writer.UpsertOrder("o" + std::to_string(i), "u" + std::to_string(i), std::nullopt);
+  }
+  {
+    SqliteStore s(path.string(), 4);  // a fresh process: nothing cached until read
+    EXPECT_FALSE(s.CachedOwner("o3"));
+    EXPECT_EQ(s.GetOrder("o3")->user_id, "u3");
+    EXPECT_EQ(s.CachedOwner("o3"), "u3");
+    int cached = 0;
+    for (int i = 0; i < 10; ++i) {
+      ASSERT_TRUE(s.GetOrder("o" + std::to_string(i)));
+    }
+    for (int i = 0; i < 10; ++i) {
+      if (auto owner = s.CachedOwner("o" + std::to_string(i))) {
+        EXPECT_EQ(*owner, "u" + std::to_string(i));
+        ++cached;
+      }
+    }
+    EXPECT_EQ(cached, 4) << "at most the capacity";
+  }
+  std::filesystem::remove(path);
+  std::filesystem::remove(path.string() + "-wal");
+  std::filesystem::remove(path.string() + "-shm");
+}
+
+TEST(SqliteDb, ReusesStatementsAndCopesWithTheSameSqlOpenTwice) {
+  SqliteDb db(":memory:");
+  db.Exec("CREATE TABLE t(x INTEGER)");
+  for (int i = 0; i < 3; ++i) Statement(db, "INSERT INTO t(x) VALUES(?)").Bind(1, std::int64_t{i}).Step();
+  const char* sql = "SELECT x FROM t ORDER BY x";
+  Statement outer(db, sql);
+  int pairs = 0;
+  while (outer.Step()) {
+    Statement inner(db, sql);  // the cached one is in use: a second, uncached statement
+    while (inner.Step()) ++pairs;
+  }
+  EXPECT_EQ(pairs, 9);
+  // Reused after release: bindings cleared, state reset.
+  for (int round = 0; round < 100; ++round) {
+    Statement st(db, "SELECT count(*) FROM t WHERE x >= ?");
+    st.Bind(1, std::int64_t{round % 3});
+    ASSERT_TRUE(st.Step());
+    EXPECT_EQ(st.Int(0), 3 - round % 3);
+  }
+  Statement unbound(db, "SELECT count(*) FROM t WHERE x >= ?");
+  ASSERT_TRUE(unbound.Step());
+  EXPECT_EQ(unbound.Int(0), 0) << "a NULL parameter matches nothing: earlier bindings were cleared";
 }
 
 TEST(SqliteStore, SurvivesReopen) {

@@ -150,6 +150,22 @@ describe("subscriptions and delivery", () => {
     alice.disconnect();
   });
 
+  it("ownership follows an order reassigned by PUT (no stale owner from memory)", async () => {
+    await gw.registerOrder("ord-moved", "alice");
+    const alice = await gw.connect(userToken("alice"));
+    assert.deepEqual(await request(alice, "subscribe:order", { orderId: "ord-moved" }), { ok: true, orderId: "ord-moved" });
+    await gw.registerOrder("ord-moved", "bob");
+    const alice2 = await gw.connect(userToken("alice"));
+    const bob = await gw.connect(userToken("bob"));
+    assert.deepEqual(await request(alice2, "subscribe:order", { orderId: "ord-moved" }), {
+      ok: false,
+      orderId: "ord-moved",
+      error: "forbidden",
+    });
+    assert.deepEqual(await request(bob, "subscribe:order", { orderId: "ord-moved" }), { ok: true, orderId: "ord-moved" });
+    for (const s of [alice, alice2, bob]) s.disconnect();
+  });
+
   it("admins may subscribe to any order", async () => {
     const admin = await gw.connect(adminToken());
     assert.deepEqual(await request(admin, "subscribe:order", { orderId: "ord-b" }), { ok: true, orderId: "ord-b" });

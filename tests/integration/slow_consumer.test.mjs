@@ -16,21 +16,22 @@ describe("slow consumers", () => {
     gw.cleanup();
   });
 
-  // A raw Socket.IO client over WebSocket that subscribes, then stops reading.
-  async function slowSocket() {
-    const raw = new WebSocket(`ws://127.0.0.1:${gw.port}/socket.io/?EIO=4&transport=websocket`);
+  // A raw Socket.IO client over WebSocket, subscribed to `orderId`; it stops reading right away.
+  async function pausedSubscriber(server, userId, orderId) {
+    const raw = new WebSocket(`ws://127.0.0.1:${server.port}/socket.io/?EIO=4&transport=websocket`);
     raw.on("error", () => {});
     const closed = new Promise((r) => raw.on("close", r));
     const frames = [];
     raw.on("message", (d) => frames.push(d.toString()));
     await until(() => frames.length >= 1, 5000, "handshake");
-    raw.send(`40/fulfillment,${JSON.stringify({ token: userToken("slow-user") })}`);
+    raw.send(`40/fulfillment,${JSON.stringify({ token: userToken(userId) })}`);
     await until(() => frames.some((f) => f.startsWith("40/fulfillment,")), 5000, "connect");
-    raw.send('42/fulfillment,1["subscribe:order",{"orderId":"ord-slow"}]');
+    raw.send(`42/fulfillment,1["subscribe:order",{"orderId":${JSON.stringify(orderId)}}]`);
     await until(() => frames.some((f) => f.startsWith("43/fulfillment,1")), 5000, "subscribed");
     raw._socket.pause(); // stop reading: the kernel buffers fill, then the gateway's queue
-    return { raw, closed };
+    return { raw, closed, frames };
   }
+  const slowSocket = () => pausedSubscriber(gw, "slow-user", "ord-slow");
 
   it("disconnects sockets that do not read — two in the same broadcast — others unaffected", async () => {
     const slow = [await slowSocket(), await slowSocket()];
@@ -52,5 +53,33 @@ describe("slow consumers", () => {
     await until(() => (gw.stderr().match(/slow consumer/g) ?? []).length >= 2, 5000, "both cut-offs logged");
     admin.disconnect();
     for (const s of slow) s.raw.terminate();
+  });
+
+  it("a client that reads late still gets every frame, whole and in order", async () => {
+    // The kernel buffers fill while it does not read, so frames are written in pieces and queued;
+    // the queue (under --max-send-queue) drains when it reads again.
+    const gw2 = await startGateway({ args: ["--max-send-queue", String(16 << 20)] });
+    try {
+      await gw2.registerOrder("ord-late", "late-user");
+      const { raw, frames } = await pausedSubscriber(gw2, "late-user", "ord-late");
+      const count = 100;
+      const pad = "y".repeat(100_000); // 10 MB in all: more than the socket buffers hold
+      for (let i = 0; i < count; i++) await gw2.publish("fulfillment:status-change", { orderId: "ord-late", i, pad });
+      await new Promise((r) => setTimeout(r, 200));
+      raw._socket.resume();
+      const events = () => frames.filter((f) => f.startsWith("42/fulfillment,"));
+      await until(() => events().length === count, 15000, "all frames after resuming");
+      events().forEach((f, i) => {
+        const [name, data] = JSON.parse(f.slice("42/fulfillment,".length));
+        assert.equal(name, "fulfillment:status-change");
+        assert.equal(data.i, i, "in order");
+        assert.equal(data.pad, pad, "whole");
+      });
+      assert.equal(raw.readyState, WebSocket.OPEN);
+      raw.close();
+    } finally {
+      await gw2.stop();
+      gw2.cleanup();
+    }
   });
 });

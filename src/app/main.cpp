@@ -24,6 +24,7 @@
 #include <openssl/rand.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -50,6 +51,7 @@ struct ServeConfig {
   std::size_t max_payload = 1'000'000;
   std::size_t max_body = 1'000'000;
   std::size_t max_send_queue = 4 * 1024 * 1024;
+  std::size_t max_combined_frames = 1 << 18;
   std::size_t max_subscriptions = 256;
   std::size_t max_sessions = 100'000;
   std::string log_level = "info";
@@ -132,6 +134,7 @@ int Serve(ServeConfig c) {
   limits.max_payload = c.max_payload;
   limits.max_api_body = c.max_body;
   limits.max_send_queue_bytes = c.max_send_queue;
+  limits.max_combined_frames = std::max<std::size_t>(1, c.max_combined_frames);
   limits.max_subscriptions_per_socket = c.max_subscriptions;
   limits.max_sessions = c.max_sessions;
 
@@ -367,6 +370,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-body", c.max_body, "largest REST request body, bytes")->envname("MAX_BODY")->capture_default_str();
   app.add_option("--max-send-queue", c.max_send_queue, "bytes queued to one client before it is cut off as a slow consumer")
       ->envname("MAX_SEND_QUEUE")->capture_default_str();
+  app.add_option("--max-combined-frames", c.max_combined_frames, "frames a loop combines into one write pass before flushing early")
+      ->envname("MAX_COMBINED_FRAMES")->capture_default_str();
   app.add_option("--max-subscriptions", c.max_subscriptions, "order subscriptions per socket")->envname("MAX_SUBSCRIPTIONS")->capture_default_str();
   app.add_option("--max-sessions", c.max_sessions, "open Engine.IO sessions before new ones get 503")->envname("MAX_SESSIONS")->capture_default_str();
   app.add_option("--log-level", c.log_level, "trace|debug|info|warn|error")->envname("LOG_LEVEL")->capture_default_str();

@@ -15,6 +15,9 @@ struct Limits {
   std::size_t max_header_bytes = 16 * 1024;
   // Bytes queued for one connection before it is treated as a slow consumer and disconnected.
   std::size_t max_send_queue_bytes = 4 * 1024 * 1024;
+  // Frames a loop collects for its combined write pass before flushing inline (16 bytes each):
+  // bounds the memory of one huge batch publish; ordinary broadcasts stay far below it.
+  std::size_t max_combined_frames = 1 << 18;
   // Order subscriptions per socket: a shopper watches a handful; bounds index growth per socket.
   std::size_t max_subscriptions_per_socket = 256;
   // Order ids are opaque strings; anything longer is certainly not ours.

@@ -228,15 +228,34 @@ void Gateway::HandleGetConnections(const std::shared_ptr<socketio::Socket>& sock
 }
 
 void Gateway::Publish(std::string_view event, Audience audience, const std::string& order_id, std::string_view data_json) {
-  const auto targets = TargetShards(audience, order_id);
-  if (targets.empty()) return;  // nobody may see it
-  auto frame = std::make_shared<const std::string>(EncodeEventFrame(event, data_json));
+  const Outgoing one{event, audience, order_id, data_json};
+  PublishAll(std::span<const Outgoing>(&one, 1));
+}
+
+void Gateway::PublishAll(std::span<const Outgoing> events) {
+  struct Routed {
+    Audience audience;
+    std::string order_id;
+    net::Frame frame;
+  };
+  std::vector<std::vector<Routed>> per_loop(shards_.size());
+  std::string order_id;
+  for (const auto& e : events) {
+    order_id.assign(e.order_id);
+    const auto targets = TargetShards(e.audience, order_id);
+    if (targets.empty()) continue;  // nobody may see it
+    const std::string encoded = EncodeEventFrame(e.event, e.data_json);
+    for (std::size_t i : targets) per_loop[i].push_back(Routed{e.audience, order_id, std::make_shared<const std::string>(encoded)});
+  }
   const std::size_t here = loops_.CurrentIndex();
-  for (std::size_t i : targets) {
-    if (i == here) {
-      shards_[i]->Route(audience, order_id, frame);  // our own loop: no post, no wake-up
+  for (std::size_t i = 0; i < per_loop.size(); ++i) {
+    if (per_loop[i].empty()) continue;
+    if (i == here) {  // our own loop: no post, no wake-up
+      for (const auto& r : per_loop[i]) shards_[i]->Route(r.audience, r.order_id, r.frame);
     } else {
-      boost::asio::post(loops_.At(i), [shard = shards_[i].get(), audience, order_id, frame] { shard->Route(audience, order_id, frame); });
+      boost::asio::post(loops_.At(i), [shard = shards_[i].get(), routed = std::move(per_loop[i])] {
+        for (const auto& r : routed) shard->Route(r.audience, r.order_id, r.frame);
+      });
     }
   }
 }

@@ -3,7 +3,9 @@
 // publishes events to the sockets allowed to see them.
 //
 // Threading: one Shard per loop (see shard.hpp). A socket registers in the shard of the loop it
-// lives on. Publish() encodes the Socket.IO frame once and posts the shared bytes to every loop.
+// lives on. Publishing encodes the Socket.IO frame once, gives each loop that has recipients its
+// own copy (so reference counts are never shared between cores) and posts a batch's events to a
+// loop in one handler, in order, so its sockets' writes combine (net/ws_connection.hpp).
 // Ownership checks run on the StoreWorker; their answer is posted back to the socket's loop.
 #pragma once
 
@@ -18,6 +20,7 @@
 #include <atomic>
 #include <functional>
 #include <shared_mutex>
+#include <span>
 #include <unordered_map>
 #include <memory>
 #include <optional>
@@ -45,6 +48,14 @@ class Gateway : public socketio::NamespaceHandler, public std::enable_shared_fro
 
   // Routes an event to its audience on every loop. `data_json` is the payload's JSON text.
   void Publish(std::string_view event, Audience audience, const std::string& order_id, std::string_view data_json);
+  struct Outgoing {
+    std::string_view event;
+    Audience audience;
+    std::string_view order_id;
+    std::string_view data_json;
+  };
+  // Routes events in order, one post per loop for all of them (the batch form of the API).
+  void PublishAll(std::span<const Outgoing> events);
   // Collects stats from every shard; `done` runs on `exec`.
   void GatherStats(boost::asio::any_io_executor exec, std::function<void(GlobalStats)> done);
 

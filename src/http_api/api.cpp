@@ -290,7 +290,10 @@ void Api::PostEvents(const std::shared_ptr<net::HttpConnection>& conn, const net
       conn->Respond(ErrorResponse(req.version(), *err, message));
       return;
     }
-    for (const auto& p : batch) gateway_.Publish(p.event, p.audience, p.order_id, p.data_json);
+    std::vector<gateway::Gateway::Outgoing> out;
+    out.reserve(batch.size());
+    for (const auto& p : batch) out.push_back({p.event, p.audience, p.order_id, p.data_json});
+    gateway_.PublishAll(out);
     conn->Respond(JsonResponse(req.version(), http::status::accepted, json::object{{"status", "accepted"}, {"accepted", batch.size()}}));
     return;
   }

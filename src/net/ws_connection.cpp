@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <deque>
 
 namespace fg::net {
 
@@ -17,13 +18,64 @@ namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
-constexpr std::size_t kBatch = 16;  // frames per gathered write
+constexpr std::size_t kBatch = 64;  // frames per gathered write
 thread_local std::array<char, 64 * 1024> t_scratch;
 }  // namespace
+
+struct WsConnection::Pending {
+  const Frame* frame;  // into Combiner::frames, which keeps the bytes alive for the pass
+  std::uint32_t next;  // the same connection's next pending frame, or kNoPending
+  std::uint8_t opcode;
+};
+
+// Frames sent during the loop's current handler(s), chained per connection, and the one flush
+// posted behind them. One per io_context (loops run one thread each), so no locking; as a service
+// it goes away with its io_context, before the reactor the connections' sockets need.
+class WsConnection::Combiner : public asio::execution_context::service {
+ public:
+  static inline asio::execution_context::id id;
+  explicit Combiner(asio::execution_context& ctx) : service(ctx) {}
+
+  std::vector<Pending> entries;
+  std::vector<std::shared_ptr<WsConnection>> connections;
+  // One reference per distinct frame of the pass (a broadcast's thousands of entries share one),
+  // in a deque so that the addresses the entries hold stay valid as it grows.
+  std::deque<Frame> frames;
+  bool posted = false;
+
+  const Frame* Keep(const Frame& frame) {
+    if (frames.empty() || frames.back() != frame) frames.push_back(frame);
+    return &frames.back();
+  }
+
+  void Flush() {
+    posted = false;
+    std::vector<Pending> taken;
+    std::vector<std::shared_ptr<WsConnection>> conns;
+    std::deque<Frame> alive;
+    taken.swap(entries);
+    conns.swap(connections);
+    alive.swap(frames);
+    for (const auto& conn : conns) conn->FlushPending(taken);
+    taken.clear();
+    conns.clear();
+    // Keep the capacity for the next pass.
+    if (entries.empty()) entries.swap(taken);
+    if (connections.empty()) connections.swap(conns);
+  }
+
+ private:
+  void shutdown() override {
+    entries.clear();
+    connections.clear();
+    frames.clear();
+  }
+};
 
 WsConnection::WsConnection(tcp::socket socket, const Limits& limits, std::string remote, std::string leftover)
     : socket_(std::move(socket)),
       loop_(static_cast<asio::io_context&>(socket_.get_executor().context()).get_executor()),
+      combiner_(&asio::use_service<Combiner>(loop_.context())),
       limits_(limits),
       remote_(std::move(remote)),
       in_(std::move(leftover)) {}
@@ -221,24 +273,23 @@ void WsConnection::Send(const Frame& frame, bool binary) {
 
 void WsConnection::Queue(const Frame& frame, std::uint8_t opcode) {
   if (open_ && !closed_ && head_ == queue_.size() && !waiting_writable_) {
-    // Nothing ahead of it: one non-blocking send, and usually that is all.
-    std::array<char, 10> header;
-    const std::size_t hn = ws::EncodeHeader(header, true, opcode, frame->size());
-    const std::array<asio::const_buffer, 2> buffers{asio::buffer(header.data(), hn), asio::buffer(*frame)};
-    boost::system::error_code ec;
-    const std::size_t n = socket_.send(buffers, 0, ec);
-    if (!ec && n == hn + frame->size()) {
-      if (opcode == ws::kClose) AfterCloseSent();
-      return;
+    // Nothing waiting on the socket: join the loop's combined flush.
+    Combiner& c = *combiner_;
+    const auto index = static_cast<std::uint32_t>(c.entries.size());
+    c.entries.push_back(Pending{c.Keep(frame), kNoPending, opcode});
+    if (pending_first_ == kNoPending) {
+      pending_first_ = index;
+      c.connections.push_back(shared_from_this());
+    } else {
+      c.entries[pending_last_].next = index;
     }
-    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
-      Fail();
-      return;
+    pending_last_ = index;
+    if (c.entries.size() >= limits_.max_combined_frames) {  // a huge batch: flush early
+      c.Flush();
+    } else if (!c.posted) {
+      c.posted = true;
+      asio::post(loop_, [&c] { c.Flush(); });
     }
-    queue_.push_back(Out{frame, opcode});
-    head_sent_ = ec ? 0 : n;
-    queued_bytes_ += hn + frame->size() - head_sent_;
-    WaitWritable();
     return;
   }
   queued_bytes_ += ws::HeaderSize(frame->size()) + frame->size();
@@ -250,6 +301,60 @@ void WsConnection::Queue(const Frame& frame, std::uint8_t opcode) {
   }
   queue_.push_back(Out{frame, opcode});
   if (open_ && !waiting_writable_) Flush();
+}
+
+void WsConnection::FlushPending(std::vector<Pending>& entries) {
+  std::uint32_t i = pending_first_;
+  pending_first_ = pending_last_ = kNoPending;
+  std::array<std::array<char, 10>, kBatch> headers;
+  std::array<asio::const_buffer, 2 * kBatch> buffers;
+  std::size_t partial = 0;
+  while (i != kNoPending && !closed_ && partial == 0) {
+    std::size_t nbuf = 0, count = 0;
+    for (std::uint32_t j = i; j != kNoPending && count < kBatch; j = entries[j].next, ++count) {
+      const Pending& p = entries[j];
+      const std::string& bytes = **p.frame;
+      const std::size_t hn = ws::EncodeHeader(headers[count], true, p.opcode, bytes.size());
+      buffers[nbuf++] = asio::buffer(headers[count].data(), hn);
+      if (!bytes.empty()) buffers[nbuf++] = asio::buffer(bytes);
+    }
+    boost::system::error_code ec;
+    std::size_t n = socket_.send(std::span<const asio::const_buffer>(buffers.data(), nbuf), 0, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+    if (ec) {
+      Fail();
+      return;
+    }
+    for (std::size_t k = 0; k < count; ++k) {
+      const Pending& p = entries[i];
+      const std::size_t size = ws::HeaderSize((*p.frame)->size()) + (*p.frame)->size();
+      if (n < size) {
+        partial = n;  // this frame and the rest wait for writability
+        break;
+      }
+      n -= size;
+      if (p.opcode == ws::kClose) {
+        AfterCloseSent();  // nothing goes after a close frame
+        return;
+      }
+      i = p.next;
+    }
+  }
+  if (closed_ || i == kNoPending) return;
+  // The kernel took only part: the rest waits in the queue, in order, for writability.
+  for (; i != kNoPending; i = entries[i].next) {
+    const Frame& frame = *entries[i].frame;
+    queued_bytes_ += ws::HeaderSize(frame->size()) + frame->size();
+    queue_.push_back(Out{frame, entries[i].opcode});
+  }
+  head_sent_ = partial;
+  queued_bytes_ -= partial;
+  if (queued_bytes_ > limits_.max_send_queue_bytes) {
+    spdlog::warn("ws {}: slow consumer ({} bytes queued), disconnecting", remote_, queued_bytes_);
+    Fail();
+    return;
+  }
+  WaitWritable();
 }
 
 void WsConnection::Flush() {
@@ -335,6 +440,7 @@ void WsConnection::SendClose(std::uint16_t code, bool discard_queue) {
   close_timer_->async_wait([self = shared_from_this()](boost::system::error_code e) {
     if (!e) self->Fail();
   });
+  if (discard_queue) pending_first_ = pending_last_ = kNoPending;  // left in the loop's list, never written
   if (discard_queue && head_ < queue_.size()) {
     // Keep a partly written frame: cutting it would corrupt the stream before the close frame.
     const std::size_t keep = head_sent_ > 0 ? 1 : 0;

@@ -1,11 +1,15 @@
 // One WebSocket connection (RFC 6455), server side, on a plain TCP socket.
 //
 // Our own framing (net/ws_frame) instead of Beast's websocket stream, for two reasons measured in
-// docs/benchmarks.md: (1) a frame is written straight away with one non-blocking gathered send
-// (header + shared payload) — no async operation, no allocation — and only what the kernel does not
-// take is queued, to be written when the socket turns writable, queued frames coalesced (up to
-// kBatch per syscall); (2) an idle connection holds no read buffer — reads wait for readability and
-// then use a per-thread scratch buffer, so only a partial frame is ever kept per connection.
+// docs/benchmarks.md: (1) writes are combined per loop: a frame sent on the connection's loop joins
+// that loop's pending list, and one flush posted right behind the current handler writes every
+// connection's pending frames with one non-blocking gathered send (header + shared payload, up to
+// kBatch frames) — no async operation, no allocation per frame. An idle loop flushes at once; a
+// busy one (a broadcast in progress, a batch publish, admins receiving everything) coalesces all
+// frames a connection got meanwhile into one syscall. Only what the kernel does not take is queued,
+// to be written when the socket turns writable. (2) An idle connection holds no read buffer — reads
+// wait for readability and then use a per-thread scratch buffer, so only a partial frame is ever
+// kept per connection.
 // Frames are shared, immutable buffers: a broadcast's bytes are never copied per socket. More than
 // Limits::max_send_queue_bytes queued makes the peer a slow consumer: it is disconnected (1008).
 // Protocol errors close with 1002, invalid UTF-8 text with 1007, a message over max_payload 1009.
@@ -56,6 +60,8 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
     Frame frame;
     std::uint8_t opcode;
   };
+  struct Pending;   // a frame in this loop's combined flush
+  class Combiner;   // the loop's pending frames (an io_context service: one per loop)
 
  private:
   template <class F>
@@ -69,12 +75,14 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   void Queue(const Frame& frame, std::uint8_t opcode);
   void Flush();          // writes what the socket takes now; waits for writability for the rest
   void WaitWritable();
+  void FlushPending(std::vector<Pending>& entries);  // from the loop's combined flush
   void SendClose(std::uint16_t code, bool discard_queue);
   void AfterCloseSent();
   void Fail();
 
   boost::asio::ip::tcp::socket socket_;
   boost::asio::io_context::executor_type loop_;
+  Combiner* combiner_;
   const Limits& limits_;
   std::string remote_;
   std::string in_;       // an incomplete frame
@@ -85,6 +93,9 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   std::size_t head_sent_ = 0;  // bytes of queue_[head_] (header + payload) already written
   std::size_t queued_bytes_ = 0;
   bool waiting_writable_ = false;
+  static constexpr std::uint32_t kNoPending = 0xFFFFFFFF;
+  std::uint32_t pending_first_ = kNoPending;  // this connection's chain in the loop's pending list
+  std::uint32_t pending_last_ = kNoPending;
   std::unique_ptr<boost::asio::steady_timer> close_timer_;
   Callbacks callbacks_;
   bool open_ = false;

@@ -208,15 +208,19 @@ describe("subscriptions and delivery", () => {
     for (const s of [alice, alice2, bob, admin, adminSubscribed]) s.disconnect();
   });
 
-  it("a batch publish is delivered in order", async () => {
-    const alice = await gw.connect(userToken("alice"));
-    await request(alice, "subscribe:order", { orderId: "ord-a" });
-    const got = recorder(alice, ALL_EVENTS);
-    const batch = Array.from({ length: 50 }, (_, i) => ({ event: "fulfillment:status-change", data: { orderId: "ord-a", i } }));
+  it("a batch publish is delivered in order, to every recipient", async () => {
+    // 300 events: each socket's frames are combined into gathered writes of up to 64 frames.
+    const sockets = [await gw.connect(userToken("alice")), await gw.connect(userToken("alice"), { transports: ["websocket"] })];
+    for (const s of sockets) await request(s, "subscribe:order", { orderId: "ord-a" });
+    const admin = await gw.connect(adminToken(), { transports: ["websocket"] });
+    const recorders = [...sockets, admin].map((s) => recorder(s, ALL_EVENTS));
+    const batch = Array.from({ length: 300 }, (_, i) => ({ event: "fulfillment:status-change", data: { orderId: "ord-a", i } }));
     assert.equal((await gw.api("POST", "/api/v1/events", batch)).status, 202);
-    await until(() => got.length === 50, 5000, "50 events");
-    assert.deepEqual(got.map((e) => e.data.i), batch.map((b) => b.data.i));
-    alice.disconnect();
+    for (const got of recorders) {
+      await until(() => got.length === 300, 5000, "300 events");
+      assert.deepEqual(got.map((e) => e.data.i), batch.map((b) => b.data.i));
+    }
+    for (const s of [...sockets, admin]) s.disconnect();
   });
 
   it("after unsubscribe the socket gets nothing more for that order", async () => {

@@ -17,7 +17,8 @@ function loadgen(args) {
 
 describe("load generator smoke", () => {
   let gw;
-  before(async () => (gw = await startGateway()));
+  // A small combine bound, so that a burst also takes the early-flush path of the write combiner.
+  before(async () => (gw = await startGateway({ args: ["--max-combined-frames", "1000"] })));
   after(async () => {
     await gw.stop();
     gw.cleanup();
@@ -26,9 +27,10 @@ describe("load generator smoke", () => {
   for (const [mode, extra] of [
     ["targeted", ["--connections", "60", "--orders", "20", "--rate", "200", "--duration", "1"]],
     ["broadcast", ["--connections", "50", "--rate", "20", "--duration", "1"]],
+    ["broadcast", ["--connections", "200", "--rate", "1000", "--batch", "500", "--duration", "0.5"]],
     ["connect", ["--connections", "40"]],
   ]) {
-    it(`${mode}: connects, delivers, loses nothing`, async () => {
+    it(`${mode} ${extra.join(" ")}: connects, delivers, loses nothing`, async () => {
       const r = await loadgen(["--port", String(gw.port), "--mode", mode, "--server-pid", String(gw.child.pid), "--timeout", "30", ...extra]);
       assert.equal(r.code, 0, r.stderr + r.stdout);
       const report = JSON.parse(r.stdout.trim().split("\n").pop());

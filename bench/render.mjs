@@ -32,7 +32,15 @@ add("", "server CPU per event", pb[0]?.server.cpu_us_per_event, pb[1]?.server.cp
 const pbb = load("publish-batch", "fg");
 add("publish API, batch form (100 events per request) vs the baseline's single form", "events accepted per second", pbb?.events_per_s, pb[1]?.events_per_s, true, "/s", 0);
 add("", "server CPU per event", pbb?.server.cpu_us_per_event, pb[1]?.server.cpu_us_per_event, false, "µs", 2);
+const burst = load("broadcast-burst", "fg");
+add(`broadcast burst: one order, ${burst?.subscribed ?? "?"} subscribers, 20 events/s as 20-event batches, vs the baseline's broadcast above`, "server CPU per delivered message", burst?.server.cpu_us_per_delivery, bc[1]?.server.cpu_us_per_delivery, false, "µs", 2);
+add("", "delivery latency p99 (generator-bound: it reads 20 frames per subscriber per second)", burst?.latency_ms.p99, null, false, "ms");
+add("", "lost", burst?.lost, null, false, "", 0);
 const soak = load("soak", "fg");
+const floor = (k) => {
+  const f = path.join(dir, `sendfloor-${k}.json`);
+  return existsSync(f) ? JSON.parse(readFileSync(f, "utf8")) : null;
+};
 
 const lines = [
   `Run ${path.basename(dir)} — ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, shared by server and generator; scale ${scale}.`,
@@ -45,6 +53,11 @@ const lines = [
 if (soak) {
   lines.push("", `Soak (fulfillment-gateway): ${soak.subscribed} connections, ${soak.published} events over ${fmt(soak.publish_s, 0)} s: lost ${soak.lost}, unexpected disconnects ${soak.unexpected_disconnects}, RSS ${soak.server.rss_after_connect_kib} → ${soak.server.rss_after_publish_kib} KiB.`);
 }
-const gen = [...idle, ...bc, ...tg, ...pb, pbb].filter(Boolean).map((r) => r.generator_cpu_s);
+const [f1, f20] = [floor(1), floor(20)];
+if (f1) {
+  lines.push("", `Kernel floor (\`build/fg-sendfloor --connections ${f1.connections} --per-send 1|20\`, no gateway): one ${f1.size}-byte loopback send to each of ${f1.connections} sockets costs ${fmt(f1.cpu_us_per_send, 2)} µs of sender CPU per send and ${fmt(f1.wall_ms_per_round, 0)} ms per round of all sockets (reader on the same cores)` +
+    (f20 ? `; 20 messages per send: ${fmt(f20.cpu_us_per_delivery, 2)} µs per message.` : "."));
+}
+const gen = [...idle, ...bc, ...tg, ...pb, pbb, burst].filter(Boolean).map((r) => r.generator_cpu_s);
 lines.push("", `Generator CPU per run: ${gen.map((g) => fmt(g, 1)).join(", ")} s (a saturated generator shows here, not as a slow server).`);
 console.log(lines.join("\n"));

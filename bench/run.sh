@@ -60,12 +60,19 @@ scenario() {  # name kind loadgen-args...
 
 for kind in fg node; do
   scenario idle "$kind" --mode targeted --connections "$(n 15000)" --orders "$(n 5000)" --duration 0
-  scenario broadcast "$kind" --mode broadcast --connections "$(n 15000)" --rate 2 --duration 10
+  scenario broadcast "$kind" --mode broadcast --connections "$(n 15000)" --rate 2 --duration 10 --threads 2
   scenario targeted "$kind" --mode targeted --connections "$(n 15000)" --orders "$(n 5000)" --rate 2000 --duration 10
   scenario publish "$kind" --mode targeted --connections 100 --orders 100 --rate 0 --duration 10 --publishers 4
 done
 # The batch form of the publish API (the baseline has none): 100 events per request.
 scenario publish-batch fg --mode targeted --connections 100 --orders 100 --rate 0 --duration 10 --publishers 4 --batch 100
+# Repeated publishes in bursts (20 events per request, batch form): the loops' combined writes.
+scenario broadcast-burst fg --mode broadcast --connections "$(n 15000)" --rate 20 --batch 20 --duration 10 --threads 2
+# The kernel's floor: bare loopback sends to as many sockets, no gateway (bench/sendfloor.cpp).
+for k in 1 20; do
+  echo "== sendfloor (per send: $k)"
+  build/fg-sendfloor --connections "$(n 15000)" --per-send $k > "$out/sendfloor-$k.json"
+done
 if [ "${SOAK:-0}" = 1 ]; then
   scenario soak fg --mode targeted --connections "$(n 19000)" --orders "$(n 6000)" --rate 500 --duration 600
 fi

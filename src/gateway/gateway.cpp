@@ -260,6 +260,17 @@ void Gateway::PublishAll(std::span<const Outgoing> events) {
   }
 }
 
+void Gateway::RevokeOrder(const std::string& order_id, const std::string& owner) {
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    boost::asio::post(loops_.At(i), [this, i, order_id, owner] {
+      const std::size_t n = shards_[i]->Revoke(order_id, owner);
+      if (n == 0) return;
+      Track(order_id, i, -static_cast<int>(n));
+      spdlog::info("order {} reassigned to {}: {} subscription(s) of other users dropped", order_id, owner, n);
+    });
+  }
+}
+
 void Gateway::GatherStats(boost::asio::any_io_executor exec, std::function<void(GlobalStats)> done) {
   struct Gather {
     std::mutex mutex;

@@ -56,6 +56,8 @@ class Gateway : public socketio::NamespaceHandler, public std::enable_shared_fro
   };
   // Routes events in order, one post per loop for all of them (the batch form of the API).
   void PublishAll(std::span<const Outgoing> events);
+  // `order_id` now belongs to `owner`: other users' sockets stop receiving it (admins keep it).
+  void RevokeOrder(const std::string& order_id, const std::string& owner);
   // Collects stats from every shard; `done` runs on `exec`.
   void GatherStats(boost::asio::any_io_executor exec, std::function<void(GlobalStats)> done);
 

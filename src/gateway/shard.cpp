@@ -49,6 +49,20 @@ bool Shard::Unsubscribe(Subscriber* s, const std::string& order_id) {
   return true;
 }
 
+std::size_t Shard::Revoke(const std::string& order_id, const std::string& owner) {
+  auto o = by_order_.find(order_id);
+  if (o == by_order_.end()) return 0;
+  auto& subs = o->second;
+  const auto keep = std::partition(subs.begin(), subs.end(), [&](Subscriber* s) { return s->IsAdmin() || s->UserId() == owner; });
+  const auto revoked = static_cast<std::size_t>(subs.end() - keep);
+  for (auto it = keep; it != subs.end(); ++it) {
+    if (auto mine = by_socket_.find(*it); mine != by_socket_.end()) mine->second.erase(order_id);
+  }
+  subs.erase(keep, subs.end());
+  if (subs.empty()) by_order_.erase(o);
+  return revoked;
+}
+
 std::size_t Shard::Route(Audience audience, const std::string& order_id, const net::Frame& frame) {
   std::size_t n = 0;
   for (auto* a : admins_) {

@@ -44,6 +44,8 @@ class Shard {
   std::vector<std::string> Remove(Subscriber* s);
   SubscribeResult Subscribe(Subscriber* s, const std::string& order_id, std::size_t max_per_socket);
   bool Unsubscribe(Subscriber* s, const std::string& order_id);  // true when s was subscribed
+  // The order changed hands: drops its subscribers that are neither `owner` nor admins; returns how many.
+  std::size_t Revoke(const std::string& order_id, const std::string& owner);
   // Delivers `frame` to this shard's recipients; returns how many sockets it was handed to.
   std::size_t Route(Audience audience, const std::string& order_id, const net::Frame& frame);
   ShardStats Stats() const;

@@ -68,6 +68,25 @@ TEST(Shard, RemoveDropsEverySubscriptionAndCounts) {
   EXPECT_TRUE(a.got.empty());
 }
 
+TEST(Shard, RevokeKeepsTheNewOwnerAndAdmins) {
+  Shard shard;
+  FakeSocket alice("alice", false), alice2("alice", false), bob("bob", false), admin("root", true);
+  for (auto* s : {&alice, &alice2, &bob, &admin}) {
+    shard.Add(s);
+    shard.Subscribe(s, "o1", 10);
+  }
+  shard.Subscribe(&alice, "o2", 10);
+  EXPECT_EQ(shard.Revoke("o1", "bob"), 2u);
+  EXPECT_EQ(shard.Route(Audience::kOrderAndAdmins, "o1", F("after")), 2u);
+  EXPECT_TRUE(alice.got.empty());
+  EXPECT_TRUE(alice2.got.empty());
+  EXPECT_EQ(bob.got, std::vector<std::string>{"after"});
+  EXPECT_EQ(admin.got, std::vector<std::string>{"after"});
+  EXPECT_EQ(shard.SubscriptionCount(&alice), 1u) << "other orders untouched";
+  EXPECT_EQ(shard.Subscribe(&alice, "o1", 10), Shard::SubscribeResult::kOk) << "the index forgot the revoked one";
+  EXPECT_EQ(shard.Revoke("unknown", "x"), 0u);
+}
+
 TEST(Shard, UnsubscribeAndLimit) {
   Shard shard;
   FakeSocket a("alice", false);

@@ -270,12 +270,13 @@ void Api::PutOrder(const std::shared_ptr<net::HttpConnection>& conn, const net::
   worker_.Submit(
       conn->Executor(),
       [this, order_id, user_id = std::string(user->as_string()), status] { return store_.UpsertOrder(order_id, user_id, status); },
-      [conn, version](std::optional<store::UpsertResult> r, const std::string& err) {
+      [this, conn, version](std::optional<store::UpsertResult> r, const std::string& err) {
         if (!r) {
           spdlog::error("order upsert failed: {}", err);
           conn->Respond(ErrorResponse(version, Errc::kStoreUnavailable, "the order store failed; retry later"));
           return;
         }
+        if (!r->created && r->previous_user_id != r->order.user_id) gateway_.RevokeOrder(r->order.order_id, r->order.user_id);
         conn->Respond(JsonResponse(version, r->created ? http::status::created : http::status::ok, OrderJson(r->order)));
       });
 }

@@ -24,6 +24,7 @@ struct OrderRecord {
 struct UpsertResult {
   bool created = false;
   OrderRecord order;
+  std::string previous_user_id;  // the owner before an update (equal to order.user_id when unchanged)
 };
 
 class StoreError : public std::runtime_error {

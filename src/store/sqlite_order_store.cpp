@@ -310,6 +310,7 @@ UpsertResult SqliteStore::UpsertOrder(const std::string& order_id, const std::st
       if (status) row.status = *status;
       tx.InsertOrder(row);
     } else {
+      r.previous_user_id = o->user_id;
       o->user_id = user_id;
       if (status) o->status = *status;
       tx.UpdateOrder(*o);

@@ -150,10 +150,15 @@ describe("subscriptions and delivery", () => {
     alice.disconnect();
   });
 
-  it("ownership follows an order reassigned by PUT (no stale owner from memory)", async () => {
+  it("ownership follows an order reassigned by PUT: no stale owner, old subscriptions dropped", async () => {
     await gw.registerOrder("ord-moved", "alice");
     const alice = await gw.connect(userToken("alice"));
+    const admin = await gw.connect(adminToken());
     assert.deepEqual(await request(alice, "subscribe:order", { orderId: "ord-moved" }), { ok: true, orderId: "ord-moved" });
+    const aliceGot = recorder(alice, ALL_EVENTS);
+    const adminGot = recorder(admin, ALL_EVENTS);
+    await gw.publish("fulfillment:status-change", { orderId: "ord-moved", n: 1 });
+    await until(() => aliceGot.length === 1 && adminGot.length === 1, 5000, "before the move");
     await gw.registerOrder("ord-moved", "bob");
     const alice2 = await gw.connect(userToken("alice"));
     const bob = await gw.connect(userToken("bob"));
@@ -163,7 +168,12 @@ describe("subscriptions and delivery", () => {
       error: "forbidden",
     });
     assert.deepEqual(await request(bob, "subscribe:order", { orderId: "ord-moved" }), { ok: true, orderId: "ord-moved" });
-    for (const s of [alice, alice2, bob]) s.disconnect();
+    const bobGot = recorder(bob, ALL_EVENTS);
+    await gw.publish("fulfillment:status-change", { orderId: "ord-moved", n: 2 });
+    await until(() => bobGot.length === 1 && adminGot.length === 2, 5000, "after the move");
+    await sleep(100);
+    assert.equal(aliceGot.length, 1, "the previous owner's socket gets nothing after the move");
+    for (const s of [alice, alice2, bob, admin]) s.disconnect();
   });
 
   it("admins may subscribe to any order", async () => {

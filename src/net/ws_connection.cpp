@@ -18,8 +18,14 @@ namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
-constexpr std::size_t kBatch = 64;  // frames per gathered write
+// Frames per gathered write: header + payload each, and Asio passes at most 64 buffers to one
+// sendmsg (its buffer_sequence_adapter's max_buffers).
+constexpr std::size_t kBatch = 32;
 thread_local std::array<char, 64 * 1024> t_scratch;
+// The gather lists, per thread and built in place: const_buffer's constructor zeroes it, which for
+// a local array would cost more than writing one frame.
+thread_local std::array<std::array<char, 10>, kBatch> t_headers;
+thread_local std::array<asio::const_buffer, 2 * kBatch> t_buffers;
 }  // namespace
 
 struct WsConnection::Pending {
@@ -306,8 +312,8 @@ void WsConnection::Queue(const Frame& frame, std::uint8_t opcode) {
 void WsConnection::FlushPending(std::vector<Pending>& entries) {
   std::uint32_t i = pending_first_;
   pending_first_ = pending_last_ = kNoPending;
-  std::array<std::array<char, 10>, kBatch> headers;
-  std::array<asio::const_buffer, 2 * kBatch> buffers;
+  auto& headers = t_headers;
+  auto& buffers = t_buffers;
   std::size_t partial = 0;
   while (i != kNoPending && !closed_ && partial == 0) {
     std::size_t nbuf = 0, count = 0;
@@ -358,8 +364,8 @@ void WsConnection::FlushPending(std::vector<Pending>& entries) {
 }
 
 void WsConnection::Flush() {
-  std::array<std::array<char, 10>, kBatch> headers;
-  std::array<asio::const_buffer, 2 * kBatch> buffers;
+  auto& headers = t_headers;
+  auto& buffers = t_buffers;
   while (!closed_ && head_ < queue_.size()) {
     // Gather up to kBatch frames; the first one may be partly written already.
     std::size_t nbuf = 0, count = 0, skip = head_sent_;

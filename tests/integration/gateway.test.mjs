@@ -219,7 +219,7 @@ describe("subscriptions and delivery", () => {
   });
 
   it("a batch publish is delivered in order, to every recipient", async () => {
-    // 300 events: each socket's frames are combined into gathered writes of up to 64 frames.
+    // 300 events: each socket's frames are combined into gathered writes of up to 32 frames.
     const sockets = [await gw.connect(userToken("alice")), await gw.connect(userToken("alice"), { transports: ["websocket"] })];
     for (const s of sockets) await request(s, "subscribe:order", { orderId: "ord-a" });
     const admin = await gw.connect(adminToken(), { transports: ["websocket"] });

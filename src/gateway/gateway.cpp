@@ -244,8 +244,11 @@ void Gateway::PublishAll(std::span<const Outgoing> events) {
     order_id.assign(e.order_id);
     const auto targets = TargetShards(e.audience, order_id);
     if (targets.empty()) continue;  // nobody may see it
-    const std::string encoded = EncodeEventFrame(e.event, e.data_json);
-    for (std::size_t i : targets) per_loop[i].push_back(Routed{e.audience, order_id, std::make_shared<const std::string>(encoded)});
+    const auto encoded = std::make_shared<const std::string>(EncodeEventFrame(e.event, e.data_json));
+    for (std::size_t k = 0; k < targets.size(); ++k) {
+      // The first loop takes the encoded bytes, every other one its own copy.
+      per_loop[targets[k]].push_back(Routed{e.audience, order_id, k == 0 ? encoded : std::make_shared<const std::string>(*encoded)});
+    }
   }
   const std::size_t here = loops_.CurrentIndex();
   for (std::size_t i = 0; i < per_loop.size(); ++i) {

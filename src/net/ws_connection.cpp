@@ -299,14 +299,17 @@ void WsConnection::Queue(const Frame& frame, std::uint8_t opcode) {
     return;
   }
   queued_bytes_ += ws::HeaderSize(frame->size()) + frame->size();
-  if (queued_bytes_ > limits_.max_send_queue_bytes && opcode != ws::kClose) {
-    // It is not reading, so a close frame would not get through either: drop the connection.
-    spdlog::warn("ws {}: slow consumer ({} bytes queued), disconnecting", remote_, queued_bytes_);
-    Fail();
-    return;
-  }
+  if (opcode != ws::kClose && CutIfSlow()) return;
   queue_.push_back(Out{frame, opcode});
   if (open_ && !waiting_writable_) Flush();
+}
+
+bool WsConnection::CutIfSlow() {
+  if (queued_bytes_ <= limits_.max_send_queue_bytes) return false;
+  // It is not reading, so a close frame would not get through either: drop the connection.
+  spdlog::warn("ws {}: slow consumer ({} bytes queued), disconnecting", remote_, queued_bytes_);
+  Fail();
+  return true;
 }
 
 void WsConnection::FlushPending(std::vector<Pending>& entries) {
@@ -355,12 +358,7 @@ void WsConnection::FlushPending(std::vector<Pending>& entries) {
   }
   head_sent_ = partial;
   queued_bytes_ -= partial;
-  if (queued_bytes_ > limits_.max_send_queue_bytes) {
-    spdlog::warn("ws {}: slow consumer ({} bytes queued), disconnecting", remote_, queued_bytes_);
-    Fail();
-    return;
-  }
-  WaitWritable();
+  if (!CutIfSlow()) WaitWritable();
 }
 
 void WsConnection::Flush() {

@@ -75,6 +75,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   void Queue(const Frame& frame, std::uint8_t opcode);
   void Flush();          // writes what the socket takes now; waits for writability for the rest
   void WaitWritable();
+  bool CutIfSlow();  // past --max-send-queue: disconnects (slow consumer) and returns true
   void FlushPending(std::vector<Pending>& entries);  // from the loop's combined flush
   void SendClose(std::uint16_t code, bool discard_queue);
   void AfterCloseSent();

@@ -35,10 +35,6 @@ class OwnerCache {
     if (owners_.size() >= capacity_) owners_.erase(owners_.begin());
     owners_.emplace(order_id, user_id);
   }
-  std::size_t Size() const {
-    std::lock_guard lock(mutex_);
-    return owners_.size();
-  }
 
  private:
   const std::size_t capacity_;

@@ -22,10 +22,15 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
 #include <openssl/rand.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -47,13 +52,17 @@ struct ServeConfig {
   std::string cors_origins = "http://localhost:3000";
   unsigned ping_interval_ms = 25000;
   unsigned ping_timeout_ms = 20000;
-  unsigned connect_timeout_ms = 45000;
+  unsigned connect_timeout_ms = 10000;
   std::size_t max_payload = 1'000'000;
   std::size_t max_body = 1'000'000;
   std::size_t max_send_queue = 4 * 1024 * 1024;
   std::size_t max_combined_frames = 1 << 18;
   std::size_t max_subscriptions = 256;
   std::size_t max_sessions = 100'000;
+  fg::Limits limits;  // the hardening limits below are set on it directly
+  unsigned header_timeout_s = 10;
+  unsigned body_timeout_s = 30;
+  double reveals_per_minute = 20;
   std::string log_level = "info";
   // fulfillment
   std::string ipn_secret;
@@ -96,21 +105,53 @@ int Fatal(const std::string& message) {
   return 2;
 }
 
-// A secret kept in the data dir (mode 0600), created with `bytes` random bytes on first use.
-std::string DataDirSecret(const fs::path& file, std::size_t bytes) {
+// Shortest secret accepted for HMAC keys (JWT, signed URLs): shorter ones are guessable offline.
+constexpr std::size_t kMinSecretBytes = 16;
+
+// Writes `text` to `file` so that a crash leaves either the old file or the whole new one: a
+// temporary file (0600) is written and fsynced, renamed over `file`, then the directory is fsynced.
+void WriteFileAtomically(const fs::path& file, const std::string& text) {
+  const fs::path tmp = file.string() + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("cannot create " + tmp.string() + ": " + std::strerror(errno));
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const auto n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      throw std::runtime_error("cannot write " + tmp.string() + ": " + std::strerror(errno));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) throw std::runtime_error("cannot sync " + tmp.string() + ": " + std::strerror(errno));
+  if (::rename(tmp.c_str(), file.c_str()) != 0) throw std::runtime_error("cannot rename " + tmp.string() + ": " + std::strerror(errno));
+  const int dir = ::open(file.parent_path().empty() ? "." : file.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
+}
+
+// A secret kept in the data dir (mode 0600), created with `bytes` random bytes on first use. An
+// existing file shorter than `min_length` (empty, truncated) is an error, never a weak key.
+std::string DataDirSecret(const fs::path& file, std::size_t bytes, std::size_t min_length) {
   if (fs::exists(file)) {
     std::ifstream in(file);
     std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+    if (s.size() < min_length) {
+      throw std::runtime_error(file.string() + " holds " + (s.empty() ? std::string("an empty secret") : "a secret of only " + std::to_string(s.size()) + " characters") +
+                               " (at least " + std::to_string(min_length) + " needed); delete it to generate a new one, or set the secret in the environment");
+    }
     return s;
   }
   std::string raw(bytes, '\0');
-  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size()));
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size())) != 1) {
+    throw std::runtime_error("RAND_bytes failed");
+  }
   const std::string text = fg::Base64Encode(raw);
-  const auto old = ::umask(077);
-  { std::ofstream(file) << text << "\n"; }
-  ::umask(old);
-  fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+  WriteFileAtomically(file, text + "\n");
   return text;
 }
 
@@ -126,11 +167,22 @@ std::string DefaultWebDir() {
 
 int Serve(ServeConfig c) {
   if (c.jwt_secret.empty()) return Fatal("JWT_SECRET is not set (the HS256 secret for user tokens)");
+  if (c.jwt_secret.size() < kMinSecretBytes) {
+    return Fatal("JWT_SECRET is too short (" + std::to_string(c.jwt_secret.size()) + " characters; at least " +
+                 std::to_string(kMinSecretBytes) + ")");
+  }
   if (c.api_key.empty()) return Fatal("API_KEY is not set (the bearer key for the server-to-server API)");
   if (c.ping_interval_ms == 0 || c.ping_timeout_ms == 0) return Fatal("ping interval and timeout must be positive");
   if (c.job_max_attempts < 1) return Fatal("JOB_MAX_ATTEMPTS must be at least 1");
 
-  fg::Limits limits;
+  fg::Limits limits = c.limits;
+  limits.header_timeout = std::chrono::seconds(std::max(1u, c.header_timeout_s));
+  limits.body_timeout = std::chrono::seconds(std::max(1u, c.body_timeout_s));
+  if (limits.max_connections == 0) {
+    rlimit rl{};
+    const std::size_t fds = ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? rl.rlim_cur : 65536;
+    limits.max_connections = fds > 512 ? fds - 256 : fds / 2;
+  }
   limits.max_payload = c.max_payload;
   limits.max_api_body = c.max_body;
   limits.max_send_queue_bytes = c.max_send_queue;
@@ -138,30 +190,48 @@ int Serve(ServeConfig c) {
   limits.max_subscriptions_per_socket = c.max_subscriptions;
   limits.max_sessions = c.max_sessions;
 
+  // Everything under the data dir (database, WAL, keys, secrets) is the owner's alone.
+  ::umask(077);
   std::error_code fs_ec;
   fs::create_directories(c.data_dir, fs_ec);
   if (fs_ec) return Fatal("cannot create data directory '" + c.data_dir + "': " + fs_ec.message());
   const fs::path data(c.data_dir);
+  fs::permissions(data, fs::perms::owner_all, fs::perm_options::replace, fs_ec);
+  if (fs_ec) return Fatal("cannot restrict data directory '" + c.data_dir + "' to its owner: " + fs_ec.message());
 
   std::unique_ptr<fg::store::SqliteStore> store;
   try {
-    store = std::make_unique<fg::store::SqliteStore>((data / "gateway.db").string());
+    store = std::make_unique<fg::store::SqliteStore>((data / "gateway.db").string(), 100'000, limits.unknown_order_cache);
   } catch (const std::exception& e) {
     return Fatal(e.what());
+  }
+  for (const char* name : {"gateway.db", "gateway.db-wal", "gateway.db-shm"}) {  // files made by an older version
+    if (fs::exists(data / name)) fs::permissions(data / name, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace, fs_ec);
   }
 
   // Secrets of the fulfillment flow: from the environment, else kept in the data dir. Notes are
   // logged once the port is bound, so a start-up failure stays one line.
   std::vector<std::string> notes;
-  if (c.key_encryption_key.empty()) {
-    c.key_encryption_key = DataDirSecret(data / "master.key", 32);
-    notes.push_back("KEY_ENCRYPTION_KEY not set: using the generated key in " + (data / "master.key").string());
+  std::string master_source = "KEY_ENCRYPTION_KEY";
+  try {
+    if (c.key_encryption_key.empty()) {
+      master_source = (data / "master.key").string();
+      c.key_encryption_key = DataDirSecret(data / "master.key", 32, 1);
+      notes.push_back("KEY_ENCRYPTION_KEY not set: using the generated key in " + master_source);
+    }
+    if (c.url_signing_secret.empty()) {
+      c.url_signing_secret = DataDirSecret(data / "url-signing.secret", 32, kMinSecretBytes);
+    } else if (c.url_signing_secret.size() < kMinSecretBytes) {
+      return Fatal("URL_SIGNING_SECRET is too short (" + std::to_string(c.url_signing_secret.size()) + " characters; at least " +
+                   std::to_string(kMinSecretBytes) + ")");
+    }
+    if (c.demo && c.ipn_secret.empty()) c.ipn_secret = DataDirSecret(data / "ipn.secret", 24, kMinSecretBytes);
+    if (c.demo && c.kinguin_secret.empty()) c.kinguin_secret = DataDirSecret(data / "kinguin.secret", 24, kMinSecretBytes);
+  } catch (const std::exception& e) {
+    return Fatal(e.what());
   }
   auto master = fg::fulfillment::ParseMasterKey(c.key_encryption_key);
-  if (!master) return Fatal("KEY_ENCRYPTION_KEY must be base64 of exactly 32 bytes");
-  if (c.url_signing_secret.empty()) c.url_signing_secret = DataDirSecret(data / "url-signing.secret", 32);
-  if (c.demo && c.ipn_secret.empty()) c.ipn_secret = DataDirSecret(data / "ipn.secret", 24);
-  if (c.demo && c.kinguin_secret.empty()) c.kinguin_secret = DataDirSecret(data / "kinguin.secret", 24);
+  if (!master) return Fatal("the master key in " + master_source + " must be base64 of exactly 32 bytes");
   if (c.ipn_secret.empty()) notes.push_back("IPN_SECRET not set: POST /webhooks/nowpayments answers 503");
 
   const std::size_t threads = c.threads ? c.threads : std::max(1u, std::thread::hardware_concurrency());
@@ -211,17 +281,27 @@ int Serve(ServeConfig c) {
   sc.workers = c.job_workers;
   sc.ipn_secret = c.ipn_secret;
   sc.kinguin_secret = c.kinguin_secret;
+  sc.reveals_per_minute = c.reveals_per_minute;
   fg::fulfillment::Service service(
       *store, *objects, fg::fulfillment::KeyCipher(*master), fg::fulfillment::UrlSigner(c.url_signing_secret), *supplier,
       [gw = gateway.get()](const std::vector<fg::fulfillment::Emitted>& events) {
+        std::vector<fg::gateway::Gateway::Outgoing> out;
+        out.reserve(events.size());
         for (const auto& e : events) {
-          if (auto audience = fg::gateway::AudienceOf(e.event)) gw->Publish(e.event, *audience, e.order_id, e.json);
+          auto audience = fg::gateway::AudienceOf(e.event);
+          if (!audience) {
+            spdlog::error("fulfillment emitted unknown event '{}': not routed", e.event);
+            continue;
+          }
+          out.push_back({e.event, *audience, e.order_id, e.json, e.owner_id, e.owner_json});
         }
+        gw->PublishAll(out);
       },
       sc);
 
   fg::socketio::ServerOptions sio_options;
   sio_options.connect_timeout = std::chrono::milliseconds(c.connect_timeout_ms);
+  sio_options.max_packet_bytes = c.max_payload;
   fg::socketio::Server sio(sio_options);
   sio.AddNamespace(std::string(fg::gateway::kNamespace), gateway);
 
@@ -231,6 +311,13 @@ int Serve(ServeConfig c) {
   eio_config.options.ping_timeout = std::chrono::milliseconds(c.ping_timeout_ms);
   eio_config.options.max_payload = c.max_payload;
   eio_config.cors_origins = SplitList(c.cors_origins);
+  if (!c.public_url.empty()) {  // the pages' own origin when served behind another name
+    std::string origin = c.public_url;
+    if (const auto scheme = origin.find("://"); scheme != std::string::npos) {
+      if (const auto path = origin.find('/', scheme + 3); path != std::string::npos) origin.resize(path);
+    }
+    eio_config.cors_origins.push_back(origin);
+  }
   fg::engineio::Server engine(eio_config, limits, [&sio](const std::shared_ptr<fg::engineio::Session>& s) { sio.OnSession(s); });
 
   fg::http_api::Api api(*gateway, *store, worker, c.api_key, fg::auth::JwtVerifier(c.jwt_secret), &service, limits);
@@ -356,7 +443,7 @@ int main(int argc, char** argv) {
   CLI::App app{"fulfillment-gateway: a Socket.IO v4 real-time gateway for order-fulfillment updates"};
   app.require_subcommand(0, 1);
   ServeConfig c;
-  app.add_option("--host", c.host, "address to listen on")->envname("HOST")->capture_default_str();
+  auto* host_option = app.add_option("--host", c.host, "address to listen on (demo mode: 127.0.0.1 unless given)")->envname("HOST")->capture_default_str();
   app.add_option("--port", c.port, "port for HTTP, WebSocket and Socket.IO (0: any free port)")->envname("PORT")->capture_default_str();
   app.add_option("--data-dir", c.data_dir, "directory of the embedded SQLite database and sealed keys")->envname("DATA_DIR")->capture_default_str();
   app.add_option("--threads", c.threads, "event loops (0: one per core)")->envname("THREADS")->capture_default_str();
@@ -374,6 +461,35 @@ int main(int argc, char** argv) {
       ->envname("MAX_COMBINED_FRAMES")->capture_default_str();
   app.add_option("--max-subscriptions", c.max_subscriptions, "order subscriptions per socket")->envname("MAX_SUBSCRIPTIONS")->capture_default_str();
   app.add_option("--max-sessions", c.max_sessions, "open Engine.IO sessions before new ones get 503")->envname("MAX_SESSIONS")->capture_default_str();
+  app.add_option("--max-connections", c.limits.max_connections, "open TCP connections (0: the open-files limit minus 256)")
+      ->envname("MAX_CONNECTIONS")->capture_default_str();
+  app.add_option("--connection-reserve", c.limits.connection_reserve, "connections kept for health checks and the REST API (Engine.IO gets 503 past max - reserve)")
+      ->envname("CONNECTION_RESERVE")->capture_default_str();
+  app.add_option("--max-connections-per-ip", c.limits.max_connections_per_ip, "open TCP connections from one client address")
+      ->envname("MAX_CONNECTIONS_PER_IP")->capture_default_str();
+  app.add_option("--max-sessions-per-ip", c.limits.max_sessions_per_ip, "Engine.IO sessions from one client address")
+      ->envname("MAX_SESSIONS_PER_IP")->capture_default_str();
+  app.add_option("--max-pending-sessions", c.limits.max_pending_sessions, "sessions not yet in a namespace (oldest closed past it)")
+      ->envname("MAX_PENDING_SESSIONS")->capture_default_str();
+  app.add_option("--max-pending-sessions-per-ip", c.limits.max_pending_sessions_per_ip, "sessions not yet in a namespace, per client address")
+      ->envname("MAX_PENDING_SESSIONS_PER_IP")->capture_default_str();
+  app.add_option("--handshakes-per-ip", c.limits.handshakes_per_ip_per_s, "Engine.IO handshakes per second per client address (0: no limit)")
+      ->envname("HANDSHAKES_PER_IP")->capture_default_str();
+  app.add_option("--handshake-burst-per-ip", c.limits.handshake_burst_per_ip, "handshakes one client address may make at once")
+      ->envname("HANDSHAKE_BURST_PER_IP")->capture_default_str();
+  app.add_flag("--trust-proxy", c.limits.trust_proxy, "take the client address from X-Forwarded-For (only behind a proxy that sets it)")
+      ->envname("TRUST_PROXY");
+  app.add_option("--header-timeout", c.header_timeout_s, "seconds to send a request header (and idle keep-alive)")
+      ->envname("HEADER_TIMEOUT")->capture_default_str();
+  app.add_option("--body-timeout", c.body_timeout_s, "seconds to send a request body after its header")->envname("BODY_TIMEOUT")->capture_default_str();
+  app.add_option("--max-inflight-body", c.limits.max_inflight_body_bytes, "bytes of request bodies still arriving, all connections together")
+      ->envname("MAX_INFLIGHT_BODY")->capture_default_str();
+  app.add_option("--max-webhook-body", c.limits.max_webhook_body, "largest provider webhook body, bytes")
+      ->envname("MAX_WEBHOOK_BODY")->capture_default_str();
+  app.add_option("--unknown-order-cache", c.limits.unknown_order_cache, "unknown order ids remembered for subscribe")
+      ->envname("UNKNOWN_ORDER_CACHE")->capture_default_str();
+  app.add_option("--reveals-per-minute", c.reveals_per_minute, "key reveals per order per minute (0: no limit)")
+      ->envname("REVEALS_PER_MINUTE")->capture_default_str();
   app.add_option("--log-level", c.log_level, "trace|debug|info|warn|error")->envname("LOG_LEVEL")->capture_default_str();
   app.add_option("--ipn-secret", c.ipn_secret, "NOWPayments IPN secret (HMAC-SHA512 key)")->envname("IPN_SECRET");
   app.add_option("--kinguin-webhook-secret", c.kinguin_secret, "shared secret of POST /webhooks/kinguin (X-Event-Secret)")->envname("KINGUIN_WEBHOOK_SECRET");
@@ -462,6 +578,11 @@ int main(int argc, char** argv) {
     sim_options.latency = std::chrono::milliseconds(sim_latency);
     sim_options.api_key = c.supplier_api_key;
     return RunSupplierSim(sim_host, sim_port, sim_options);
+  }
+  if (c.demo && host_option->count() == 0) {
+    // The demo hands out admin tokens to anyone who asks: never on a public interface by default.
+    c.host = "127.0.0.1";
+    std::fprintf(stderr, "demo mode: listening on 127.0.0.1 only (its sign-in page hands out admin tokens); pass --host to change\n");
   }
   return Serve(c);
 }

@@ -4,7 +4,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <stdexcept>
@@ -43,11 +45,15 @@ std::string Encode(std::string_view in, std::string_view alphabet, bool pad) {
   return out;
 }
 
-std::optional<std::string> Decode(std::string_view in, std::string_view alphabet) {
+// `canonical`: no padding and zero trailing bits, so every byte string has exactly one accepted
+// text (RFC 7515 §2, RFC 4648 §3.5) — a token cannot be re-spelled and still verify.
+std::optional<std::string> Decode(std::string_view in, std::string_view alphabet, bool canonical = false) {
   std::array<int, 256> table{};
   table.fill(-1);
   for (std::size_t k = 0; k < alphabet.size(); ++k) table[static_cast<unsigned char>(alphabet[k])] = static_cast<int>(k);
-  while (!in.empty() && in.back() == '=') in.remove_suffix(1);
+  if (!canonical) {
+    while (!in.empty() && in.back() == '=') in.remove_suffix(1);
+  }
   if (in.size() % 4 == 1) return std::nullopt;
   std::string out;
   out.reserve(in.size() * 3 / 4);
@@ -63,6 +69,7 @@ std::optional<std::string> Decode(std::string_view in, std::string_view alphabet
       out += static_cast<char>((acc >> bits) & 0xFF);
     }
   }
+  if (canonical && bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
   return out;
 }
 
@@ -71,7 +78,7 @@ std::optional<std::string> Decode(std::string_view in, std::string_view alphabet
 std::string Base64Encode(std::string_view bytes) { return Encode(bytes, kStd, true); }
 std::optional<std::string> Base64Decode(std::string_view text) { return Decode(text, kStd); }
 std::string Base64UrlEncode(std::string_view bytes) { return Encode(bytes, kUrl, false); }
-std::optional<std::string> Base64UrlDecode(std::string_view text) { return Decode(text, kUrl); }
+std::optional<std::string> Base64UrlDecode(std::string_view text) { return Decode(text, kUrl, true); }
 
 std::string HexEncode(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -122,6 +129,25 @@ std::string_view BearerToken(std::string_view authorization) {
     if (std::tolower(static_cast<unsigned char>(authorization[i])) != kScheme[i]) return {};
   }
   return authorization.substr(kScheme.size());
+}
+
+std::string Sha256(std::string_view data) {
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> md{};
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md.data());
+  return std::string(reinterpret_cast<const char*>(md.data()), md.size());
+}
+
+bool IsHexDigest(std::string_view s, std::size_t digits) {
+  if (s.size() != digits) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
+}
+
+std::string PrintablePrefix(std::string_view s, std::size_t max) {
+  std::string out(s.substr(0, max));
+  for (auto& c : out) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return out;
 }
 
 }  // namespace fg

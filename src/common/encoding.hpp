@@ -12,6 +12,7 @@ std::string Base64Encode(std::string_view bytes);
 // Accepts padded or unpadded input; nullopt on any character outside the alphabet.
 std::optional<std::string> Base64Decode(std::string_view text);
 std::string Base64UrlEncode(std::string_view bytes);  // no padding (RFC 7515 style)
+// Canonical only (JWT segments): no padding, zero trailing bits; nullopt otherwise.
 std::optional<std::string> Base64UrlDecode(std::string_view text);
 std::string HexEncode(std::string_view bytes);
 
@@ -22,6 +23,14 @@ std::string RandomId(std::size_t bytes = 15);
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 
 std::string HmacSha256(std::string_view key, std::string_view data);
+std::string Sha256(std::string_view data);  // raw 32 bytes
+
+// True when `s` is exactly `digits` hexadecimal digits (either case).
+bool IsHexDigest(std::string_view s, std::size_t digits);
+
+// At most `max` bytes of `s` with every byte outside printable ASCII replaced by '?': a sample of
+// untrusted input that is safe to store, log and show.
+std::string PrintablePrefix(std::string_view s, std::size_t max);
 
 // An id we accept in paths and payloads (orders, items, products): 1..max_len of [A-Za-z0-9._:-].
 bool IsSafeId(std::string_view id, std::size_t max_len = 128);

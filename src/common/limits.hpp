@@ -27,8 +27,43 @@ struct Limits {
   // Open Engine.IO sessions (WebSocket and polling). Polling sessions hold no socket between
   // requests, so without this bound handshakes alone could pile up memory for 45 s each.
   std::size_t max_sessions = 100'000;
-  // An HTTP keep-alive connection with no request in flight is closed after this long.
+  // Read timeout while a response is pending (a long-poll GET is held up to pingInterval; the
+  // read notices an aborted poll). Must exceed the ping interval.
   std::chrono::seconds http_idle_timeout{60};
+  // A connection with no response pending must deliver a complete request header within this
+  // (it also closes idle keep-alive connections): slow or silent clients do not hold fds.
+  std::chrono::seconds header_timeout{10};
+  // ...and then its body within this.
+  std::chrono::seconds body_timeout{30};
+  // Provider webhook bodies (IPNs are ~1 KiB): bounds the signature work an anonymous caller causes.
+  std::size_t max_webhook_body = 64 * 1024;
+  // Bytes of request bodies still arriving, over all connections (reserved from Content-Length, or
+  // the body limit when chunked). Past it new bodies get 503: 600 half-sent 1 MB bodies cannot
+  // pin 600 MB.
+  std::size_t max_inflight_body_bytes = 64 * 1024 * 1024;
+  // Open TCP connections (HTTP and WebSocket). 0: the open-files limit minus 256 (fds for the
+  // database, key files, the supplier and accept back-off). Past it new connections are closed at once.
+  std::size_t max_connections = 0;
+  // Of max_connections, kept for health checks and the REST API: Engine.IO handshakes and upgrades
+  // are refused (503) once fewer than this many remain.
+  std::size_t connection_reserve = 64;
+  // Open TCP connections from one client address.
+  std::size_t max_connections_per_ip = 10'000;
+  // Engine.IO sessions from one client address (joined or not).
+  std::size_t max_sessions_per_ip = 10'000;
+  // Sessions that have not yet joined a namespace (anonymous, unauthenticated). When full, the
+  // oldest such session is closed to make room: a client that joins within the round trip it takes
+  // is never locked out by a flood of handshakes.
+  std::size_t max_pending_sessions = 10'000;
+  // ...from one client address (its own oldest is closed past it).
+  std::size_t max_pending_sessions_per_ip = 1'000;
+  // Engine.IO handshakes per client address: sustained rate and burst (token bucket). 0: off.
+  double handshakes_per_ip_per_s = 1'000;
+  double handshake_burst_per_ip = 20'000;
+  // Take the client address from X-Forwarded-For (last hop) — only behind a proxy that sets it.
+  bool trust_proxy = false;
+  // Orders a subscribe found unknown, remembered so repeats do not reach the store thread.
+  std::size_t unknown_order_cache = 10'000;
 };
 
 }  // namespace fg

@@ -8,8 +8,6 @@
 
 namespace fg::engineio {
 
-namespace http = boost::beast::http;
-
 namespace {
 
 int HexValue(char c) {
@@ -66,7 +64,31 @@ std::string Handshake(const std::string& sid, bool upgrades, const Options& opti
 }
 
 Server::Server(ServerConfig config, const Limits& limits, ConnectionHandler on_connection)
-    : config_(std::move(config)), limits_(limits), on_connection_(std::move(on_connection)) {}
+    : config_(std::move(config)),
+      limits_(limits),
+      on_connection_(std::move(on_connection)),
+      handshakes_(limits.handshakes_per_ip_per_s, limits.handshake_burst_per_ip) {}
+
+bool Server::OriginAllowedFor(const net::Request& req) const {
+  const auto origin = req[http::field::origin];
+  if (origin.empty() || OriginAllowed(origin)) return true;
+  // Same origin: "scheme://host[:port]" whose authority is the Host the request was sent to.
+  const auto scheme = origin.find("://");
+  const auto host = req[http::field::host];
+  return scheme != std::string_view::npos && !host.empty() && boost::beast::iequals(origin.substr(scheme + 3), host);
+}
+
+std::string Server::ClientAddress(const net::Request& req, const std::string& peer) const {
+  if (!limits_.trust_proxy) return peer;
+  std::string_view xff = req["x-forwarded-for"];
+  if (xff.empty()) return peer;
+  const auto comma = xff.rfind(',');
+  if (comma != std::string_view::npos) xff.remove_prefix(comma + 1);
+  while (!xff.empty() && xff.front() == ' ') xff.remove_prefix(1);
+  while (!xff.empty() && xff.back() == ' ') xff.remove_suffix(1);
+  if (xff.empty() || xff.size() > 64) return peer;
+  return std::string(xff);
+}
 
 bool Server::Matches(std::string_view target) const {
   const std::string_view path = target.substr(0, target.find('?'));
@@ -104,29 +126,97 @@ net::Response Server::ErrorResponse(const net::Request& req, ErrorCode code, std
   return res;
 }
 
-net::Response Server::Overloaded(const net::Request& req) const {
-  spdlog::warn("refusing a new session: {} sessions open (--max-sessions)", limits_.max_sessions);
-  net::Response res{http::status::service_unavailable, req.version()};
+net::Response Server::Overloaded(const net::Request& req, std::string_view why, http::status status) const {
+  net::Response res{status, req.version()};
   res.set(http::field::content_type, "application/json");
-  res.set(http::field::retry_after, "5");
+  res.set(http::field::retry_after, status == http::status::too_many_requests ? "1" : "5");
   ApplyCors(req, res);
-  res.body() = R"({"code":3,"message":"Server at capacity"})";
+  boost::json::object o{{"code", static_cast<int>(ErrorCode::kBadRequest)}, {"message", why}};
+  res.body() = boost::json::serialize(o);
   return res;
 }
 
+net::Response Server::Forbidden(const net::Request& req) const {
+  net::Response res = ErrorResponse(req, ErrorCode::kForbidden, "Forbidden");
+  res.result(http::status::forbidden);
+  return res;
+}
+
+std::optional<net::Response> Server::Admit(const net::Request& req, const std::shared_ptr<net::HttpConnection>& conn,
+                                           const std::string& client) {
+  if (conn->NearCapacity()) return Overloaded(req, "Server at capacity");
+  if (!handshakes_.Allow(client)) {
+    if (refused_++ % 1000 == 0) spdlog::warn("handshakes from {} over --handshakes-per-ip; {} refused so far", client, refused_);
+    return Overloaded(req, "Too many handshakes", http::status::too_many_requests);
+  }
+  std::lock_guard lock(mutex_);
+  if (sessions_.size() >= limits_.max_sessions) {
+    if (refused_++ % 1000 == 0) spdlog::warn("refusing new sessions: {} open (--max-sessions)", sessions_.size());
+    return Overloaded(req, "Server at capacity");
+  }
+  if (limits_.max_sessions_per_ip) {
+    auto it = sessions_by_ip_.find(client);
+    if (it != sessions_by_ip_.end() && it->second >= limits_.max_sessions_per_ip) {
+      if (refused_++ % 1000 == 0) spdlog::warn("refusing new sessions from {}: {} open (--max-sessions-per-ip)", client, it->second);
+      return Overloaded(req, "Too many sessions", http::status::too_many_requests);
+    }
+  }
+  return std::nullopt;
+}
+
 std::shared_ptr<Session> Server::Create(boost::asio::any_io_executor exec, const net::Request& req,
-                                        std::map<std::string, std::string> query, const std::string& remote) {
+                                        std::map<std::string, std::string> query, const std::string& client) {
   HandshakeInfo info;
   info.query = std::move(query);
   info.authorization = std::string(req[http::field::authorization]);
   info.origin = std::string(req[http::field::origin]);
-  info.remote_address = remote;
+  info.remote_address = client;
   auto session = std::make_shared<Session>(*this, std::move(exec), RandomId(15), std::move(info), config_.options, limits_);
-  {
-    std::lock_guard lock(mutex_);
-    sessions_.emplace(session->Id(), session);
-  }
+  std::lock_guard lock(mutex_);
+  sessions_.emplace(session->Id(), session);
+  ++sessions_by_ip_[client];
+  // A new anonymous session; past a pending bound the oldest one (of this address, else overall)
+  // is closed, so a flood of handshakes recycles its own slots instead of locking others out.
+  auto& mine = pending_by_ip_[client];
+  if (limits_.max_pending_sessions_per_ip && mine.size() >= limits_.max_pending_sessions_per_ip) EvictLocked(mine.front());
+  if (limits_.max_pending_sessions && pending_.size() >= limits_.max_pending_sessions) EvictLocked(pending_.front());
+  pending_.push_back(session->Id());
+  auto& by_ip = pending_by_ip_[client];
+  by_ip.push_back(session->Id());
+  pending_index_[session->Id()] = Pending{std::prev(pending_.end()), std::prev(by_ip.end()), client};
   return session;
+}
+
+void Server::ForgetPendingLocked(const std::string& sid) {
+  auto it = pending_index_.find(sid);
+  if (it == pending_index_.end()) return;
+  pending_.erase(it->second.all);
+  auto ip = pending_by_ip_.find(it->second.ip);
+  if (ip != pending_by_ip_.end()) {
+    ip->second.erase(it->second.by_ip);
+    if (ip->second.empty()) pending_by_ip_.erase(ip);
+  }
+  pending_index_.erase(it);
+}
+
+void Server::EvictLocked(const std::string& sid) {
+  const std::string id = sid;  // `sid` may refer into the lists it is removed from
+  ForgetPendingLocked(id);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  if (refused_++ % 1000 == 0) spdlog::warn("closing unjoined sessions to admit new ones (--max-pending-sessions[-per-ip])");
+  auto s = it->second;
+  boost::asio::post(s->Executor(), [s] { s->Abort("pending session evicted"); });
+}
+
+void Server::MarkJoined(const std::string& sid) {
+  std::lock_guard lock(mutex_);
+  ForgetPendingLocked(sid);
+}
+
+std::size_t Server::PendingCount() {
+  std::lock_guard lock(mutex_);
+  return pending_.size();
 }
 
 void Server::HandleRequest(const std::shared_ptr<net::HttpConnection>& conn, net::Request req) {
@@ -157,11 +247,18 @@ void Server::HandleRequest(const std::shared_ptr<net::HttpConnection>& conn, net
       conn->Respond(ErrorResponse(req, ErrorCode::kBadHandshakeMethod, "Bad handshake method"));
       return;
     }
-    if (SessionCount() >= limits_.max_sessions) {
-      conn->Respond(Overloaded(req));
+    if (!OriginAllowedFor(req)) {
+      // Browsers send Origin on XHR too: a page from another site cannot even open a session.
+      spdlog::debug("refused polling handshake from origin '{}' ({})", std::string(req[http::field::origin]), conn->RemoteAddress());
+      conn->Respond(Forbidden(req));
       return;
     }
-    auto session = Create(conn->Executor(), req, std::move(query), conn->RemoteAddress());
+    const std::string client = ClientAddress(req, conn->RemoteAddress());
+    if (auto refusal = Admit(req, conn, client)) {
+      conn->Respond(std::move(*refusal));
+      return;
+    }
+    auto session = Create(conn->Executor(), req, std::move(query), client);
     net::Response res{http::status::ok, req.version()};
     res.set(http::field::content_type, "text/plain; charset=UTF-8");
     ApplyCors(req, res);
@@ -203,21 +300,19 @@ void Server::HandleUpgrade(const std::shared_ptr<net::HttpConnection>& conn, net
     conn->RespondAndClose(ErrorResponse(req, ErrorCode::kUnknownTransport, "Transport unknown"));
     return;
   }
-  const auto origin = req[http::field::origin];
-  if (!origin.empty() && !OriginAllowed(origin)) {
-    spdlog::info("refused WebSocket from origin '{}' ({})", std::string(origin), conn->RemoteAddress());
-    net::Response res = ErrorResponse(req, ErrorCode::kForbidden, "Forbidden");
-    res.result(http::status::forbidden);
-    conn->RespondAndClose(std::move(res));
+  if (!OriginAllowedFor(req)) {
+    spdlog::info("refused WebSocket from origin '{}' ({})", std::string(req[http::field::origin]), conn->RemoteAddress());
+    conn->RespondAndClose(Forbidden(req));
     return;
   }
   const auto sid = query.find("sid");
   if (sid == query.end()) {
-    if (SessionCount() >= limits_.max_sessions) {
-      conn->RespondAndClose(Overloaded(req));
+    const std::string client = ClientAddress(req, conn->RemoteAddress());
+    if (auto refusal = Admit(req, conn, client)) {
+      conn->RespondAndClose(std::move(*refusal));
       return;
     }
-    auto session = Create(conn->Executor(), req, std::move(query), conn->RemoteAddress());
+    auto session = Create(conn->Executor(), req, std::move(query), client);
     auto ws = conn->UpgradeToWebSocket(std::move(req));
     session->StartWebSocket(ws, Handshake(session->Id(), false, config_.options));
     if (on_connection_) on_connection_(session);
@@ -240,7 +335,12 @@ std::shared_ptr<Session> Server::Find(const std::string& sid) {
 
 void Server::Remove(const std::string& sid) {
   std::lock_guard lock(mutex_);
-  sessions_.erase(sid);
+  auto it = sessions_.find(sid);
+  if (it == sessions_.end()) return;
+  auto ip = sessions_by_ip_.find(it->second->Handshake().remote_address);
+  if (ip != sessions_by_ip_.end() && --ip->second == 0) sessions_by_ip_.erase(ip);
+  ForgetPendingLocked(sid);
+  sessions_.erase(it);
 }
 
 std::size_t Server::SessionCount() {

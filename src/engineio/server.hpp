@@ -5,18 +5,24 @@
 
 #include "engineio/session.hpp"
 
+#include "common/rate_limit.hpp"
+
 #include <functional>
+#include <list>
 #include <mutex>
 #include <unordered_map>
 
 namespace fg::engineio {
+
+namespace http = boost::beast::http;
 
 enum class ErrorCode { kUnknownTransport = 0, kUnknownSid = 1, kBadHandshakeMethod = 2, kBadRequest = 3, kForbidden = 4, kUnsupportedProtocolVersion = 5 };
 
 struct ServerConfig {
   std::string path = "/socket.io/";
   Options options;
-  // Allowed browser origins; "*" allows any.
+  // Allowed browser origins; "*" allows any. A request from the server's own origin (its Host)
+  // is always allowed.
   std::vector<std::string> cors_origins{"http://localhost:3000"};
 };
 
@@ -31,25 +37,49 @@ class Server {
 
   std::shared_ptr<Session> Find(const std::string& sid);
   void Remove(const std::string& sid);
+  // The session joined a namespace: it no longer counts against the pending (anonymous) bounds.
+  void MarkJoined(const std::string& sid);
   std::size_t SessionCount();
+  std::size_t PendingCount();
   void CloseAll(std::string_view reason);
 
   const ServerConfig& Config() const { return config_; }
   bool OriginAllowed(std::string_view origin) const;
+  // Allowed, or the request's own origin (Origin names the Host it was sent to).
+  bool OriginAllowedFor(const net::Request& req) const;
+  // The client's address: the peer, or with Limits::trust_proxy the last X-Forwarded-For hop.
+  std::string ClientAddress(const net::Request& req, const std::string& peer) const;
   // Adds CORS headers for `req`'s Origin to `res`.
   void ApplyCors(const net::Request& req, net::Response& res) const;
 
  private:
   net::Response ErrorResponse(const net::Request& req, ErrorCode code, std::string_view message) const;
-  net::Response Overloaded(const net::Request& req) const;
+  net::Response Overloaded(const net::Request& req, std::string_view why, http::status status = http::status::service_unavailable) const;
+  net::Response Forbidden(const net::Request& req) const;
+  // Admission of a new session from `client`: nullopt when it may be created, else the refusal.
+  std::optional<net::Response> Admit(const net::Request& req, const std::shared_ptr<net::HttpConnection>& conn,
+                                     const std::string& client);
   std::shared_ptr<Session> Create(boost::asio::any_io_executor exec, const net::Request& req,
-                                  std::map<std::string, std::string> query, const std::string& remote);
+                                  std::map<std::string, std::string> query, const std::string& client);
+  void ForgetPendingLocked(const std::string& sid);
+  void EvictLocked(const std::string& sid);
 
   ServerConfig config_;
   const Limits& limits_;
   ConnectionHandler on_connection_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<Session>> sessions_;
+  // Sessions not yet in a namespace, oldest first, overall and per client address.
+  struct Pending {
+    std::list<std::string>::iterator all, by_ip;
+    std::string ip;
+  };
+  std::list<std::string> pending_;
+  std::unordered_map<std::string, std::list<std::string>> pending_by_ip_;
+  std::unordered_map<std::string, Pending> pending_index_;
+  std::unordered_map<std::string, std::size_t> sessions_by_ip_;
+  RateLimiter handshakes_;
+  std::uint64_t refused_ = 0;
 };
 
 // "a=1&b=%20x" → {a:"1", b:" x"}. Bounded by the header limit of the request that carries it.

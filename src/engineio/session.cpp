@@ -318,6 +318,8 @@ void Session::OnPingTimer() {
 
 void Session::OnTransportClosed(std::string_view reason) { CloseWith(reason, '1'); }
 
+void Session::MarkJoined() { server_.MarkJoined(id_); }
+
 void Session::Close(std::string_view reason) {
   if (state_ == State::kClosed || close_pending_) return;
   // Tell the client, then end: over WebSocket the close packet is flushed before the close frame.

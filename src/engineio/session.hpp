@@ -79,6 +79,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // Upper-layer API: a whole Engine.IO frame ("4..." text, or raw bytes for binary).
   SendStatus Send(const net::Frame& frame, bool binary);
   void Close(std::string_view reason);
+  // Ends the session at once, without waiting for a polling client's next GET (sessions that never
+  // joined a namespace: evicted or timed out).
+  void Abort(std::string_view reason) { CloseWith(reason, '1'); }
+  // The upper layer accepted a namespace: the session is no longer anonymous.
+  void MarkJoined();
 
  private:
   enum class State { kOpen, kUpgrading, kClosed };

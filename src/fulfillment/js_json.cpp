@@ -13,12 +13,16 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 namespace fg::fulfillment {
 namespace {
 
 constexpr int kMaxDepth = 64;
+// Members and elements in one document: an IPN has a few dozen; this bounds the work and memory
+// an unauthenticated body can cause whatever the caller's size limit.
+constexpr std::size_t kMaxValues = 10'000;
 
 struct Value;
 using Member = std::pair<std::string, std::unique_ptr<Value>>;
@@ -80,6 +84,7 @@ class Parser {
     const char c = t_[p_];
     if (c == '{') {
       v->kind = Value::Kind::kObject;
+      std::unordered_map<std::string, std::size_t> index;
       ++p_;
       SkipWs();
       if (p_ < t_.size() && t_[p_] == '}') {
@@ -95,10 +100,15 @@ class Parser {
         ++p_;
         auto child = ParseValue(depth + 1);
         if (!child) return nullptr;
-        // JSON.parse keeps the last duplicate
-        auto it = std::find_if(v->members.begin(), v->members.end(), [&](const Member& m) { return m.first == key; });
-        if (it != v->members.end()) it->second = std::move(child);
-        else v->members.emplace_back(std::move(key), std::move(child));
+        // JSON.parse keeps the last duplicate. Found by hashing, so a body of many keys costs
+        // linear time (a linear scan per key was quadratic: 90k keys held a thread for seconds).
+        if (++values_ > kMaxValues) return nullptr;
+        auto [it, fresh] = index.try_emplace(key, v->members.size());
+        if (!fresh) {
+          v->members[it->second].second = std::move(child);
+        } else {
+          v->members.emplace_back(std::move(key), std::move(child));
+        }
         SkipWs();
         if (p_ < t_.size() && t_[p_] == ',') {
           ++p_;
@@ -121,7 +131,7 @@ class Parser {
       }
       for (;;) {
         auto child = ParseValue(depth + 1);
-        if (!child) return nullptr;
+        if (!child || ++values_ > kMaxValues) return nullptr;
         v->items.push_back(std::move(child));
         SkipWs();
         if (p_ < t_.size() && t_[p_] == ',') {
@@ -276,6 +286,7 @@ class Parser {
   }
 
   std::string_view t_;
+  std::size_t values_ = 0;
   std::size_t p_ = 0;
 };
 

@@ -25,6 +25,8 @@ constexpr std::string_view kQueue = "fulfillment";
 constexpr std::size_t kMaxItems = 50;
 constexpr std::int64_t kMaxQuantity = 100;
 constexpr std::size_t kMaxIdLength = 128;
+// What is kept of an unauthenticated webhook body: a printable sample for the operator.
+constexpr std::size_t kFailedBodyPrefix = 256;
 
 std::string Str(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
@@ -60,6 +62,28 @@ Notification ReadNotification(std::string provider, const std::string& body, std
   return n;
 }
 
+// `fulfillment:error`: the design guide's {orderId, error, severity, retryable, timestamp}, plus
+// `code` (stable, for programs), `message` (the same text as `error`) and any extra fields.
+std::string ErrorPayload(const std::string& order_id, std::string_view severity, bool retryable, std::string_view code,
+                         std::string_view message, json::object extra = {}) {
+  json::object p{{"orderId", order_id}, {"error", message}, {"severity", severity}, {"retryable", retryable},
+                 {"code", code}, {"message", message}};
+  for (auto& kv : extra) p[kv.key()] = kv.value();
+  p["timestamp"] = IsoTimestamp();
+  return json::serialize(p);
+}
+
+// How far a NOWPayments payment has got; an IPN that does not move it forward changes nothing.
+int PaymentRank(std::string_view status) {
+  static constexpr std::pair<std::string_view, int> kRanks[] = {
+      {"waiting", 1}, {"confirming", 2}, {"confirmed", 3}, {"sending", 4}, {"partially_paid", 5},
+      {"finished", 6}, {"failed", 7}, {"expired", 7}, {"refunded", 8}};
+  for (const auto& [name, rank] : kRanks) {
+    if (name == status) return rank;
+  }
+  return 0;
+}
+
 bool CanSee(const Caller& c, const OrderRow& o) { return c.kind != Caller::Kind::kUser || c.user_id == o.user_id; }
 
 json::object JobView(const JobRow& j) {
@@ -90,7 +114,8 @@ Service::Service(store::FulfillmentStore& store, ObjectStore& objects, KeyCipher
       signer_(std::move(signer)),
       supplier_(supplier),
       sink_(std::move(sink)),
-      config_(std::move(config)) {}
+      config_(std::move(config)),
+      reveals_(config_.reveals_per_minute / 60.0, std::max(1.0, config_.reveals_per_minute)) {}
 
 Service::~Service() { Stop(); }
 
@@ -101,13 +126,13 @@ std::int64_t Service::NowMs() const {
 void Service::Emit(std::vector<Emitted>& out, std::string event, const std::string& order_id, const json::object& payload) {
   json::object p = payload;
   if (!p.contains("timestamp")) p["timestamp"] = IsoTimestamp();
-  out.push_back(Emitted{std::move(event), order_id, json::serialize(p)});
+  out.push_back(Emitted{std::move(event), order_id, json::serialize(p), {}, {}});
 }
 
 void Service::Record(Tx& tx, std::vector<Emitted>& out, const std::string& event, const std::string& order_id,
                      const std::string& payload_json) {
   tx.AppendEvent(order_id, event, payload_json);
-  out.push_back(Emitted{event, order_id, payload_json});
+  out.push_back(Emitted{event, order_id, payload_json, {}, {}});
 }
 
 void Service::Publish(const std::vector<Emitted>& out) {
@@ -235,27 +260,87 @@ Reply Service::ListOrders(const Caller& caller) {
   return Reply{200, json::object{{"orders", std::move(orders)}}, true};
 }
 
-Reply Service::GetTimeline(const Caller& caller, const std::string& order_id) {
+Reply Service::GetTimeline(const Caller& caller, const std::string& order_id, std::int64_t after, std::int64_t limit) {
   Reply r = ErrorReply(404, "not_found", "no such order");
+  if (after < 0 || limit < 1 || limit > kMaxTimelinePage) {
+    return ErrorReply(400, "invalid_query", "\"after\" must be a non-negative integer and \"limit\" 1-" + std::to_string(kMaxTimelinePage));
+  }
   store_.Transaction([&](Tx& tx) {
     auto o = tx.GetOrder(order_id);
     if (!o || !CanSee(caller, *o)) return;
     json::array events;
-    for (const auto& e : tx.Events(order_id)) {
+    // One row more than asked tells whether another page follows.
+    auto rows = tx.Events(order_id, after, limit + 1);
+    const bool more = static_cast<std::int64_t>(rows.size()) > limit;
+    if (more) rows.pop_back();
+    for (const auto& e : rows) {
       boost::system::error_code ec;
       auto payload = json::parse(e.payload, ec);
       events.push_back(json::object{{"seq", e.seq}, {"event", e.event}, {"data", ec ? json::value(e.payload) : payload},
                                     {"createdAt", e.created_at}});
     }
-    r = Reply{200, json::object{{"orderId", order_id}, {"events", std::move(events)}}, true};
+    json::object body{{"orderId", order_id}, {"events", std::move(events)}};
+    body["nextAfter"] = more ? json::value(rows.back().seq) : json::value(nullptr);
+    r = Reply{200, std::move(body), true};
   });
   return r;
 }
 
 // ---- payment IPN ----
 
+WebhookCheck Service::CheckNowPaymentsSignature(std::string_view body, std::string_view signature) const {
+  if (config_.ipn_secret.empty()) return WebhookCheck{false, 503, "not_configured", "IPN_SECRET is not configured"};
+  // Cheap first: a signature that cannot be an HMAC-SHA512 is refused before the body is parsed.
+  if (signature.empty()) return WebhookCheck{false, 401, "invalid_signature", "missing x-nowpayments-sig"};
+  if (!IsHexDigest(signature, 128)) return WebhookCheck{false, 401, "invalid_signature", "x-nowpayments-sig is not 128 hex digits"};
+  if (!VerifyNowPaymentsSignature(body, signature, config_.ipn_secret)) {
+    return WebhookCheck{false, 401, "invalid_signature", "x-nowpayments-sig does not match the body"};
+  }
+  return WebhookCheck{true, 200, "", ""};
+}
+
+WebhookCheck Service::CheckKinguinSecret(std::string_view secret) const {
+  if (config_.kinguin_secret.empty()) return WebhookCheck{false, 503, "not_configured", "KINGUIN_WEBHOOK_SECRET is not configured"};
+  if (!ConstantTimeEquals(secret, config_.kinguin_secret)) return WebhookCheck{false, 401, "invalid_secret", "missing or wrong X-Event-Secret"};
+  return WebhookCheck{true, 200, "", ""};
+}
+
+Reply Service::RejectWebhook(std::string_view provider, const std::string& body, const WebhookCheck& check) {
+  if (check.status == 503) return ErrorReply(check.status, check.code, check.message);
+  // Unauthenticated: only bounded metadata is kept, admins get one bounded summary, and the log
+  // line is rate-limited (a flood of forged calls must not flood the disk or the dashboards).
+  store::WebhookRow hook;
+  hook.provider = std::string(provider);
+  hook.status = "failed";
+  hook.error = check.code;
+  hook.body_size = static_cast<std::int64_t>(body.size());
+  hook.body_sha256 = HexEncode(Sha256(body));
+  hook.raw_body = PrintablePrefix(body, kFailedBodyPrefix);
+  store_.Transaction([&](Tx& tx) {
+    hook.id = tx.InsertWebhook(hook);
+    tx.PruneFailedWebhooks(config_.max_failed_webhooks);
+  });
+  std::vector<Emitted> out;
+  Emit(out, "admin:webhook-received", "",
+       json::object{{"webhookId", hook.id}, {"provider", hook.provider}, {"status", "failed"}, {"error", check.code},
+                    {"bodyBytes", hook.body_size}});
+  Publish(out);
+  if (rejected_log_.Allow("webhook")) {
+    const auto suppressed = rejected_unlogged_.exchange(0);
+    spdlog::warn("{} webhook {} rejected: {} ({} bytes, sha256 {}){}", provider, hook.id, check.message, hook.body_size,
+                 hook.body_sha256.substr(0, 16), suppressed ? fmt::format("; {} more rejected since the last line", suppressed) : "");
+  } else {
+    ++rejected_unlogged_;
+  }
+  return ErrorReply(check.status, check.code, check.message);
+}
+
 Reply Service::HandleNowPaymentsIpn(const std::string& body, const std::string& signature) {
-  if (config_.ipn_secret.empty()) return ErrorReply(503, "not_configured", "IPN_SECRET is not configured");
+  return HandleNowPaymentsIpn(body, CheckNowPaymentsSignature(body, signature));
+}
+
+Reply Service::HandleNowPaymentsIpn(const std::string& body, const WebhookCheck& check) {
+  if (!check.ok) return RejectWebhook("nowpayments", body, check);
   Notification n = ReadNotification("nowpayments", body, "payment_status", "payment_id", "order_id");
   store::WebhookRow& hook = n.hook;
   const json::object empty;
@@ -267,8 +352,11 @@ Reply Service::HandleNowPaymentsIpn(const std::string& body, const std::string& 
     Emit(out, "admin:webhook-received", hook.order_id, p);
   };
   std::vector<Emitted> out;
+  // Authentic (signed with our secret): recorded in full, as verified.
+  hook.status = "verified";
   store_.Transaction([&](Tx& tx) { hook.id = tx.InsertWebhook(hook); });
   hook_event(out, "received", "");
+  hook_event(out, "verified", "");
 
   auto fail = [&](int http_status, std::string_view code, const std::string& message) {
     hook.status = "failed";
@@ -279,12 +367,6 @@ Reply Service::HandleNowPaymentsIpn(const std::string& body, const std::string& 
     spdlog::warn("nowpayments IPN {} rejected: {}", hook.id, message);
     return ErrorReply(http_status, code, message);
   };
-  if (!VerifyNowPaymentsSignature(body, signature, config_.ipn_secret)) {
-    return fail(401, "invalid_signature", signature.empty() ? "missing x-nowpayments-sig" : "x-nowpayments-sig does not match the body");
-  }
-  hook.status = "verified";
-  store_.Transaction([&](Tx& tx) { tx.UpdateWebhook(hook); });
-  hook_event(out, "verified", "");
   if (!n.is_object) return fail(400, "invalid_body", "IPN body is not a JSON object");
   if (hook.order_id.empty() || hook.event_type.empty() || hook.external_id.empty()) {
     return fail(400, "invalid_body", "IPN needs order_id, payment_id and payment_status");
@@ -292,8 +374,9 @@ Reply Service::HandleNowPaymentsIpn(const std::string& body, const std::string& 
 
   const std::string status = hook.event_type;
   const bool paid = std::find(config_.paid_statuses.begin(), config_.paid_statuses.end(), status) != config_.paid_statuses.end();
+  const bool failing = status == "failed" || status == "expired" || status == "refunded";
   bool duplicate = false, unknown = false, enqueued = false;
-  std::string job_id;
+  std::string job_id, ignored;
   store_.Transaction([&](Tx& tx) {
     auto order = tx.GetOrder(hook.order_id);
     if (!order) {
@@ -305,20 +388,19 @@ Reply Service::HandleNowPaymentsIpn(const std::string& body, const std::string& 
       return;
     }
     const auto current = ParseOrderStatus(order->status).value_or(OrderStatus::kCreated);
-    order->payment_status = status;
-    auto status_change = [&](json::object extra) {
+    const auto status_change = [&](json::object extra) {
       json::object p{{"orderId", order->order_id}, {"status", order->status}, {"fulfillmentStatus", order->fulfillment_status},
-                     {"paymentStatus", status}, {"timestamp", IsoTimestamp()}};
+                     {"paymentStatus", order->payment_status}, {"timestamp", IsoTimestamp()}};
       for (auto& kv : extra) p[kv.key()] = kv.value();
       Record(tx, out, "fulfillment:status-change", order->order_id, json::serialize(p));
     };
     if (paid) {
       if (!CanTransition(current, OrderStatus::kPaid)) {
-        spdlog::info("IPN {} for order {}: already {}, no change", hook.id, order->order_id, order->status);
-        tx.UpdateOrder(*order);
+        ignored = "order is already " + order->status;
         return;
       }
       order->status = "paid";
+      order->payment_status = status;
       tx.UpdateOrder(*order);
       // amounts keep the provider's exact number text
       json::object confirmed{{"orderId", order->order_id}, {"paymentId", hook.external_id}, {"timestamp", IsoTimestamp()}};
@@ -347,30 +429,47 @@ Reply Service::HandleNowPaymentsIpn(const std::string& body, const std::string& 
         Emit(out, "admin:job-queue-event", order->order_id,
              json::object{{"jobId", job.job_id}, {"event", "queued"}, {"queueName", kQueue}, {"orderId", order->order_id}});
       }
-    } else if (status == "failed" || status == "expired" || status == "refunded") {
+      return;
+    }
+    if (failing) {
       if (CanTransition(current, OrderStatus::kFailed)) {
         order->status = "failed";
         order->fulfillment_status = "failed";
         order->error = "payment " + status;
+        order->payment_status = status;
         tx.UpdateOrder(*order);
         Record(tx, out, "fulfillment:error", order->order_id,
-               json::serialize(json::object{{"orderId", order->order_id}, {"severity", "error"}, {"retryable", false},
-                                            {"code", "payment_" + status}, {"message", "The payment was " + status + "."},
-                                            {"timestamp", IsoTimestamp()}}));
-      } else {
+               ErrorPayload(order->order_id, "error", false, "payment_" + status, "The payment was " + status + "."));
+        status_change({});
+      } else if (order->payment_status != status && PaymentRank(status) > PaymentRank(order->payment_status)) {
+        // e.g. refunded after the keys were delivered: the order stays fulfilled; its payment moved on.
+        order->payment_status = status;
         tx.UpdateOrder(*order);
+        status_change({});
+      } else {
+        ignored = "order is " + order->status + " with payment " + order->payment_status;
       }
-      status_change({});
-    } else {  // waiting, confirming, confirmed (when not a paid status), sending, partially_paid…
-      tx.UpdateOrder(*order);
-      json::object extra;
-      if (status == "partially_paid") extra["message"] = "A partial payment was received; the order waits for the rest.";
-      status_change(std::move(extra));
+      return;
     }
+    // waiting, confirming, sending, partially_paid…: progress of a payment not yet complete. Applied
+    // only while the order waits for payment and only forward; anything else changes nothing.
+    if (current != OrderStatus::kCreated || PaymentRank(status) <= PaymentRank(order->payment_status)) {
+      ignored = "out of order: payment " + status + " after " + (order->payment_status.empty() ? order->status : order->payment_status);
+      return;
+    }
+    order->payment_status = status;
+    tx.UpdateOrder(*order);
+    json::object extra;
+    if (status == "partially_paid") extra["message"] = "A partial payment was received; the order waits for the rest.";
+    status_change(std::move(extra));
   });
   if (unknown) return fail(404, "order_not_found", "IPN for unknown order " + hook.order_id);
   hook.status = "processed";
   if (duplicate) hook.error = "duplicate notification ignored";
+  if (!ignored.empty()) {
+    hook.error = "recorded, not applied: " + ignored;
+    spdlog::info("IPN {} for order {}: {}", hook.id, hook.order_id, hook.error);
+  }
   store_.Transaction([&](Tx& tx) { tx.UpdateWebhook(hook); });
   hook_event(out, "processed", "");
   Publish(out);
@@ -378,18 +477,21 @@ Reply Service::HandleNowPaymentsIpn(const std::string& body, const std::string& 
     spdlog::info("order {} paid (IPN {}), job {} queued", hook.order_id, hook.id, job_id);
     Notify();
   }
-  json::object reply{{"status", duplicate ? "duplicate" : "processed"}, {"webhookId", hook.id}};
+  json::object reply{{"status", duplicate ? "duplicate" : (ignored.empty() ? "processed" : "ignored")}, {"webhookId", hook.id}};
   return Reply{200, reply, false};
 }
 
 Reply Service::HandleKinguinWebhook(const std::string& body, const std::string& secret) {
-  if (config_.kinguin_secret.empty()) return ErrorReply(503, "not_configured", "KINGUIN_WEBHOOK_SECRET is not configured");
+  return HandleKinguinWebhook(body, CheckKinguinSecret(secret));
+}
+
+Reply Service::HandleKinguinWebhook(const std::string& body, const WebhookCheck& check) {
+  if (!check.ok) return RejectWebhook("kinguin", body, check);
   Notification n = ReadNotification("kinguin", body, "status", "orderId", "orderExternalId");
   store::WebhookRow& hook = n.hook;
-  const bool ok = ConstantTimeEquals(secret, config_.kinguin_secret);
   const bool valid = n.is_object;
-  hook.status = ok && valid ? "processed" : "failed";
-  hook.error = !ok ? "bad secret" : (valid ? "" : "body is not a JSON object");
+  hook.status = valid ? "processed" : "failed";
+  hook.error = valid ? "" : "body is not a JSON object";
   store_.Transaction([&](Tx& tx) { hook.id = tx.InsertWebhook(hook); });
   std::vector<Emitted> out;
   json::object p{{"webhookId", hook.id}, {"provider", "kinguin"}, {"eventType", hook.event_type}, {"externalId", hook.external_id},
@@ -397,7 +499,6 @@ Reply Service::HandleKinguinWebhook(const std::string& body, const std::string& 
   if (!hook.error.empty()) p["error"] = hook.error;
   Emit(out, "admin:webhook-received", hook.order_id, p);
   Publish(out);
-  if (!ok) return ErrorReply(401, "invalid_secret", "missing or wrong X-Event-Secret");
   if (!valid) return ErrorReply(400, "invalid_body", "body is not a JSON object");
   return Reply{200, json::object{{"status", "recorded"}, {"webhookId", hook.id}}, false};
 }
@@ -412,13 +513,25 @@ Reply Service::RevealKey(const std::string& order_id, const std::string& item_id
     case UrlCheck::kExpired: return ErrorReply(410, "link_expired", "the link has expired; reload the order page for a fresh one");
     case UrlCheck::kValid: break;
   }
+  // After the signature (cheap) and before any store or crypto work: reveals per order are bounded.
+  if (!reveals_.Allow(order_id)) {
+    Reply r = ErrorReply(429, "rate_limited", "too many key reveals for this order; try again shortly");
+    r.retry_after_s = reveals_.RetryAfterSeconds();
+    return r;
+  }
   std::optional<ItemRow> item;
+  bool fulfilled = false;
   store_.Transaction([&](Tx& tx) {
+    auto o = tx.GetOrder(order_id);
+    fulfilled = o && o->status == "fulfilled";
     for (auto& i : tx.GetItems(order_id)) {
       if (i.item_id == item_id) item = i;
     }
   });
-  if (!item || item->status != "delivered" || item->key_ref.empty()) return ErrorReply(404, "not_found", "no key for this item yet");
+  // Keys are revealed only for a fulfilled order: never for one refunded or failed on the way.
+  if (!fulfilled || !item || item->status != "delivered" || item->key_ref.empty()) {
+    return ErrorReply(404, "not_found", "no key for this item");
+  }
   auto sealed = objects_.Get(item->key_ref);
   std::optional<std::string> key = sealed ? cipher_.Open(*sealed, order_id + ":" + item_id) : std::nullopt;
   if (!key) {
@@ -456,12 +569,18 @@ Reply Service::RetryJob(const std::string& job_id) {
       r = ErrorReply(409, "not_failed", "only a failed job can be retried (it is " + job->state + ")");
       return;
     }
+    auto order = tx.GetOrder(job->order_id);
+    if (order && PaymentRank(order->payment_status) >= PaymentRank("failed")) {
+      // A refunded, failed or expired payment is final: re-running would deliver unpaid keys.
+      r = ErrorReply(409, "payment_not_completed", "the order's payment is " + order->payment_status + "; its job cannot be retried");
+      return;
+    }
     job->state = "queued";
     job->attempts = 0;
     job->next_run_at_ms = NowMs();
     job->lease_until_ms = 0;
     tx.UpdateJob(*job);
-    if (auto order = tx.GetOrder(job->order_id); order && order->status == "failed") {
+    if (order && order->status == "failed") {
       // An operator's explicit re-run reopens the paid order; recorded in its timeline.
       spdlog::warn("order {}: manual retry of job {} reopens the failed order as paid", order->order_id, job_id);
       order->status = "paid";
@@ -537,6 +656,31 @@ void Service::WorkerLoop() {
   }
 }
 
+bool Service::StopIfOrderLeft(Tx& tx, std::vector<Emitted>& out, JobRow& job, const OrderRow& current) {
+  if (current.status == "processing") return false;
+  // Status only moves forward: a refund (or a failed/expired payment) that arrived while the job
+  // ran ends the job here, before anything more is bought, sealed or delivered.
+  const std::string why = "order is " + current.status + (current.error.empty() ? "" : " (" + current.error + ")");
+  job.state = "failed";
+  job.last_error = "stopped: " + why;
+  job.lease_until_ms = 0;
+  tx.UpdateJob(job);
+  for (auto& item : tx.GetItems(current.order_id)) {
+    if (item.status == "failed") continue;
+    item.status = "failed";  // keys of an order that is not fulfilled are never revealed
+    tx.UpdateItem(item);
+  }
+  Record(tx, out, "fulfillment:error", current.order_id,
+         ErrorPayload(current.order_id, "critical", false, "fulfillment_stopped",
+                      "Fulfilment stopped: the " + why + "; no keys were delivered.",
+                      json::object{{"jobId", job.job_id}}));
+  Emit(out, "admin:job-queue-event", current.order_id,
+       json::object{{"jobId", job.job_id}, {"event", "failed"}, {"queueName", kQueue}, {"orderId", current.order_id},
+                    {"error", job.last_error}, {"attempt", job.attempts}, {"willRetry", false}, {"reason", "order_left_processing"}});
+  spdlog::warn("job {} stopped: order {} {}", job.job_id, current.order_id, why);
+  return true;
+}
+
 void Service::Process(JobRow job) {
   std::vector<Emitted> out;
   OrderRow order;
@@ -545,9 +689,9 @@ void Service::Process(JobRow job) {
   // 1. start: processing, progress so far
   store_.Transaction([&](Tx& tx) {
     auto o = tx.GetOrder(job.order_id);
-    if (!o || o->status == "fulfilled" || o->status == "failed") {
+    if (!o || o->status == "fulfilled" || o->status == "failed" || o->status == "created") {
       job.state = o && o->status == "fulfilled" ? "completed" : "failed";
-      job.last_error = o ? (o->status == "failed" ? "order failed" : "") : "order missing";
+      job.last_error = o ? (o->status == "fulfilled" ? "" : "order is " + o->status) : "order missing";
       job.lease_until_ms = 0;
       tx.UpdateJob(job);
       skip = true;
@@ -555,7 +699,7 @@ void Service::Process(JobRow job) {
     }
     order = *o;
     items = tx.GetItems(order.order_id);
-    if (order.status == "paid") order.status = "processing";
+    order.status = "processing";
     order.fulfillment_status = "in_progress";
     order.job_id = job.job_id;
     const auto done = std::count_if(items.begin(), items.end(), [](const ItemRow& i) { return i.status == "delivered"; });
@@ -574,6 +718,7 @@ void Service::Process(JobRow job) {
   if (skip) return;
   spdlog::info("job {} (order {}) attempt {}/{}", job.job_id, order.order_id, job.attempts, job.max_attempts);
 
+  bool stopped = false;
   try {
     // 2. the supplier order: reference stored before use; the supplier dedupes by our order id
     if (order.supplier_ref.empty()) {
@@ -585,6 +730,12 @@ void Service::Process(JobRow job) {
       }
       std::vector<SupplierLine> lines;
       for (const auto& p : order_of_products) lines.push_back(SupplierLine{p, qty[p]});
+      // A refund may have arrived since the job started: do not buy for an order that left processing.
+      store_.Transaction([&](Tx& tx) { stopped = StopIfOrderLeft(tx, out, job, *tx.GetOrder(order.order_id)); });
+      if (stopped) {
+        Publish(out);
+        return;
+      }
       const std::string ref = supplier_.PlaceOrder(order.order_id, lines);
       store_.Transaction([&](Tx& tx) {
         auto o = tx.GetOrder(order.order_id);
@@ -622,8 +773,9 @@ void Service::Process(JobRow job) {
       const auto done = std::count_if(items.begin(), items.end(), [](const ItemRow& i) { return i.status == "delivered"; });
       const std::int64_t progress = static_cast<std::int64_t>(done * 100 / static_cast<std::int64_t>(items.size()));
       store_.Transaction([&](Tx& tx) {
-        tx.UpdateItem(item);
         auto o = tx.GetOrder(order.order_id);
+        if ((stopped = StopIfOrderLeft(tx, out, job, *o))) return;  // the sealed key stays unreferenced
+        tx.UpdateItem(item);
         o->job_progress = progress;
         tx.UpdateOrder(*o);
         job.progress = progress;
@@ -640,11 +792,13 @@ void Service::Process(JobRow job) {
       });
       Publish(out);
       out.clear();
+      if (stopped) return;
     }
-    // 4. fulfilled: key-delivered, then the final status with signed URLs
+    // 4. fulfilled: key-delivered, then the final status — signed URLs for the owner only
     store_.Transaction([&](Tx& tx) {
       auto o = tx.GetOrder(order.order_id);
       if (o->status == "fulfilled") return;  // another run got here first
+      if ((stopped = StopIfOrderLeft(tx, out, job, *o))) return;
       o->status = "fulfilled";
       o->fulfillment_status = "completed";
       o->job_progress = 100;
@@ -658,42 +812,44 @@ void Service::Process(JobRow job) {
       Record(tx, out, "fulfillment:key-delivered", order.order_id,
              json::serialize(json::object{{"orderId", order.order_id}, {"itemCount", items.size()},
                                           {"deliveryMethod", "customer-reveal"}, {"timestamp", IsoTimestamp()}}));
-      Record(tx, out, "fulfillment:status-change", order.order_id,
-             json::serialize(json::object{{"orderId", order.order_id}, {"status", "fulfilled"}, {"fulfillmentStatus", "completed"},
-                                          {"jobId", job.job_id}, {"jobStatus", "completed"}, {"jobProgress", 100},
-                                          {"items", ItemsView(*o, tx.GetItems(order.order_id), true)}, {"timestamp", IsoTimestamp()}}));
+      const auto stored_items = tx.GetItems(order.order_id);
+      json::object fulfilled{{"orderId", order.order_id}, {"status", "fulfilled"}, {"fulfillmentStatus", "completed"},
+                             {"jobId", job.job_id}, {"jobStatus", "completed"}, {"jobProgress", 100},
+                             {"items", ItemsView(*o, stored_items, false)}, {"timestamp", IsoTimestamp()}};
+      // Admins and the timeline get the items without links; the owner's copy carries them.
+      Record(tx, out, "fulfillment:status-change", order.order_id, json::serialize(fulfilled));
+      fulfilled["items"] = ItemsView(*o, stored_items, true);
+      out.back().owner_id = o->user_id;
+      out.back().owner_json = json::serialize(fulfilled);
       Emit(out, "admin:job-queue-event", order.order_id,
            json::object{{"jobId", job.job_id}, {"event", "completed"}, {"queueName", kQueue}, {"orderId", order.order_id},
                         {"progress", 100}, {"result", json::object{{"itemCount", items.size()}}}});
     });
     Publish(out);
-    spdlog::info("job {} completed: order {} fulfilled ({} items)", job.job_id, order.order_id, items.size());
+    if (!stopped) spdlog::info("job {} completed: order {} fulfilled ({} items)", job.job_id, order.order_id, items.size());
   } catch (const std::exception& e) {
     const auto* se = dynamic_cast<const SupplierError*>(&e);
     const bool transient = se ? se->Transient() : true;
     const std::string code = se ? se->Code() : "internal";
-    const bool final = !transient || job.attempts >= job.max_attempts;
+    bool final = !transient || job.attempts >= job.max_attempts;
     out.clear();
     store_.Transaction([&](Tx& tx) {
       auto o = tx.GetOrder(order.order_id);
+      if ((stopped = StopIfOrderLeft(tx, out, job, *o))) return;  // nothing to retry for an order that left processing
       job.last_error = e.what();
       job.lease_until_ms = 0;
       if (final) {
         job.state = "failed";
         tx.UpdateJob(job);
-        const auto current = ParseOrderStatus(o->status).value_or(OrderStatus::kProcessing);
-        if (CanTransition(current, OrderStatus::kFailed)) {
-          o->status = "failed";
-          o->fulfillment_status = "failed";
-          o->error = e.what();
-          tx.UpdateOrder(*o);
-        }
+        o->status = "failed";
+        o->fulfillment_status = "failed";
+        o->error = e.what();
+        tx.UpdateOrder(*o);
         Record(tx, out, "fulfillment:error", order.order_id,
-               json::serialize(json::object{{"orderId", order.order_id}, {"jobId", job.job_id}, {"severity", "critical"},
-                                            {"retryable", false}, {"code", code}, {"message", e.what()}, {"attempt", job.attempts},
-                                            {"maxAttempts", job.max_attempts}, {"timestamp", IsoTimestamp()}}));
+               ErrorPayload(order.order_id, "critical", false, code, e.what(),
+                            json::object{{"jobId", job.job_id}, {"attempt", job.attempts}, {"maxAttempts", job.max_attempts}}));
         Record(tx, out, "fulfillment:status-change", order.order_id,
-               json::serialize(json::object{{"orderId", order.order_id}, {"status", o->status}, {"fulfillmentStatus", "failed"},
+               json::serialize(json::object{{"orderId", order.order_id}, {"status", "failed"}, {"fulfillmentStatus", "failed"},
                                             {"jobId", job.job_id}, {"jobStatus", "failed"}, {"error", e.what()},
                                             {"timestamp", IsoTimestamp()}}));
         Emit(out, "admin:job-queue-event", order.order_id,
@@ -712,16 +868,16 @@ void Service::Process(JobRow job) {
         tx.UpdateJob(job);
         const std::string next = IsoTimestamp(std::chrono::system_clock::time_point(std::chrono::milliseconds(job.next_run_at_ms)));
         Record(tx, out, "fulfillment:error", order.order_id,
-               json::serialize(json::object{{"orderId", order.order_id}, {"jobId", job.job_id},
-                                            {"severity", job.attempts + 1 >= job.max_attempts ? "error" : "warning"},
-                                            {"retryable", true}, {"code", code}, {"message", e.what()}, {"attempt", job.attempts},
-                                            {"maxAttempts", job.max_attempts}, {"nextRetryAt", next}, {"timestamp", IsoTimestamp()}}));
+               ErrorPayload(order.order_id, job.attempts + 1 >= job.max_attempts ? "error" : "warning", true, code, e.what(),
+                            json::object{{"jobId", job.job_id}, {"attempt", job.attempts}, {"maxAttempts", job.max_attempts},
+                                         {"nextRetryAt", next}}));
         Emit(out, "admin:job-queue-event", order.order_id,
              json::object{{"jobId", job.job_id}, {"event", "failed"}, {"queueName", kQueue}, {"orderId", order.order_id},
                           {"error", e.what()}, {"attempt", job.attempts}, {"willRetry", true}, {"nextRunAt", next}});
       }
     });
     Publish(out);
+    if (stopped) return;
     if (final) {
       spdlog::error("job {} failed for good (order {}): {}", job.job_id, order.order_id, e.what());
     } else {

@@ -19,10 +19,12 @@
 #include "fulfillment/object_store.hpp"
 #include "fulfillment/policy.hpp"
 #include "fulfillment/supplier.hpp"
+#include "common/rate_limit.hpp"
 #include "store/fulfillment_store.hpp"
 
 #include <boost/json/value.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -34,8 +36,11 @@
 namespace fg::fulfillment {
 
 // One event to broadcast after commit: the app routes it (order subscribers + admins, or admins).
+// `owner_json`, when set, is the variant for the order's owner (`owner_id`) only — it carries the
+// signed key links; `json` (no links) goes to everyone else and is what the timeline stores.
 struct Emitted {
   std::string event, order_id, json;
+  std::string owner_id, owner_json;
 };
 using EventSink = std::function<void(const std::vector<Emitted>&)>;
 
@@ -50,8 +55,17 @@ struct Reply {
   int status = 200;
   boost::json::value body;
   bool no_store = false;
+  long retry_after_s = 0;  // > 0: sent as Retry-After (429, 503)
 };
 Reply ErrorReply(int status, std::string_view code, std::string_view message);
+
+// The outcome of authenticating a provider webhook: pure CPU (HMAC over the canonical body), so
+// it runs before and apart from any store work.
+struct WebhookCheck {
+  bool ok = false;
+  int status = 401;
+  std::string code, message;
+};
 
 struct ServiceConfig {
   std::vector<std::string> paid_statuses{"finished", "confirmed"};
@@ -63,7 +77,16 @@ struct ServiceConfig {
   std::string ipn_secret;      // empty: the IPN endpoint answers 503
   std::string kinguin_secret;  // empty: the Kinguin webhook answers 503
   std::chrono::milliseconds idle_poll{500};
+  // Key reveals per order per minute (a signed link is the owner's; this bounds what a leaked or
+  // scripted link can cost: each reveal decrypts and writes a timeline row). 0: unlimited.
+  double reveals_per_minute = 20;
+  // Failed (unauthenticated) webhook records kept; older ones are pruned.
+  std::int64_t max_failed_webhooks = 10'000;
 };
+
+// The largest page of GET /api/v1/orders/{id}/events (?limit=).
+inline constexpr std::int64_t kMaxTimelinePage = 500;
+inline constexpr std::int64_t kDefaultTimelinePage = 100;
 
 class Service {
  public:
@@ -75,7 +98,16 @@ class Service {
   Reply GetOrder(const Caller& caller, const std::string& order_id);
   // The caller's orders (admins and the backend: everyone's), newest first, at most 50.
   Reply ListOrders(const Caller& caller);
-  Reply GetTimeline(const Caller& caller, const std::string& order_id);
+  // Events with seq > after, oldest first, at most `limit` (1..kMaxTimelinePage); "nextAfter" names
+  // the next page's cursor, null on the last page.
+  Reply GetTimeline(const Caller& caller, const std::string& order_id, std::int64_t after = 0,
+                    std::int64_t limit = kDefaultTimelinePage);
+  // Webhooks: the check (signature or secret, no store access, any thread) comes first; the
+  // handler records and applies. The two-argument string forms do both (tests, simple callers).
+  WebhookCheck CheckNowPaymentsSignature(std::string_view body, std::string_view signature) const;
+  WebhookCheck CheckKinguinSecret(std::string_view secret) const;
+  Reply HandleNowPaymentsIpn(const std::string& body, const WebhookCheck& check);
+  Reply HandleKinguinWebhook(const std::string& body, const WebhookCheck& check);
   Reply HandleNowPaymentsIpn(const std::string& body, const std::string& signature);
   Reply HandleKinguinWebhook(const std::string& body, const std::string& secret);
   Reply RevealKey(const std::string& order_id, const std::string& item_id, const std::string& expires, const std::string& sig);
@@ -91,6 +123,9 @@ class Service {
  private:
   void WorkerLoop();
   void Process(store::JobRow job);
+  // In a job's transaction: when the order left `processing` (refunded, failed, expired while the
+  // job ran), ends the job without delivering anything, records why and returns true.
+  bool StopIfOrderLeft(store::Tx& tx, std::vector<Emitted>& out, store::JobRow& job, const store::OrderRow& current);
   void Emit(std::vector<Emitted>& out, std::string event, const std::string& order_id, const boost::json::object& payload);
   // Appends to the order's timeline (same transaction) and queues for broadcast after commit.
   void Record(store::Tx& tx, std::vector<Emitted>& out, const std::string& event, const std::string& order_id,
@@ -98,6 +133,7 @@ class Service {
   boost::json::object OrderView(store::Tx& tx, const store::OrderRow& o, bool with_urls);
   boost::json::array ItemsView(const store::OrderRow& o, const std::vector<store::ItemRow>& items, bool with_urls);
   void Publish(const std::vector<Emitted>& out);
+  Reply RejectWebhook(std::string_view provider, const std::string& body, const WebhookCheck& check);
   void Notify();
   std::int64_t NowMs() const;
 
@@ -114,6 +150,9 @@ class Service {
   std::uint64_t wakeups_ = 0;
   std::vector<std::thread> workers_;
   std::mt19937_64 rng_{std::random_device{}()};
+  RateLimiter reveals_;
+  RateLimiter rejected_log_{2, 10, 1};  // "webhook rejected" log lines: 2/s, bursts of 10
+  std::atomic<std::uint64_t> rejected_unlogged_{0};
 };
 
 }  // namespace fg::fulfillment

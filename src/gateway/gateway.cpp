@@ -194,6 +194,10 @@ void Gateway::HandleSubscribe(const std::shared_ptr<socketio::Socket>& socket, s
     finish(*owner == conn->UserId());
     return;
   }
+  if (store_.CachedMissing(*order_id)) {  // known not to exist: repeats never reach the store thread
+    finish(false);
+    return;
+  }
   worker_.Submit(
       socket->Executor(), [this, id = *order_id] { return store_.GetOrder(id); },
       [finish = std::move(finish), user = conn->UserId()](std::optional<std::optional<store::OrderRecord>> r, const std::string& err) mutable {
@@ -237,6 +241,7 @@ void Gateway::PublishAll(std::span<const Outgoing> events) {
     Audience audience;
     std::string order_id;
     net::Frame frame;
+    OwnerVariant owner;
   };
   std::vector<std::vector<Routed>> per_loop(shards_.size());
   std::string order_id;
@@ -245,19 +250,24 @@ void Gateway::PublishAll(std::span<const Outgoing> events) {
     const auto targets = TargetShards(e.audience, order_id);
     if (targets.empty()) continue;  // nobody may see it
     const auto encoded = std::make_shared<const std::string>(EncodeEventFrame(e.event, e.data_json));
+    net::Frame owner_encoded;
+    if (!e.owner_data_json.empty()) owner_encoded = std::make_shared<const std::string>(EncodeEventFrame(e.event, e.owner_data_json));
     for (std::size_t k = 0; k < targets.size(); ++k) {
       // The first loop takes the encoded bytes, every other one its own copy.
-      per_loop[targets[k]].push_back(Routed{e.audience, order_id, k == 0 ? encoded : std::make_shared<const std::string>(*encoded)});
+      OwnerVariant owner;
+      if (owner_encoded) owner = {std::string(e.owner_id), k == 0 ? owner_encoded : std::make_shared<const std::string>(*owner_encoded)};
+      per_loop[targets[k]].push_back(
+          Routed{e.audience, order_id, k == 0 ? encoded : std::make_shared<const std::string>(*encoded), std::move(owner)});
     }
   }
   const std::size_t here = loops_.CurrentIndex();
   for (std::size_t i = 0; i < per_loop.size(); ++i) {
     if (per_loop[i].empty()) continue;
     if (i == here) {  // our own loop: no post, no wake-up
-      for (const auto& r : per_loop[i]) shards_[i]->Route(r.audience, r.order_id, r.frame);
+      for (const auto& r : per_loop[i]) shards_[i]->Route(r.audience, r.order_id, r.frame, r.owner);
     } else {
       boost::asio::post(loops_.At(i), [shard = shards_[i].get(), routed = std::move(per_loop[i])] {
-        for (const auto& r : routed) shard->Route(r.audience, r.order_id, r.frame);
+        for (const auto& r : routed) shard->Route(r.audience, r.order_id, r.frame, r.owner);
       });
     }
   }

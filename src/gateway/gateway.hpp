@@ -45,6 +45,7 @@ class Gateway : public socketio::NamespaceHandler, public std::enable_shared_fro
   void OnConnected(const std::shared_ptr<socketio::Socket>& socket) override;
   void OnEvent(const std::shared_ptr<socketio::Socket>& socket, socketio::Event event) override;
   void OnDisconnect(const std::shared_ptr<socketio::Socket>& socket, std::string_view reason) override;
+  bool AcceptsBinary() const override { return false; }  // /fulfillment has no binary events
 
   // Routes an event to its audience on every loop. `data_json` is the payload's JSON text.
   void Publish(std::string_view event, Audience audience, const std::string& order_id, std::string_view data_json);
@@ -53,6 +54,10 @@ class Gateway : public socketio::NamespaceHandler, public std::enable_shared_fro
     Audience audience;
     std::string_view order_id;
     std::string_view data_json;
+    // When set: the order's owner (`owner_id`) gets this payload instead (e.g. with signed key
+    // links); every other recipient gets `data_json`. Each variant is encoded once.
+    std::string_view owner_id = {};
+    std::string_view owner_data_json = {};
   };
   // Routes events in order, one post per loop for all of them (the batch form of the API).
   void PublishAll(std::span<const Outgoing> events);

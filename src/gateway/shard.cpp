@@ -63,7 +63,7 @@ std::size_t Shard::Revoke(const std::string& order_id, const std::string& owner)
   return revoked;
 }
 
-std::size_t Shard::Route(Audience audience, const std::string& order_id, const net::Frame& frame) {
+std::size_t Shard::Route(Audience audience, const std::string& order_id, const net::Frame& frame, const OwnerVariant& owner) {
   std::size_t n = 0;
   for (auto* a : admins_) {
     a->Deliver(frame);
@@ -74,7 +74,7 @@ std::size_t Shard::Route(Audience audience, const std::string& order_id, const n
   if (o == by_order_.end()) return n;
   for (auto* s : o->second) {
     if (s->IsAdmin()) continue;  // already delivered above: once per socket
-    s->Deliver(frame);
+    s->Deliver(owner.frame && s->UserId() == owner.user_id ? owner.frame : frame);
     ++n;
   }
   return n;

@@ -35,6 +35,12 @@ struct ShardStats {
   std::map<std::string, std::size_t> watched;  // orderId → subscribers (only ≥ 1)
 };
 
+// An order event's variant for the order's owner alone (e.g. with signed key links).
+struct OwnerVariant {
+  std::string user_id;
+  net::Frame frame;  // null: no variant, everyone gets the same frame
+};
+
 class Shard {
  public:
   enum class SubscribeResult { kOk, kAlready, kLimit };
@@ -47,7 +53,9 @@ class Shard {
   // The order changed hands: drops its subscribers that are neither `owner` nor admins; returns how many.
   std::size_t Revoke(const std::string& order_id, const std::string& owner);
   // Delivers `frame` to this shard's recipients; returns how many sockets it was handed to.
-  std::size_t Route(Audience audience, const std::string& order_id, const net::Frame& frame);
+  // With an owner variant, the socket of that user gets owner.frame and everyone else `frame`.
+  std::size_t Route(Audience audience, const std::string& order_id, const net::Frame& frame,
+                    const OwnerVariant& owner = {});
   ShardStats Stats() const;
   std::size_t SubscriptionCount(Subscriber* s) const;
 

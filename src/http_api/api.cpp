@@ -5,6 +5,7 @@
 #include "engineio/server.hpp"
 
 #include <boost/json.hpp>
+#include <charconv>
 #include <spdlog/spdlog.h>
 
 namespace fg::http_api {
@@ -76,8 +77,28 @@ void Api::RunService(const std::shared_ptr<net::HttpConnection>& conn, unsigned 
     }
     auto res = JsonResponse(version, static_cast<http::status>(r->status), r->body);
     if (!r->no_store) res.erase(http::field::cache_control);
+    if (r->retry_after_s > 0) res.set(http::field::retry_after, std::to_string(r->retry_after_s));
     conn->Respond(std::move(res));
   });
+}
+
+void Api::RunWebhook(const std::shared_ptr<net::HttpConnection>& conn, unsigned version, std::string body,
+                     std::function<fulfillment::WebhookCheck(const std::string&)> check,
+                     std::function<fulfillment::Reply(const std::string&, const fulfillment::WebhookCheck&)> handle) {
+  // The signature is checked on its own thread: canonicalising and hashing a hostile body never
+  // delays the store thread that every other request waits on.
+  auto shared_body = std::make_shared<std::string>(std::move(body));
+  verifier_pool_.Submit(
+      conn->Executor(), [shared_body, check = std::move(check)] { return check(*shared_body); },
+      [this, conn, version, shared_body, handle = std::move(handle)](std::optional<fulfillment::WebhookCheck> c,
+                                                                     const std::string& err) mutable {
+        if (!c) {
+          spdlog::error("webhook check failed: {}", err);
+          conn->Respond(ErrorResponse(version, Errc::kStoreUnavailable, "the webhook could not be checked; retry later"));
+          return;
+        }
+        RunService(conn, version, [shared_body, c = std::move(*c), handle = std::move(handle)] { return handle(*shared_body, c); });
+      });
 }
 
 bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request& req) {
@@ -102,18 +123,27 @@ bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&
       reply(Errc::kNotFound, "webhooks are not enabled");
       return true;
     }
+    if (seg[1] != "nowpayments" && seg[1] != "kinguin") {
+      reply(Errc::kNotFound, "no such webhook");
+      return true;
+    }
+    if (req.body().size() > limits_.max_webhook_body) {
+      reply(Errc::kBodyTooLarge, "webhook bodies are at most " + std::to_string(limits_.max_webhook_body) + " bytes");
+      return true;
+    }
+    auto* svc = service_;
     if (seg[1] == "nowpayments") {
-      RunService(conn, version, [svc = service_, body = std::move(req.body()), sig = std::string(req["x-nowpayments-sig"])] {
-        return svc->HandleNowPaymentsIpn(body, sig);
-      });
-      return true;
+      RunWebhook(
+          conn, version, std::move(req.body()),
+          [svc, sig = std::string(req["x-nowpayments-sig"])](const std::string& b) { return svc->CheckNowPaymentsSignature(b, sig); },
+          [svc](const std::string& b, const fulfillment::WebhookCheck& c) { return svc->HandleNowPaymentsIpn(b, c); });
+    } else {
+      RunWebhook(
+          conn, version, std::move(req.body()),
+          [svc, secret = std::string(req["X-Event-Secret"])](const std::string&) { return svc->CheckKinguinSecret(secret); },
+          [svc](const std::string& b, const fulfillment::WebhookCheck& c) { return svc->HandleKinguinWebhook(b, c); });
     }
-    if (seg[1] == "kinguin") {
-      RunService(conn, version, [svc = service_, body = std::move(req.body()), secret = std::string(req["X-Event-Secret"])] {
-        return svc->HandleKinguinWebhook(body, secret);
-      });
-      return true;
-    }
+    return true;
     reply(Errc::kNotFound, "no such webhook");
     return true;
   }
@@ -232,8 +262,24 @@ bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&
       return true;
     }
     const bool timeline = rest.size() == 3;
-    RunService(conn, version, [svc = service_, c = *caller, order_id, timeline] {
-      return timeline ? svc->GetTimeline(c, order_id) : svc->GetOrder(c, order_id);
+    std::int64_t after = 0, limit = fulfillment::kDefaultTimelinePage;
+    if (timeline) {
+      auto q = engineio::ParseQuery(target);
+      const auto number = [&q](const char* key, std::int64_t& out) {
+        auto it = q.find(key);
+        if (it == q.end()) return true;
+        const auto& v = it->second;
+        const auto r = std::from_chars(v.data(), v.data() + v.size(), out);
+        return r.ec == std::errc() && r.ptr == v.data() + v.size() && out >= 0;
+      };
+      if (!number("after", after) || !number("limit", limit) || limit < 1 || limit > fulfillment::kMaxTimelinePage) {
+        reply(Errc::kInvalidQuery, "\"after\" must be a non-negative integer and \"limit\" 1-" +
+                                       std::to_string(fulfillment::kMaxTimelinePage));
+        return true;
+      }
+    }
+    RunService(conn, version, [svc = service_, c = *caller, order_id, timeline, after, limit] {
+      return timeline ? svc->GetTimeline(c, order_id, after, limit) : svc->GetOrder(c, order_id);
     });
     return true;
   }

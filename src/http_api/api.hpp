@@ -39,6 +39,11 @@ class Api {
   void PostEvents(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req);
   // Runs `work` (returning a Reply) on the StoreWorker and answers with it.
   void RunService(const std::shared_ptr<net::HttpConnection>& conn, unsigned version, std::function<fulfillment::Reply()> work);
+  // A provider webhook: `check` (signature/secret, CPU only) on the verifier thread, then `handle`
+  // (records and applies) on the StoreWorker.
+  void RunWebhook(const std::shared_ptr<net::HttpConnection>& conn, unsigned version, std::string body,
+                  std::function<fulfillment::WebhookCheck(const std::string&)> check,
+                  std::function<fulfillment::Reply(const std::string&, const fulfillment::WebhookCheck&)> handle);
 
   gateway::Gateway& gateway_;
   store::OrderStore& store_;
@@ -47,6 +52,7 @@ class Api {
   auth::JwtVerifier verifier_;
   fulfillment::Service* service_;
   const Limits& limits_;
+  store::StoreWorker verifier_pool_{1};  // webhook signature checks, apart from the store thread
 };
 
 }  // namespace fg::http_api

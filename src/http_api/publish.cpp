@@ -22,6 +22,9 @@ ErrorInfo Describe(Errc e) {
     case Errc::kInvalidOrderId: return {400, "invalid_order_id"};
     case Errc::kPayloadTooLarge: return {400, "payload_too_large"};
     case Errc::kStoreUnavailable: return {503, "store_unavailable"};
+    case Errc::kBodyTooLarge: return {413, "body_too_large"};
+    case Errc::kInvalidQuery: return {400, "invalid_query"};
+    case Errc::kTooManyRequests: return {429, "rate_limited"};
   }
   return {500, "internal"};
 }

@@ -23,6 +23,9 @@ enum class Errc {
   kInvalidOrderId,
   kPayloadTooLarge,
   kStoreUnavailable,
+  kBodyTooLarge,
+  kInvalidQuery,
+  kTooManyRequests,
 };
 struct ErrorInfo {
   int status;  // HTTP status

@@ -10,8 +10,9 @@ namespace fg::net {
 
 namespace beast = boost::beast;
 
-HttpConnection::HttpConnection(boost::asio::ip::tcp::socket socket, HttpHandler& handler, const Limits& limits)
-    : stream_(std::move(socket)), handler_(handler), limits_(limits) {
+HttpConnection::HttpConnection(boost::asio::ip::tcp::socket socket, HttpHandler& handler, const Limits& limits,
+                               std::shared_ptr<Admission> admission, std::shared_ptr<void> slot)
+    : stream_(std::move(socket)), handler_(handler), limits_(limits), admission_(std::move(admission)), slot_(std::move(slot)) {
   boost::system::error_code ec;
   auto ep = stream_.socket().remote_endpoint(ec);
   if (!ec) remote_ = ep.address().to_string();
@@ -22,19 +23,82 @@ void HttpConnection::Start() {
   boost::asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
 }
 
+HttpConnection::~HttpConnection() { ReleaseBody(); }
+
+void HttpConnection::ReleaseBody() {
+  if (body_reserved_ && admission_) admission_->ReleaseBody(body_reserved_);
+  body_reserved_ = 0;
+}
+
 void HttpConnection::DoRead() {
   if (reading_ || closed_) return;
   reading_ = true;
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
   parser_->body_limit(std::max(limits_.max_payload, limits_.max_api_body));
-  stream_.expires_after(limits_.http_idle_timeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->OnRead(ec, n); });
+  // With a response pending (a held long-poll) the read only watches for the peer going away;
+  // otherwise the next request header must arrive in time — at once when connections run short.
+  auto timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(limits_.header_timeout);
+  if (response_pending_) timeout = limits_.http_idle_timeout;
+  else if (NearCapacity()) timeout = std::min<std::chrono::steady_clock::duration>(timeout, std::chrono::seconds(1));
+  stream_.expires_after(timeout);
+  http::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnHeader(ec); });
+}
+
+void HttpConnection::RefuseRequest(http::status status, std::string_view code, std::string_view message) {
+  Response res{status, 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = std::string(R"({"error":")") + std::string(code) + R"(","message":")" + std::string(message) + "\"}";
+  response_pending_ = true;
+  queued_.reset();
+  DoWrite(std::move(res), true);
+}
+
+void HttpConnection::OnHeader(beast::error_code ec) {
+  if (closed_) {
+    reading_ = false;
+    return;
+  }
+  if (ec == http::error::header_limit) {
+    reading_ = false;
+    if (response_pending_) return Close();
+    return RefuseRequest(http::status::request_header_fields_too_large, "headers_too_large",
+                         "request line and headers exceed " + std::to_string(limits_.max_header_bytes) + " bytes");
+  }
+  if (ec) return OnRead(ec, 0);
+  const auto& header = parser_->get();
+  // Request smuggling guards (RFC 9112 §6.1): a length and a transfer coding together, or a coding
+  // we do not implement, are refused and the connection closed.
+  if (header.count(http::field::transfer_encoding)) {
+    const bool both = header.count(http::field::content_length) > 0;
+    if (both || !parser_->chunked() || !beast::iequals(header[http::field::transfer_encoding], "chunked")) {
+      reading_ = false;
+      if (response_pending_) return Close();
+      return RefuseRequest(http::status::bad_request, "bad_request",
+                           both ? "Content-Length and Transfer-Encoding together" : "unsupported Transfer-Encoding");
+    }
+  }
+  if (!parser_->is_done()) {
+    // The body is held in memory as it arrives: reserve it from the budget all connections share.
+    const auto length = parser_->content_length();
+    const std::size_t limit = std::max(limits_.max_payload, limits_.max_api_body);
+    const std::size_t want = length ? static_cast<std::size_t>(std::min<std::uint64_t>(*length, limit + 1)) : limit;
+    if (admission_ && want > 0 && !admission_->ReserveBody(want)) {
+      reading_ = false;
+      spdlog::warn("http {}: refusing a {}-byte body: {} bytes of bodies already arriving (--max-inflight-body)", remote_, want,
+                   admission_->InflightBodyBytes());
+      if (response_pending_) return Close();
+      return RefuseRequest(http::status::service_unavailable, "overloaded", "too many request bodies in flight; retry shortly");
+    }
+    if (admission_) body_reserved_ = want;
+    if (!response_pending_) stream_.expires_after(limits_.body_timeout);
+  }
+  http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code e, std::size_t n) { self->OnRead(e, n); });
 }
 
 void HttpConnection::OnRead(beast::error_code ec, std::size_t) {
   reading_ = false;
+  ReleaseBody();
   if (closed_) return;
   if (ec == http::error::body_limit) {
     Response res = handler_.OnBodyTooLarge(parser_->get());
@@ -60,6 +124,18 @@ void HttpConnection::OnRead(beast::error_code ec, std::size_t) {
 
 void HttpConnection::Dispatch(Request req) {
   keep_alive_ = req.keep_alive();
+  // Absolute-form targets (RFC 9112 §3.2.2, "GET http://host/path") are routed like origin-form.
+  if (const std::string_view t = req.target(); !t.empty() && t.front() != '/' && t != "*") {
+    const auto scheme = t.find("://");
+    if (scheme != std::string_view::npos) {
+      const auto path = t.find('/', scheme + 3);
+      const auto query = t.find('?', scheme + 3);
+      std::string origin_form = path != std::string_view::npos && (query == std::string_view::npos || path < query)
+                                    ? std::string(t.substr(path))
+                                    : "/" + std::string(query == std::string_view::npos ? std::string_view() : t.substr(query));
+      req.target(origin_form);
+    }
+  }
   if (boost::beast::websocket::is_upgrade(req)) {
     response_pending_ = true;
     handler_.OnUpgrade(shared_from_this(), std::move(req));
@@ -169,6 +245,7 @@ std::shared_ptr<WsConnection> HttpConnection::UpgradeToWebSocket(Request req) {
   std::string leftover = beast::buffers_to_string(buffer_.data());
   buffer_.consume(buffer_.size());
   auto ws = std::make_shared<WsConnection>(stream_.release_socket(), limits_, remote_, std::move(leftover));
+  ws->HoldSlot(std::move(slot_));
   ws->Accept(req);
   return ws;
 }

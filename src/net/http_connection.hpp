@@ -5,6 +5,7 @@
 #pragma once
 
 #include "common/limits.hpp"
+#include "net/admission.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -38,7 +39,9 @@ class WsConnection;
 
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
  public:
-  HttpConnection(boost::asio::ip::tcp::socket socket, HttpHandler& handler, const Limits& limits);
+  HttpConnection(boost::asio::ip::tcp::socket socket, HttpHandler& handler, const Limits& limits,
+                 std::shared_ptr<Admission> admission = nullptr, std::shared_ptr<void> slot = nullptr);
+  ~HttpConnection();
   void Start();
 
   void Respond(Response res);
@@ -50,10 +53,15 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 
   boost::asio::any_io_executor Executor() { return stream_.get_executor(); }
   const std::string& RemoteAddress() const { return remote_; }
+  // Few connections left (see net/admission.hpp): Engine.IO should refuse new sessions.
+  bool NearCapacity() const { return admission_ && admission_->NearCapacity(); }
 
  private:
   void DoRead();
+  void OnHeader(boost::beast::error_code ec);
   void OnRead(boost::beast::error_code ec, std::size_t bytes);
+  void RefuseRequest(http::status status, std::string_view code, std::string_view message);
+  void ReleaseBody();
   void Dispatch(Request req);
   void DoWrite(Response res, bool close);
   void OnWrite(bool close, boost::beast::error_code ec);
@@ -76,6 +84,9 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   bool keep_alive_ = true;
   bool closed_ = false;
   bool upgraded_ = false;
+  std::shared_ptr<Admission> admission_;
+  std::shared_ptr<void> slot_;         // this connection's place in the admission count
+  std::size_t body_reserved_ = 0;      // bytes of the in-flight body budget held by this request
 };
 
 }  // namespace fg::net

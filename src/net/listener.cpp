@@ -12,7 +12,7 @@ using tcp = asio::ip::tcp;
 
 Listener::Listener(Loops& loops, const std::string& host, unsigned short port, HttpHandler& handler,
                    const Limits& limits)
-    : loops_(loops), acceptor_(loops.At(0)), handler_(handler), limits_(limits) {
+    : loops_(loops), acceptor_(loops.At(0)), handler_(handler), limits_(limits), admission_(std::make_shared<Admission>(limits)) {
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(host, ec);
   if (ec) throw std::runtime_error("invalid HOST address '" + host + "'");
@@ -48,7 +48,19 @@ void Listener::DoAccept() {
       timer->async_wait([self, timer](boost::system::error_code) { self->DoAccept(); });
       return;
     }
-    std::make_shared<HttpConnection>(std::move(socket), self->handler_, self->limits_)->Start();
+    boost::system::error_code peer_ec;
+    const auto peer = socket.remote_endpoint(peer_ec);
+    auto slot = peer_ec ? nullptr : self->admission_->AdmitConnection(peer.address().to_string());
+    if (!slot) {
+      // Over a connection bound: closed at once, so an fd flood never reaches EMFILE.
+      if (self->refused_++ % 1000 == 0) {
+        spdlog::warn("refusing connections: {} open (--max-connections {}, --max-connections-per-ip {}); {} refused so far",
+                     self->admission_->Connections(), self->limits_.max_connections, self->limits_.max_connections_per_ip, self->refused_);
+      }
+      socket.close(peer_ec);
+    } else {
+      std::make_shared<HttpConnection>(std::move(socket), self->handler_, self->limits_, self->admission_, std::move(slot))->Start();
+    }
     self->DoAccept();
   });
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/limits.hpp"
+#include "net/admission.hpp"
 #include "net/http_connection.hpp"
 #include "net/loops.hpp"
 
@@ -16,6 +17,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   void Start();
   void Stop();
   unsigned short Port() const { return port_; }
+  const std::shared_ptr<Admission>& GetAdmission() const { return admission_; }
 
  private:
   void DoAccept();
@@ -23,6 +25,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
   boost::asio::ip::tcp::acceptor acceptor_;
   HttpHandler& handler_;
   const Limits& limits_;
+  std::shared_ptr<Admission> admission_;
+  std::uint64_t refused_ = 0;  // connections closed at a bound (logged in batches)
   unsigned short port_ = 0;
 };
 

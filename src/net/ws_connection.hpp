@@ -45,6 +45,8 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   // `leftover`: bytes read past the upgrade request (a client may send its first frame early).
   WsConnection(boost::asio::ip::tcp::socket socket, const Limits& limits, std::string remote, std::string leftover);
   ~WsConnection();
+  // Keeps the connection's admission slot (net/admission.hpp) for as long as this object lives.
+  void HoldSlot(std::shared_ptr<void> slot) { slot_ = std::move(slot); }
   // Must be set before the handshake completes (i.e. synchronously after UpgradeToWebSocket).
   void SetCallbacks(Callbacks cb) { callbacks_ = std::move(cb); }
   // Validates the upgrade request and answers 101, or answers 400/426 and closes.
@@ -86,6 +88,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   Combiner* combiner_;
   const Limits& limits_;
   std::string remote_;
+  std::shared_ptr<void> slot_;
   std::string in_;       // an incomplete frame
   std::string message_;  // a fragmented message being assembled
   std::uint8_t message_opcode_ = 0;

@@ -69,7 +69,7 @@ void Client::Start() {
     auto self = weak.lock();
     if (self && self->sockets_.empty() && !self->closed_) {
       spdlog::debug("sio: no namespace joined within connect timeout, closing {}", self->session_->Id());
-      self->session_->Close("connect timeout");
+      self->session_->Abort("connect timeout");  // never joined: nothing to linger for
     }
   });
 }
@@ -86,10 +86,16 @@ void Client::OnMessage(std::string data, bool binary) {
       Fail("unexpected binary attachment");
       return;
     }
+    partial_bytes_ += data.size();
+    if (partial_bytes_ > server_.options_.max_packet_bytes) {
+      Fail("binary packet over the payload limit");
+      return;
+    }
     partial_attachments_.push_back(std::move(data));
     if (partial_attachments_.size() == partial_->attachments) {
       Packet p = std::move(*partial_);
       partial_.reset();
+      partial_bytes_ = 0;
       OnPacket(std::move(p), std::move(partial_attachments_));
       partial_attachments_.clear();
     }
@@ -104,10 +110,22 @@ void Client::OnMessage(std::string data, bool binary) {
     Fail(ToString(r.error));
     return;
   }
-  if ((r.packet.type == PacketType::kBinaryEvent || r.packet.type == PacketType::kBinaryAck) &&
-      r.packet.attachments > 0) {
-    partial_ = std::move(r.packet);
-    return;
+  if (r.packet.type == PacketType::kBinaryEvent || r.packet.type == PacketType::kBinaryAck) {
+    // Attachments are buffered only for a namespace this client has joined and that takes binary.
+    auto handler = sockets_.count(r.packet.nsp) ? server_.Find(r.packet.nsp) : nullptr;
+    if (!handler) {
+      Fail("binary packet before CONNECT to its namespace");
+      return;
+    }
+    if (!handler->AcceptsBinary()) {
+      Fail("binary packet to a namespace that takes none");
+      return;
+    }
+    if (r.packet.attachments > 0) {
+      partial_ = std::move(r.packet);
+      partial_bytes_ = data.size();
+      return;
+    }
   }
   OnPacket(std::move(r.packet), {});
 }
@@ -172,6 +190,7 @@ void Client::OnConnectPacket(Packet p) {
     }
     socket->connected_ = true;
     self->sockets_[socket->Namespace()] = socket;
+    self->session_->MarkJoined();
     boost::json::object ack;
     ack["sid"] = socket->Id();
     self->session_->Send(std::make_shared<const std::string>(EncodeFrame(
@@ -202,6 +221,7 @@ void Client::OnClose(std::string_view reason) {
   }
   partial_.reset();
   partial_attachments_.clear();
+  partial_bytes_ = 0;
 }
 
 }  // namespace fg::socketio

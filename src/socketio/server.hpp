@@ -74,11 +74,17 @@ class NamespaceHandler {
   virtual void OnConnected(const std::shared_ptr<Socket>&) {}
   virtual void OnEvent(const std::shared_ptr<Socket>& socket, Event event) = 0;
   virtual void OnDisconnect(const std::shared_ptr<Socket>& socket, std::string_view reason) = 0;
+  // Whether clients may send binary events to this namespace. A namespace that has none refuses
+  // them at the header, before any attachment is buffered.
+  virtual bool AcceptsBinary() const { return true; }
 };
 
 struct ServerOptions {
   std::chrono::milliseconds connect_timeout{45000};
   DecodeLimits decode;
+  // Bytes of one packet: its JSON frame plus every binary attachment (socket.io's maxPayload
+  // covers the whole packet). Also the most a connection ever buffers for incoming attachments.
+  std::size_t max_packet_bytes = 1'000'000;
 };
 
 class Server {
@@ -114,6 +120,7 @@ class Client : public engineio::SessionHandler, public std::enable_shared_from_t
   std::map<std::string, bool> connecting_;
   std::optional<Packet> partial_;  // binary packet awaiting attachments
   std::vector<std::string> partial_attachments_;
+  std::size_t partial_bytes_ = 0;
   boost::asio::steady_timer connect_timer_;
   bool closed_ = false;
 };

@@ -56,7 +56,11 @@ struct WebhookRow {
   std::int64_t id = 0;
   std::string provider, event_type, external_id, order_id;
   std::string status = "received";  // received | verified | processed | failed
-  std::string error, raw_body, created_at, updated_at;
+  std::string error;
+  std::string raw_body;  // authentic calls: the whole body; failed ones: a bounded prefix only
+  std::string body_sha256;
+  std::int64_t body_size = 0;
+  std::string created_at, updated_at;
 };
 
 class Tx {
@@ -71,7 +75,8 @@ class Tx {
   virtual void InsertItem(const ItemRow& i) = 0;
   virtual void UpdateItem(const ItemRow& i) = 0;
   virtual EventRow AppendEvent(const std::string& order_id, const std::string& event, const std::string& payload) = 0;
-  virtual std::vector<EventRow> Events(const std::string& order_id) = 0;
+  // The order's events with seq > after_seq, oldest first, at most `limit`.
+  virtual std::vector<EventRow> Events(const std::string& order_id, std::int64_t after_seq, std::int64_t limit) = 0;
   virtual std::optional<JobRow> GetJob(const std::string& job_id) = 0;
   virtual std::optional<JobRow> GetJobForOrder(const std::string& queue, const std::string& order_id) = 0;
   virtual void InsertJob(const JobRow& j) = 0;
@@ -82,6 +87,8 @@ class Tx {
   virtual std::vector<JobRow> ListJobs(const std::optional<std::string>& state, std::int64_t limit) = 0;
   virtual std::int64_t InsertWebhook(const WebhookRow& w) = 0;
   virtual void UpdateWebhook(const WebhookRow& w) = 0;
+  // Deletes failed webhook records beyond the newest `keep`.
+  virtual void PruneFailedWebhooks(std::int64_t keep) = 0;
   // Idempotency key of a provider notification; false when it was seen before.
   virtual bool RememberNotification(const std::string& provider, const std::string& key) = 0;
 };

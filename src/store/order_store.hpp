@@ -42,6 +42,9 @@ class OrderStore {
   // The order's owner when it is known in memory (never blocks, may be called from an event
   // loop); nullopt means "ask GetOrder". Adapters without a cache keep this default.
   virtual std::optional<std::string> CachedOwner(const std::string& /*order_id*/) const { return std::nullopt; }
+  // True when the order is known in memory not to exist (a bounded negative cache the store keeps
+  // exact); false means "ask GetOrder". Never blocks.
+  virtual bool CachedMissing(const std::string& /*order_id*/) const { return false; }
 };
 
 // Runs store calls on its own thread(s) and hands results back to the caller's executor.

@@ -11,12 +11,31 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace fg::store {
 
 class OwnerCache {
  public:
-  explicit OwnerCache(std::size_t capacity) : capacity_(capacity) {}
+  explicit OwnerCache(std::size_t capacity, std::size_t missing_capacity = 10'000)
+      : capacity_(capacity), missing_capacity_(missing_capacity) {}
+
+  // Orders known not to exist (a negative cache, kept exact the same way: an order's creation
+  // commits through Put, which forgets it here). Bounded; at capacity an arbitrary entry is dropped.
+  bool IsMissing(const std::string& order_id) const {
+    std::lock_guard lock(mutex_);
+    return missing_.count(order_id) > 0;
+  }
+  void PutMissing(const std::string& order_id) {
+    if (missing_capacity_ == 0) return;
+    std::lock_guard lock(mutex_);
+    if (missing_.size() >= missing_capacity_) missing_.erase(missing_.begin());
+    missing_.insert(order_id);
+  }
+  std::size_t MissingCount() const {
+    std::lock_guard lock(mutex_);
+    return missing_.size();
+  }
 
   std::optional<std::string> Get(const std::string& order_id) const {
     std::lock_guard lock(mutex_);
@@ -25,8 +44,9 @@ class OwnerCache {
     return it->second;
   }
   void Put(const std::string& order_id, const std::string& user_id) {
-    if (capacity_ == 0) return;
     std::lock_guard lock(mutex_);
+    missing_.erase(order_id);
+    if (capacity_ == 0) return;
     auto it = owners_.find(order_id);
     if (it != owners_.end()) {
       it->second = user_id;
@@ -38,8 +58,10 @@ class OwnerCache {
 
  private:
   const std::size_t capacity_;
+  const std::size_t missing_capacity_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::string> owners_;
+  std::unordered_set<std::string> missing_;
 };
 
 }  // namespace fg::store

@@ -64,8 +64,11 @@ CREATE TABLE IF NOT EXISTS webhooks (
   status TEXT NOT NULL,
   error TEXT NOT NULL,
   raw_body TEXT NOT NULL,
+  body_sha256 TEXT NOT NULL DEFAULT '',
+  body_size INTEGER NOT NULL DEFAULT 0,
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS webhooks_status ON webhooks(status, id);
 CREATE TABLE IF NOT EXISTS notifications (
   provider TEXT NOT NULL,
   key TEXT NOT NULL,
@@ -120,11 +123,15 @@ class SqliteTx : public Tx {
 
   // order id → owner as this transaction read or wrote it, for the owner cache after COMMIT.
   std::vector<std::pair<std::string, std::string>> owners_seen;
+  std::vector<std::string> missing_seen;  // ids looked up and not found
 
   std::optional<OrderRow> GetOrder(const std::string& id) override {
     Statement st(db_, (std::string("SELECT ") + kOrderColumns + " FROM orders WHERE order_id = ?").c_str());
     st.Bind(1, id);
-    if (!st.Step()) return std::nullopt;
+    if (!st.Step()) {
+      missing_seen.push_back(id);
+      return std::nullopt;
+    }
     auto row = ReadOrder(st);
     owners_seen.emplace_back(row.order_id, row.user_id);
     return row;
@@ -193,9 +200,11 @@ class SqliteTx : public Tx {
     st.Step();
     return e;
   }
-  std::vector<EventRow> Events(const std::string& order_id) override {
-    Statement st(db_, "SELECT order_id, seq, event, payload, created_at FROM order_events WHERE order_id = ? ORDER BY seq");
-    st.Bind(1, order_id);
+  std::vector<EventRow> Events(const std::string& order_id, std::int64_t after_seq, std::int64_t limit) override {
+    Statement st(db_,
+                 "SELECT order_id, seq, event, payload, created_at FROM order_events WHERE order_id = ? AND seq > ? "
+                 "ORDER BY seq LIMIT ?");
+    st.Bind(1, order_id).Bind(2, after_seq).Bind(3, limit);
     std::vector<EventRow> out;
     while (st.Step()) out.push_back(EventRow{st.Text(0), st.Int(1), st.Text(2), st.Text(3), st.Text(4)});
     return out;
@@ -258,11 +267,11 @@ class SqliteTx : public Tx {
   }
   std::int64_t InsertWebhook(const WebhookRow& w) override {
     Statement st(db_,
-                 "INSERT INTO webhooks(provider, event_type, external_id, order_id, status, error, raw_body, created_at, updated_at) "
-                 "VALUES(?,?,?,?,?,?,?,?,?) RETURNING id");
+                 "INSERT INTO webhooks(provider, event_type, external_id, order_id, status, error, raw_body, body_sha256, "
+                 "body_size, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?) RETURNING id");
     const std::string now = IsoTimestamp();
     st.Bind(1, w.provider).Bind(2, w.event_type).Bind(3, w.external_id).Bind(4, w.order_id).Bind(5, w.status);
-    st.Bind(6, w.error).Bind(7, w.raw_body).Bind(8, now).Bind(9, now);
+    st.Bind(6, w.error).Bind(7, w.raw_body).Bind(8, w.body_sha256).Bind(9, w.body_size).Bind(10, now).Bind(11, now);
     st.Step();
     return st.Int(0);
   }
@@ -270,6 +279,13 @@ class SqliteTx : public Tx {
     Statement st(db_, "UPDATE webhooks SET status=?, error=?, order_id=?, event_type=?, external_id=?, updated_at=? WHERE id=?");
     st.Bind(1, w.status).Bind(2, w.error).Bind(3, w.order_id).Bind(4, w.event_type).Bind(5, w.external_id).Bind(6, IsoTimestamp());
     st.Bind(7, w.id);
+    st.Step();
+  }
+  void PruneFailedWebhooks(std::int64_t keep) override {
+    Statement st(db_,
+                 "DELETE FROM webhooks WHERE status = 'failed' AND id <= "
+                 "(SELECT id FROM webhooks WHERE status = 'failed' ORDER BY id DESC LIMIT 1 OFFSET ?)");
+    st.Bind(1, keep);
     st.Step();
   }
   bool RememberNotification(const std::string& provider, const std::string& key) override {
@@ -285,7 +301,21 @@ class SqliteTx : public Tx {
 
 }  // namespace
 
-SqliteStore::SqliteStore(const std::string& path, std::size_t owner_cache_entries) : db_(path), owners_(owner_cache_entries) {
+SqliteStore::SqliteStore(const std::string& path, std::size_t owner_cache_entries, std::size_t unknown_order_entries)
+    : db_(path), owners_(owner_cache_entries, unknown_order_entries) {
+  // Databases made before the webhook body digest existed get its columns (schema version 2).
+  bool old_webhooks = false;
+  {
+    Statement st(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'webhooks'");
+    if (st.Step()) {
+      Statement cols(db_, "SELECT 1 FROM pragma_table_info('webhooks') WHERE name = 'body_sha256'");
+      old_webhooks = !cols.Step();
+    }
+  }
+  if (old_webhooks) {
+    db_.Exec("ALTER TABLE webhooks ADD COLUMN body_sha256 TEXT NOT NULL DEFAULT ''");
+    db_.Exec("ALTER TABLE webhooks ADD COLUMN body_size INTEGER NOT NULL DEFAULT 0");
+  }
   db_.Exec(kSchema);
 }
 
@@ -328,6 +358,7 @@ void SqliteStore::Transaction(const std::function<void(Tx&)>& fn) {
     SqliteTx tx(db_);
     fn(tx);
     db_.Exec("COMMIT");
+    for (const auto& order_id : tx.missing_seen) owners_.PutMissing(order_id);
     for (const auto& [order_id, user_id] : tx.owners_seen) owners_.Put(order_id, user_id);
   } catch (...) {
     try {

@@ -1,4 +1,5 @@
 #include "common/encoding.hpp"
+#include "common/rate_limit.hpp"
 
 #include <gtest/gtest.h>
 
@@ -24,6 +25,13 @@ TEST(Base64, RejectsGarbage) {
   EXPECT_FALSE(Base64Decode("A"));
   EXPECT_FALSE(Base64Decode("AQ!D"));
   EXPECT_FALSE(Base64UrlDecode("ab+c"));
+  // one spelling per byte string: no padding, no non-zero trailing bits
+  EXPECT_EQ(Base64UrlDecode("YQ"), "a");
+  EXPECT_FALSE(Base64UrlDecode("YQ=="));
+  EXPECT_FALSE(Base64UrlDecode("YR")) << "trailing bits set";
+  EXPECT_EQ(Base64UrlDecode("YWI"), "ab");
+  EXPECT_FALSE(Base64UrlDecode("YWJ"));
+  EXPECT_FALSE(Base64UrlDecode("YWI="));
 }
 
 TEST(RandomId, IsUniqueAndUrlSafe) {
@@ -62,6 +70,29 @@ TEST(BearerToken, SchemeIsCaseInsensitive) {
   EXPECT_EQ(BearerToken("Basic abc"), "");
   EXPECT_EQ(BearerToken("Bearer "), "");
   EXPECT_EQ(BearerToken("abc"), "");
+}
+
+TEST(Encoding, PrintablePrefixAndHexDigest) {
+  EXPECT_EQ(PrintablePrefix(std::string("ab\x00\xff\ncd", 7), 5), "ab???");
+  EXPECT_TRUE(IsHexDigest(std::string(128, 'a'), 128));
+  EXPECT_FALSE(IsHexDigest(std::string(127, 'a'), 128));
+  EXPECT_FALSE(IsHexDigest(std::string(128, 'g'), 128));
+}
+
+TEST(RateLimiter, BurstThenRateAndBoundedKeys) {
+  RateLimiter limiter(2, 3, 2);
+  const auto t0 = RateLimiter::Clock::now();
+  EXPECT_TRUE(limiter.Allow("a", t0));
+  EXPECT_TRUE(limiter.Allow("a", t0));
+  EXPECT_TRUE(limiter.Allow("a", t0));
+  EXPECT_FALSE(limiter.Allow("a", t0)) << "burst of 3 spent";
+  EXPECT_TRUE(limiter.Allow("b", t0)) << "keys are independent";
+  EXPECT_TRUE(limiter.Allow("a", t0 + std::chrono::milliseconds(500))) << "2/s refills one token in 0.5 s";
+  EXPECT_FALSE(limiter.Allow("a", t0 + std::chrono::milliseconds(500)));
+  limiter.Allow("c", t0);
+  EXPECT_EQ(limiter.Keys(), 2u);
+  RateLimiter off(0, 1);
+  for (int i = 0; i < 100; ++i) EXPECT_TRUE(off.Allow("x"));
 }
 
 }  // namespace

@@ -43,6 +43,20 @@ TEST(JsJson, NowPaymentsSignatureMatchesNode) {
   }
 }
 
+TEST(JsJson, ManyKeysAreBoundedAndDuplicatesKeepTheLast) {
+  std::string body = "{";
+  for (int i = 0; i < 5000; ++i) body += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+  body += "\"k7\":\"last\"}";
+  auto canonical = CanonicalJson(body);
+  ASSERT_TRUE(canonical);
+  EXPECT_NE(canonical->find("\"k7\":\"last\""), std::string::npos);
+  EXPECT_EQ(canonical->find("\"k7\":7"), std::string::npos);
+  std::string huge = "[";
+  for (int i = 0; i < 10'001; ++i) huge += i ? ",0" : "0";
+  huge += "]";
+  EXPECT_FALSE(CanonicalJson(huge)) << "more than 10,000 values";
+}
+
 TEST(JsJson, KeyOrderOfTheBodyDoesNotMatter) {
   EXPECT_EQ(NowPaymentsSignature(R"({"b":1,"a":{"d":2,"c":3}})", "s"), NowPaymentsSignature(R"({"a":{"c":3,"d":2},"b":1})", "s"));
 }

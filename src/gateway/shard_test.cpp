@@ -101,5 +101,19 @@ TEST(Shard, UnsubscribeAndLimit) {
   EXPECT_EQ(shard.Route(Audience::kOrderAndAdmins, "o1", F("x")), 0u);
 }
 
+TEST(Shard, OwnerVariantReachesTheOwnerOnly) {
+  Shard shard;
+  FakeSocket owner("alice", false), admin("root", true), subscribed_admin("root2", true), other("mallory", false);
+  for (auto* s : {&owner, &admin, &subscribed_admin, &other}) shard.Add(s);
+  shard.Subscribe(&owner, "o1", 10);
+  shard.Subscribe(&subscribed_admin, "o1", 10);
+  shard.Subscribe(&other, "o1", 10);  // not the owner (e.g. a stale subscription): never the owner's copy
+  EXPECT_EQ(shard.Route(Audience::kOrderAndAdmins, "o1", F("plain"), OwnerVariant{"alice", F("with-links")}), 4u);
+  EXPECT_EQ(owner.got, std::vector<std::string>{"with-links"});
+  EXPECT_EQ(admin.got, std::vector<std::string>{"plain"});
+  EXPECT_EQ(subscribed_admin.got, std::vector<std::string>{"plain"});
+  EXPECT_EQ(other.got, std::vector<std::string>{"plain"});
+}
+
 }  // namespace
 }  // namespace fg::gateway

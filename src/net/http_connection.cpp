@@ -3,6 +3,7 @@
 #include "net/ws_connection.hpp"
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/json.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <spdlog/spdlog.h>
 
@@ -48,7 +49,7 @@ void HttpConnection::DoRead() {
 void HttpConnection::RefuseRequest(http::status status, std::string_view code, std::string_view message) {
   Response res{status, 11};
   res.set(http::field::content_type, "application/json");
-  res.body() = std::string(R"({"error":")") + std::string(code) + R"(","message":")" + std::string(message) + "\"}";
+  res.body() = boost::json::serialize(boost::json::object{{"error", code}, {"message", message}});
   response_pending_ = true;
   queued_.reset();
   DoWrite(std::move(res), true);
@@ -64,6 +65,13 @@ void HttpConnection::OnHeader(beast::error_code ec) {
     if (response_pending_) return Close();
     return RefuseRequest(http::status::request_header_fields_too_large, "headers_too_large",
                          "request line and headers exceed " + std::to_string(limits_.max_header_bytes) + " bytes");
+  }
+  if (ec && ec.category() == http::make_error_code(http::error::bad_target).category() && ec != http::error::end_of_stream &&
+      ec != http::error::partial_message && ec != http::error::body_limit && !response_pending_) {
+    // A malformed request (including Content-Length with Transfer-Encoding, which the parser
+    // rejects): a clear 400, then close — never a silent drop.
+    reading_ = false;
+    return RefuseRequest(http::status::bad_request, "bad_request", "malformed request: " + ec.message());
   }
   if (ec) return OnRead(ec, 0);
   const auto& header = parser_->get();

@@ -83,6 +83,18 @@ TEST(SqliteStore, OwnerCacheIsFilledByReadsAndBounded) {
   std::filesystem::remove(path.string() + "-shm");
 }
 
+TEST(SqliteStore, RemembersUnknownOrdersUntilTheyAreCreated) {
+  SqliteStore store(":memory:", 100, 2);
+  EXPECT_FALSE(store.CachedMissing("o1"));
+  EXPECT_FALSE(store.GetOrder("o1"));
+  EXPECT_TRUE(store.CachedMissing("o1")) << "a lookup that found nothing is remembered";
+  store.UpsertOrder("o1", "alice", std::nullopt);
+  EXPECT_FALSE(store.CachedMissing("o1")) << "the creation's commit forgets it";
+  EXPECT_EQ(store.CachedOwner("o1"), "alice");
+  for (const char* id : {"a", "b", "c"}) store.GetOrder(id);
+  EXPECT_EQ(static_cast<int>(store.CachedMissing("a")) + store.CachedMissing("b") + store.CachedMissing("c"), 2) << "bounded";
+}
+
 TEST(SqliteDb, ReusesStatementsAndCopesWithTheSameSqlOpenTwice) {
   SqliteDb db(":memory:");
   db.Exec("CREATE TABLE t(x INTEGER)");

@@ -113,9 +113,19 @@ describe("CORS", () => {
     assert.equal(poll.headers.get("access-control-allow-origin"), "http://localhost:3000");
   });
 
-  it("gives an unlisted origin no CORS grant", async () => {
+  it("refuses a polling handshake from an unlisted origin (no session), allows its own origin", async () => {
     const res = await fetch(`${gw.url}/socket.io/?EIO=4&transport=polling`, { headers: { origin: "http://evil.example" } });
+    assert.equal(res.status, 403);
     assert.equal(res.headers.get("access-control-allow-origin"), null);
+    const own = await fetch(`${gw.url}/socket.io/?EIO=4&transport=polling`, { headers: { origin: `http://127.0.0.1:${gw.port}` } });
+    assert.equal(own.status, 200);
+    const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/socket.io/?EIO=4&transport=websocket`, { origin: `http://127.0.0.1:${gw.port}` });
+    const first = await new Promise((resolve, reject) => {
+      ws.on("message", (d) => resolve(d.toString()));
+      ws.on("error", reject);
+    });
+    assert.match(first, /^0\{/);
+    ws.close();
   });
 
   it("refuses a WebSocket upgrade from an unlisted origin and accepts a listed one", async () => {

@@ -320,6 +320,41 @@ describe("sessions from anyone", () => {
   });
 });
 
+describe("binary attachments on a namespace that takes them (conformance mode, maxPayload 1000000)", () => {
+  let proc;
+  before(async () => (proc = await spawnReady(["conformance", "--host", "127.0.0.1", "--port", "0"], { LOG_LEVEL: "warn" })));
+  after(async () => {
+    proc.child.kill("SIGTERM");
+    await new Promise((r) => proc.child.once("exit", r));
+  });
+
+  const joined = async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${proc.port}/socket.io/?EIO=4&transport=websocket`);
+    const messages = [];
+    const closed = new Promise((r) => ws.on("close", () => r(true)));
+    ws.on("message", (d, binary) => messages.push(binary ? d : String(d)));
+    await until(() => messages.length >= 1, 3000, "open");
+    ws.send("40");
+    await until(() => messages.some((m) => typeof m === "string" && m.startsWith("40")), 3000, "connect");
+    return { ws, messages, closed };
+  };
+
+  it("a packet whose attachments together exceed maxPayload closes the session; one within it is echoed", async () => {
+    const small = await joined();
+    small.ws.send('451-["message",{"_placeholder":true,"num":0}]');
+    small.ws.send(Buffer.alloc(600_000, 1));
+    await until(() => small.messages.some((m) => typeof m === "string" && m.startsWith("451-")), 5000, "echo");
+    small.ws.close();
+
+    const big = await joined();
+    big.ws.send('452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]');
+    big.ws.send(Buffer.alloc(600_000, 1));
+    big.ws.send(Buffer.alloc(600_000, 2));
+    assert.equal(await Promise.race([big.closed, sleep(5000).then(() => false)]), true, "closed");
+    assert.ok(!big.messages.some((m) => typeof m === "string" && m.startsWith("452-")), "nothing echoed");
+  });
+});
+
 describe("per-address limits", () => {
   let gw;
   before(async () => (gw = await startGateway({
@@ -350,6 +385,21 @@ describe("per-address limits", () => {
     assert.ok(closed.filter(Boolean).length >= 8, `only ${closed.filter(Boolean).length} of 20 closed (open ${open.length})`);
     assert.equal(await healthFrom(gw.port, "127.0.0.2"), 200);
     held.forEach((s) => s?.destroy());
+  });
+});
+
+describe("sessions per address, behind a trusted proxy", () => {
+  let gw;
+  before(async () => (gw = await startGateway({ args: ["--trust-proxy"], env: { MAX_SESSIONS_PER_IP: "2" } })));
+  after(async () => {
+    await gw.stop();
+    gw.cleanup();
+  });
+
+  it("counts open sessions by the forwarded address: 429 past the bound, other addresses unaffected", async () => {
+    const from = (ip) => pollHandshake(gw, { "x-forwarded-for": `203.0.113.9, ${ip}` }).then((r) => r.status);
+    assert.deepEqual([await from("198.51.100.1"), await from("198.51.100.1"), await from("198.51.100.1")], [200, 200, 429]);
+    assert.equal(await from("198.51.100.2"), 200);
   });
 });
 

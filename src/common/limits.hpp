@@ -42,15 +42,17 @@ struct Limits {
   // pin 600 MB.
   std::size_t max_inflight_body_bytes = 64 * 1024 * 1024;
   // Open TCP connections (HTTP and WebSocket). 0: the open-files limit minus 256 (fds for the
-  // database, key files, the supplier and accept back-off). Past it new connections are closed at once.
+  // database, key files, the supplier and accept back-off). Past it the oldest connection that has
+  // not sent a request yet is closed to make room, else the new one is.
   std::size_t max_connections = 0;
   // Of max_connections, kept for health checks and the REST API: Engine.IO handshakes and upgrades
   // are refused (503) once fewer than this many remain.
   std::size_t connection_reserve = 64;
-  // Open TCP connections from one client address.
-  std::size_t max_connections_per_ip = 10'000;
+  // Open TCP connections from one client address. High enough for a large NAT or a 20k-client load
+  // test from one address; the global bound and idle eviction protect the process below it.
+  std::size_t max_connections_per_ip = 20'000;
   // Engine.IO sessions from one client address (joined or not).
-  std::size_t max_sessions_per_ip = 10'000;
+  std::size_t max_sessions_per_ip = 20'000;
   // Sessions that have not yet joined a namespace (anonymous, unauthenticated). When full, the
   // oldest such session is closed to make room: a client that joins within the round trip it takes
   // is never locked out by a flood of handshakes.

@@ -4,8 +4,41 @@
 
 namespace fg::net {
 
+std::uint64_t Admission::WaitingForRequest(std::function<void()> close) {
+  std::lock_guard lock(waiting_mutex_);
+  const std::uint64_t id = next_waiting_++;
+  waiting_.emplace_back(id, std::move(close));
+  waiting_index_[id] = std::prev(waiting_.end());
+  return id;
+}
+
+void Admission::Forget(std::uint64_t id) {
+  std::lock_guard lock(waiting_mutex_);
+  auto it = waiting_index_.find(id);
+  if (it == waiting_index_.end()) return;
+  waiting_.erase(it->second);
+  waiting_index_.erase(it);
+}
+
+bool Admission::EvictOneWaiting() {
+  std::function<void()> close;
+  {
+    std::lock_guard lock(waiting_mutex_);
+    if (waiting_.empty()) return false;
+    close = std::move(waiting_.front().second);
+    waiting_index_.erase(waiting_.front().first);
+    waiting_.pop_front();
+  }
+  close();
+  return true;
+}
+
 std::shared_ptr<void> Admission::AdmitConnection(const std::string& ip) {
-  if (limits_.max_connections && connections_.load(std::memory_order_relaxed) >= limits_.max_connections) return nullptr;
+  // At the bound, room is made by closing the oldest connection still waiting for its first
+  // request (its fd is freed a moment later, on its own loop: the bound sits 256 below the fd limit).
+  if (limits_.max_connections && connections_.load(std::memory_order_relaxed) >= limits_.max_connections && !EvictOneWaiting()) {
+    return nullptr;
+  }
   // Behind a trusted proxy every connection comes from the proxy: the per-address bound is
   // applied to sessions (by the forwarded address) instead.
   const bool per_ip = limits_.max_connections_per_ip && !limits_.trust_proxy;

@@ -21,10 +21,25 @@ HttpConnection::HttpConnection(boost::asio::ip::tcp::socket socket, HttpHandler&
 }
 
 void HttpConnection::Start() {
+  if (admission_) {
+    // Until its first request header arrives this connection may be closed to make room.
+    std::weak_ptr<HttpConnection> weak = shared_from_this();
+    waiting_id_ = admission_->WaitingForRequest([weak, exec = stream_.get_executor()] {
+      boost::asio::post(exec, [weak] {
+        if (auto self = weak.lock()) {
+          self->waiting_id_ = 0;
+          self->Close();
+        }
+      });
+    });
+  }
   boost::asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
 }
 
-HttpConnection::~HttpConnection() { ReleaseBody(); }
+HttpConnection::~HttpConnection() {
+  ReleaseBody();
+  if (waiting_id_ && admission_) admission_->Forget(waiting_id_);
+}
 
 void HttpConnection::ReleaseBody() {
   if (body_reserved_ && admission_) admission_->ReleaseBody(body_reserved_);
@@ -56,6 +71,10 @@ void HttpConnection::RefuseRequest(http::status status, std::string_view code, s
 }
 
 void HttpConnection::OnHeader(beast::error_code ec) {
+  if (waiting_id_ && admission_) {
+    admission_->Forget(waiting_id_);
+    waiting_id_ = 0;
+  }
   if (closed_) {
     reading_ = false;
     return;

@@ -456,6 +456,14 @@ describe("HTTP framing and slow clients", () => {
     idle.forEach((s) => s.destroy());
   });
 
+  it("at the connection bound, an idle flood makes room for a health check", async () => {
+    const idle = [];
+    for (let i = 0; i < 45; i++) idle.push(await rawConnect(gw.port, `127.0.1.${1 + (i % 7)}`));
+    await sleep(100);
+    assert.equal(await healthFrom(gw.port, "127.0.0.9"), 200);
+    idle.forEach((s) => s.destroy());
+  });
+
   it("accepts only canonical base64url JWTs", async () => {
     const good = userToken("b64-user");
     const [h, p, s] = good.split(".");

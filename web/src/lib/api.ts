@@ -30,7 +30,7 @@ export const getOrder = (apiUrl: string, token: string, orderId: string) =>
   call<OrderSnapshot>(apiUrl, `/api/v1/orders/${encodeURIComponent(orderId)}`, token);
 
 export const getTimeline = (apiUrl: string, token: string, orderId: string) =>
-  call<{ orderId: string; events: TimelineEntry[] }>(apiUrl, `/api/v1/orders/${encodeURIComponent(orderId)}/events`, token);
+  call<{ orderId: string; events: TimelineEntry[]; nextAfter?: number | null }>(apiUrl, `/api/v1/orders/${encodeURIComponent(orderId)}/events`, token);
 
 export const listOrders = (apiUrl: string, token: string) => call<{ orders: OrderSnapshot[] }>(apiUrl, "/api/v1/orders", token);
 

@@ -53,7 +53,10 @@ export interface FulfillmentErrorEvent {
   jobId?: string;
   severity: "warning" | "error" | "critical";
   retryable: boolean;
+  /** Human-readable description (the design guide's field). */
+  error: string;
   code?: string;
+  /** Same text as `error` (kept for older clients). */
   message: string;
   attempt?: number;
   maxAttempts?: number;

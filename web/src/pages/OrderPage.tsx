@@ -21,7 +21,7 @@ function describe(e: TimelineEntry): string {
     case "fulfillment:key-delivered":
       return `Keys delivered (${d.itemCount} item${d.itemCount === 1 ? "" : "s"})`;
     case "fulfillment:error":
-      return `${d.retryable ? "Problem, retrying automatically" : "Error"}: ${d.message}`;
+      return `${d.retryable ? "Problem, retrying automatically" : "Error"}: ${d.error ?? d.message}`;
     case "key:revealed":
       return "A key was revealed";
     default: {
@@ -85,7 +85,7 @@ export function OrderPage({ orderId, token }: { orderId: string; token: string }
       {status === "processing" && <ProgressBar value={progress} label="Fulfillment progress" />}
       {error && status !== "fulfilled" && (
         <p className={error.retryable ? "warn" : "err"} role="alert">
-          {error.retryable ? "A supplier hiccup — retrying automatically." : "We could not complete this order."} {error.message}
+          {error.retryable ? "A supplier hiccup — retrying automatically." : "We could not complete this order."} {error.error ?? error.message}
         </p>
       )}
       {status === "failed" && !error && order?.error && <p className="err" role="alert">{order.error}</p>}

@@ -102,8 +102,24 @@ json::object JobView(const JobRow& j) {
 
 }  // namespace
 
-Reply ErrorReply(int status, std::string_view code, std::string_view message) {
-  return Reply{status, json::object{{"error", code}, {"message", message}}, false};
+Result Fail(errc code, std::string message) {
+  Result r;
+  r.code = code;
+  r.message = std::move(message);
+  return r;
+}
+
+Result Ok(boost::json::value body, bool no_store) {
+  Result r;
+  r.body = std::move(body);
+  r.no_store = no_store;
+  return r;
+}
+
+Result Created(boost::json::value body) {
+  Result r = Ok(std::move(body));
+  r.created = true;
+  return r;
 }
 
 Service::Service(store::FulfillmentStore& store, ObjectStore& objects, KeyCipher cipher, UrlSigner signer, Supplier& supplier,
@@ -179,25 +195,25 @@ json::object Service::OrderView(Tx& tx, const OrderRow& o, bool with_urls) {
 
 // ---- orders ----
 
-Reply Service::CreateOrder(const Caller& caller, const json::value& body) {
+Result Service::CreateOrder(const Caller& caller, const json::value& body) {
   const auto* o = body.if_object();
-  if (!o) return ErrorReply(400, "invalid_body", "body must be a JSON object with \"items\"");
+  if (!o) return Fail(errc::invalid_body, "body must be a JSON object with \"items\"");
   std::string user_id = caller.user_id;
   if (caller.kind != Caller::Kind::kUser) {
     user_id = Str(*o, "userId");
     if (caller.kind == Caller::Kind::kAdmin && user_id.empty()) user_id = caller.user_id;
     if (user_id.empty() || user_id.size() > kMaxIdLength) {
-      return ErrorReply(400, "invalid_body", "\"userId\" is required when creating an order with the API key");
+      return Fail(errc::invalid_body, "\"userId\" is required when creating an order with the API key");
     }
   }
   const auto* items = o->if_contains("items");
   if (!items || !items->is_array() || items->as_array().empty() || items->as_array().size() > kMaxItems) {
-    return ErrorReply(400, "invalid_body", "\"items\" must be an array of 1-50 {productId, quantity}");
+    return Fail(errc::invalid_body, "\"items\" must be an array of 1-50 {productId, quantity}");
   }
   std::string currency = "USD";
   if (const auto* c = o->if_contains("currency")) {
     if (!c->is_string() || c->as_string().empty() || c->as_string().size() > 8) {
-      return ErrorReply(400, "invalid_body", "\"currency\" must be a short string such as \"USD\"");
+      return Fail(errc::invalid_body, "\"currency\" must be a short string such as \"USD\"");
     }
     currency = std::string(c->as_string());
   }
@@ -208,12 +224,12 @@ Reply Service::CreateOrder(const Caller& caller, const json::value& body) {
     const auto* pid = io ? io->if_contains("productId") : nullptr;
     const auto* qty = io ? io->if_contains("quantity") : nullptr;
     if (!pid || !pid->is_string() || !IsSafeId(pid->as_string(), kMaxIdLength)) {
-      return ErrorReply(400, "invalid_body", "each item needs a \"productId\" of 1-128 characters of [A-Za-z0-9._:-]");
+      return Fail(errc::invalid_body, "each item needs a \"productId\" of 1-128 characters of [A-Za-z0-9._:-]");
     }
     std::int64_t q = 1;
     if (qty) {
       if (!qty->is_int64() || qty->as_int64() < 1 || qty->as_int64() > kMaxQuantity) {
-        return ErrorReply(400, "invalid_body", "\"quantity\" must be an integer from 1 to 100");
+        return Fail(errc::invalid_body, "\"quantity\" must be an integer from 1 to 100");
       }
       q = qty->as_int64();
     }
@@ -236,34 +252,34 @@ Reply Service::CreateOrder(const Caller& caller, const json::value& body) {
   });
   Publish(out);
   spdlog::info("order {} created for user {} ({} items)", order_id, user_id, rows.size());
-  return Reply{201, view, false};
+  return Created(view);
 }
 
-Reply Service::GetOrder(const Caller& caller, const std::string& order_id) {
-  Reply r = ErrorReply(404, "not_found", "no such order");
+Result Service::GetOrder(const Caller& caller, const std::string& order_id) {
+  Result r = Fail(errc::not_found, "no such order");
   store_.Transaction([&](Tx& tx) {
     auto o = tx.GetOrder(order_id);
     if (!o || !CanSee(caller, *o)) return;
     // Fresh signed URLs go to the order's owner (and the backend), not to other admins.
     const bool urls = caller.kind == Caller::Kind::kService || caller.user_id == o->user_id;
-    r = Reply{200, OrderView(tx, *o, urls), true};
+    r = Ok(OrderView(tx, *o, urls), true);
   });
   return r;
 }
 
-Reply Service::ListOrders(const Caller& caller) {
+Result Service::ListOrders(const Caller& caller) {
   json::array orders;
   store_.Transaction([&](Tx& tx) {
     const std::string user = caller.kind == Caller::Kind::kUser ? caller.user_id : std::string();
     for (const auto& o : tx.ListOrders(user, 50)) orders.push_back(OrderView(tx, o, false));
   });
-  return Reply{200, json::object{{"orders", std::move(orders)}}, true};
+  return Ok(json::object{{"orders", std::move(orders)}}, true);
 }
 
-Reply Service::GetTimeline(const Caller& caller, const std::string& order_id, std::int64_t after, std::int64_t limit) {
-  Reply r = ErrorReply(404, "not_found", "no such order");
+Result Service::GetTimeline(const Caller& caller, const std::string& order_id, std::int64_t after, std::int64_t limit) {
+  Result r = Fail(errc::not_found, "no such order");
   if (after < 0 || limit < 1 || limit > kMaxTimelinePage) {
-    return ErrorReply(400, "invalid_query", "\"after\" must be a non-negative integer and \"limit\" 1-" + std::to_string(kMaxTimelinePage));
+    return Fail(errc::invalid_query, "\"after\" must be a non-negative integer and \"limit\" 1-" + std::to_string(kMaxTimelinePage));
   }
   store_.Transaction([&](Tx& tx) {
     auto o = tx.GetOrder(order_id);
@@ -281,7 +297,7 @@ Reply Service::GetTimeline(const Caller& caller, const std::string& order_id, st
     }
     json::object body{{"orderId", order_id}, {"events", std::move(events)}};
     body["nextAfter"] = more ? json::value(rows.back().seq) : json::value(nullptr);
-    r = Reply{200, std::move(body), true};
+    r = Ok(std::move(body), true);
   });
   return r;
 }
@@ -289,30 +305,30 @@ Reply Service::GetTimeline(const Caller& caller, const std::string& order_id, st
 // ---- payment IPN ----
 
 WebhookCheck Service::CheckNowPaymentsSignature(std::string_view body, std::string_view signature) const {
-  if (config_.ipn_secret.empty()) return WebhookCheck{false, 503, "not_configured", "IPN_SECRET is not configured"};
+  if (config_.ipn_secret.empty()) return WebhookCheck{errc::not_configured, "IPN_SECRET is not configured"};
   // Cheap first: a signature that cannot be an HMAC-SHA512 is refused before the body is parsed.
-  if (signature.empty()) return WebhookCheck{false, 401, "invalid_signature", "missing x-nowpayments-sig"};
-  if (!IsHexDigest(signature, 128)) return WebhookCheck{false, 401, "invalid_signature", "x-nowpayments-sig is not 128 hex digits"};
+  if (signature.empty()) return WebhookCheck{errc::invalid_signature, "missing x-nowpayments-sig"};
+  if (!IsHexDigest(signature, 128)) return WebhookCheck{errc::invalid_signature, "x-nowpayments-sig is not 128 hex digits"};
   if (!VerifyNowPaymentsSignature(body, signature, config_.ipn_secret)) {
-    return WebhookCheck{false, 401, "invalid_signature", "x-nowpayments-sig does not match the body"};
+    return WebhookCheck{errc::invalid_signature, "x-nowpayments-sig does not match the body"};
   }
-  return WebhookCheck{true, 200, "", ""};
+  return WebhookCheck{};
 }
 
 WebhookCheck Service::CheckKinguinSecret(std::string_view secret) const {
-  if (config_.kinguin_secret.empty()) return WebhookCheck{false, 503, "not_configured", "KINGUIN_WEBHOOK_SECRET is not configured"};
-  if (!ConstantTimeEquals(secret, config_.kinguin_secret)) return WebhookCheck{false, 401, "invalid_secret", "missing or wrong X-Event-Secret"};
-  return WebhookCheck{true, 200, "", ""};
+  if (config_.kinguin_secret.empty()) return WebhookCheck{errc::not_configured, "KINGUIN_WEBHOOK_SECRET is not configured"};
+  if (!ConstantTimeEquals(secret, config_.kinguin_secret)) return WebhookCheck{errc::invalid_secret, "missing or wrong X-Event-Secret"};
+  return WebhookCheck{};
 }
 
-Reply Service::RejectWebhook(std::string_view provider, const std::string& body, const WebhookCheck& check) {
-  if (check.status == 503) return ErrorReply(check.status, check.code, check.message);
+Result Service::RejectWebhook(std::string_view provider, const std::string& body, const WebhookCheck& check) {
+  if (check.code == errc::not_configured) return Fail(check.code, check.message);
   // Unauthenticated: only bounded metadata is kept, admins get one bounded summary, and the log
   // line is rate-limited (a flood of forged calls must not flood the disk or the dashboards).
   store::WebhookRow hook;
   hook.provider = std::string(provider);
   hook.status = "failed";
-  hook.error = check.code;
+  hook.error = std::string(WireCode(check.code));
   hook.body_size = static_cast<std::int64_t>(body.size());
   hook.body_sha256 = HexEncode(Sha256(body));
   hook.raw_body = PrintablePrefix(body, kFailedBodyPrefix);
@@ -322,7 +338,7 @@ Reply Service::RejectWebhook(std::string_view provider, const std::string& body,
   });
   std::vector<Emitted> out;
   Emit(out, "admin:webhook-received", "",
-       json::object{{"webhookId", hook.id}, {"provider", hook.provider}, {"status", "failed"}, {"error", check.code},
+       json::object{{"webhookId", hook.id}, {"provider", hook.provider}, {"status", "failed"}, {"error", WireCode(check.code)},
                     {"bodyBytes", hook.body_size}});
   Publish(out);
   if (rejected_log_.Allow("webhook")) {
@@ -332,15 +348,15 @@ Reply Service::RejectWebhook(std::string_view provider, const std::string& body,
   } else {
     ++rejected_unlogged_;
   }
-  return ErrorReply(check.status, check.code, check.message);
+  return Fail(check.code, check.message);
 }
 
-Reply Service::HandleNowPaymentsIpn(const std::string& body, const std::string& signature) {
+Result Service::HandleNowPaymentsIpn(const std::string& body, const std::string& signature) {
   return HandleNowPaymentsIpn(body, CheckNowPaymentsSignature(body, signature));
 }
 
-Reply Service::HandleNowPaymentsIpn(const std::string& body, const WebhookCheck& check) {
-  if (!check.ok) return RejectWebhook("nowpayments", body, check);
+Result Service::HandleNowPaymentsIpn(const std::string& body, const WebhookCheck& check) {
+  if (!check.ok()) return RejectWebhook("nowpayments", body, check);
   Notification n = ReadNotification("nowpayments", body, "payment_status", "payment_id", "order_id");
   store::WebhookRow& hook = n.hook;
   const json::object empty;
@@ -358,18 +374,18 @@ Reply Service::HandleNowPaymentsIpn(const std::string& body, const WebhookCheck&
   hook_event(out, "received", "");
   hook_event(out, "verified", "");
 
-  auto fail = [&](int http_status, std::string_view code, const std::string& message) {
+  auto fail = [&](errc code, const std::string& message) {
     hook.status = "failed";
     hook.error = message;
     store_.Transaction([&](Tx& tx) { tx.UpdateWebhook(hook); });
     hook_event(out, "failed", message);
     Publish(out);
     spdlog::warn("nowpayments IPN {} rejected: {}", hook.id, message);
-    return ErrorReply(http_status, code, message);
+    return Fail(code, message);
   };
-  if (!n.is_object) return fail(400, "invalid_body", "IPN body is not a JSON object");
+  if (!n.is_object) return fail(errc::invalid_body, "IPN body is not a JSON object");
   if (hook.order_id.empty() || hook.event_type.empty() || hook.external_id.empty()) {
-    return fail(400, "invalid_body", "IPN needs order_id, payment_id and payment_status");
+    return fail(errc::invalid_body, "IPN needs order_id, payment_id and payment_status");
   }
 
   const std::string status = hook.event_type;
@@ -463,7 +479,7 @@ Reply Service::HandleNowPaymentsIpn(const std::string& body, const WebhookCheck&
     if (status == "partially_paid") extra["message"] = "A partial payment was received; the order waits for the rest.";
     status_change(std::move(extra));
   });
-  if (unknown) return fail(404, "order_not_found", "IPN for unknown order " + hook.order_id);
+  if (unknown) return fail(errc::order_not_found, "IPN for unknown order " + hook.order_id);
   hook.status = "processed";
   if (duplicate) hook.error = "duplicate notification ignored";
   if (!ignored.empty()) {
@@ -478,15 +494,15 @@ Reply Service::HandleNowPaymentsIpn(const std::string& body, const WebhookCheck&
     Notify();
   }
   json::object reply{{"status", duplicate ? "duplicate" : (ignored.empty() ? "processed" : "ignored")}, {"webhookId", hook.id}};
-  return Reply{200, reply, false};
+  return Ok(reply);
 }
 
-Reply Service::HandleKinguinWebhook(const std::string& body, const std::string& secret) {
+Result Service::HandleKinguinWebhook(const std::string& body, const std::string& secret) {
   return HandleKinguinWebhook(body, CheckKinguinSecret(secret));
 }
 
-Reply Service::HandleKinguinWebhook(const std::string& body, const WebhookCheck& check) {
-  if (!check.ok) return RejectWebhook("kinguin", body, check);
+Result Service::HandleKinguinWebhook(const std::string& body, const WebhookCheck& check) {
+  if (!check.ok()) return RejectWebhook("kinguin", body, check);
   Notification n = ReadNotification("kinguin", body, "status", "orderId", "orderExternalId");
   store::WebhookRow& hook = n.hook;
   const bool valid = n.is_object;
@@ -499,23 +515,23 @@ Reply Service::HandleKinguinWebhook(const std::string& body, const WebhookCheck&
   if (!hook.error.empty()) p["error"] = hook.error;
   Emit(out, "admin:webhook-received", hook.order_id, p);
   Publish(out);
-  if (!valid) return ErrorReply(400, "invalid_body", "body is not a JSON object");
-  return Reply{200, json::object{{"status", "recorded"}, {"webhookId", hook.id}}, false};
+  if (!valid) return Fail(errc::invalid_body, "body is not a JSON object");
+  return Ok(json::object{{"status", "recorded"}, {"webhookId", hook.id}});
 }
 
 // ---- keys ----
 
-Reply Service::RevealKey(const std::string& order_id, const std::string& item_id, const std::string& expires, const std::string& sig) {
-  if (!IsSafeId(order_id, kMaxIdLength) || !IsSafeId(item_id, kMaxIdLength)) return ErrorReply(404, "not_found", "no such key");
+Result Service::RevealKey(const std::string& order_id, const std::string& item_id, const std::string& expires, const std::string& sig) {
+  if (!IsSafeId(order_id, kMaxIdLength) || !IsSafeId(item_id, kMaxIdLength)) return Fail(errc::not_found, "no such key");
   const std::string path = "/api/v1/keys/" + order_id + "/" + item_id;
   switch (signer_.Check(path, expires, sig, UnixSeconds())) {
-    case UrlCheck::kBadSignature: return ErrorReply(403, "invalid_signature", "the link's signature is not valid");
-    case UrlCheck::kExpired: return ErrorReply(410, "link_expired", "the link has expired; reload the order page for a fresh one");
+    case UrlCheck::kBadSignature: return Fail(errc::invalid_link_signature, "the link's signature is not valid");
+    case UrlCheck::kExpired: return Fail(errc::link_expired, "the link has expired; reload the order page for a fresh one");
     case UrlCheck::kValid: break;
   }
   // After the signature (cheap) and before any store or crypto work: reveals per order are bounded.
   if (!reveals_.Allow(order_id)) {
-    Reply r = ErrorReply(429, "rate_limited", "too many key reveals for this order; try again shortly");
+    Result r = Fail(errc::rate_limited, "too many key reveals for this order; try again shortly");
     r.retry_after_s = reveals_.RetryAfterSeconds();
     return r;
   }
@@ -530,49 +546,49 @@ Reply Service::RevealKey(const std::string& order_id, const std::string& item_id
   });
   // Keys are revealed only for a fulfilled order: never for one refunded or failed on the way.
   if (!fulfilled || !item || item->status != "delivered" || item->key_ref.empty()) {
-    return ErrorReply(404, "not_found", "no key for this item");
+    return Fail(errc::not_found, "no key for this item");
   }
   auto sealed = objects_.Get(item->key_ref);
   std::optional<std::string> key = sealed ? cipher_.Open(*sealed, order_id + ":" + item_id) : std::nullopt;
   if (!key) {
     spdlog::error("key integrity failure for order {} item {}: the sealed key is missing or does not authenticate", order_id, item_id);
-    return ErrorReply(500, "integrity_error", "the stored key failed its integrity check");
+    return Fail(errc::integrity_error, "the stored key failed its integrity check");
   }
   store_.Transaction([&](Tx& tx) {
     tx.AppendEvent(order_id, "key:revealed",
                    json::serialize(json::object{{"orderId", order_id}, {"itemId", item_id}, {"timestamp", IsoTimestamp()}}));
   });
-  return Reply{200, json::object{{"key", *key}, {"type", item->key_type}}, true};
+  return Ok(json::object{{"key", *key}, {"type", item->key_type}}, true);
 }
 
 // ---- jobs ----
 
-Reply Service::ListJobs(const std::optional<std::string>& state) {
+Result Service::ListJobs(const std::optional<std::string>& state) {
   static const std::vector<std::string> kStates{"queued", "running", "retry", "completed", "failed"};
   if (state && std::find(kStates.begin(), kStates.end(), *state) == kStates.end()) {
-    return ErrorReply(400, "invalid_state", "state must be one of queued, running, retry, completed, failed");
+    return Fail(errc::invalid_state, "state must be one of queued, running, retry, completed, failed");
   }
   json::array jobs;
   store_.Transaction([&](Tx& tx) {
     for (const auto& j : tx.ListJobs(state, 500)) jobs.push_back(JobView(j));
   });
-  return Reply{200, json::object{{"jobs", std::move(jobs)}}, true};
+  return Ok(json::object{{"jobs", std::move(jobs)}}, true);
 }
 
-Reply Service::RetryJob(const std::string& job_id) {
-  Reply r = ErrorReply(404, "not_found", "no such job");
+Result Service::RetryJob(const std::string& job_id) {
+  Result r = Fail(errc::not_found, "no such job");
   std::vector<Emitted> out;
   store_.Transaction([&](Tx& tx) {
     auto job = tx.GetJob(job_id);
     if (!job) return;
     if (job->state != "failed") {
-      r = ErrorReply(409, "not_failed", "only a failed job can be retried (it is " + job->state + ")");
+      r = Fail(errc::not_failed, "only a failed job can be retried (it is " + job->state + ")");
       return;
     }
     auto order = tx.GetOrder(job->order_id);
     if (order && PaymentRank(order->payment_status) >= PaymentRank("failed")) {
       // A refunded, failed or expired payment is final: re-running would deliver unpaid keys.
-      r = ErrorReply(409, "payment_not_completed", "the order's payment is " + order->payment_status + "; its job cannot be retried");
+      r = Fail(errc::payment_not_completed, "the order's payment is " + order->payment_status + "; its job cannot be retried");
       return;
     }
     job->state = "queued";
@@ -593,10 +609,10 @@ Reply Service::RetryJob(const std::string& job_id) {
     }
     Emit(out, "admin:job-queue-event", job->order_id,
          json::object{{"jobId", job_id}, {"event", "queued"}, {"queueName", kQueue}, {"orderId", job->order_id}, {"manual", true}});
-    r = Reply{200, JobView(*job), false};
+    r = Ok(JobView(*job));
   });
   Publish(out);
-  if (r.status == 200) Notify();
+  if (r.ok()) Notify();
   return r;
 }
 

@@ -19,6 +19,7 @@
 #include "fulfillment/object_store.hpp"
 #include "fulfillment/policy.hpp"
 #include "fulfillment/supplier.hpp"
+#include "common/errc.hpp"
 #include "common/rate_limit.hpp"
 #include "store/fulfillment_store.hpp"
 
@@ -50,21 +51,27 @@ struct Caller {
   std::string user_id;
 };
 
-// An HTTP-shaped answer: status and JSON body ({"error","message"} on failure).
-struct Reply {
-  int status = 200;
-  boost::json::value body;
-  bool no_store = false;
-  long retry_after_s = 0;  // > 0: sent as Retry-After (429, 503)
+// What a call returns: success with a JSON body, or an error of the one vocabulary (common/errc.hpp)
+// with a message for people. Only http_api turns it into an HTTP status.
+struct Result {
+  errc code = errc::ok;
+  std::string message;      // on failure
+  boost::json::value body;  // on success
+  bool created = false;     // success that made a new resource
+  bool no_store = false;    // the answer must not be cached (it carries private data)
+  long retry_after_s = 0;   // > 0: when to try again (rate_limited)
+  bool ok() const { return code == errc::ok; }
 };
-Reply ErrorReply(int status, std::string_view code, std::string_view message);
+Result Fail(errc code, std::string message);
+Result Ok(boost::json::value body, bool no_store = false);
+Result Created(boost::json::value body);
 
 // The outcome of authenticating a provider webhook: pure CPU (HMAC over the canonical body), so
 // it runs before and apart from any store work.
 struct WebhookCheck {
-  bool ok = false;
-  int status = 401;
-  std::string code, message;
+  errc code = errc::ok;
+  std::string message;
+  bool ok() const { return code == errc::ok; }
 };
 
 struct ServiceConfig {
@@ -94,25 +101,25 @@ class Service {
           EventSink sink, ServiceConfig config);
   ~Service();
 
-  Reply CreateOrder(const Caller& caller, const boost::json::value& body);
-  Reply GetOrder(const Caller& caller, const std::string& order_id);
+  Result CreateOrder(const Caller& caller, const boost::json::value& body);
+  Result GetOrder(const Caller& caller, const std::string& order_id);
   // The caller's orders (admins and the backend: everyone's), newest first, at most 50.
-  Reply ListOrders(const Caller& caller);
+  Result ListOrders(const Caller& caller);
   // Events with seq > after, oldest first, at most `limit` (1..kMaxTimelinePage); "nextAfter" names
   // the next page's cursor, null on the last page.
-  Reply GetTimeline(const Caller& caller, const std::string& order_id, std::int64_t after = 0,
+  Result GetTimeline(const Caller& caller, const std::string& order_id, std::int64_t after = 0,
                     std::int64_t limit = kDefaultTimelinePage);
   // Webhooks: the check (signature or secret, no store access, any thread) comes first; the
   // handler records and applies. The two-argument string forms do both (tests, simple callers).
   WebhookCheck CheckNowPaymentsSignature(std::string_view body, std::string_view signature) const;
   WebhookCheck CheckKinguinSecret(std::string_view secret) const;
-  Reply HandleNowPaymentsIpn(const std::string& body, const WebhookCheck& check);
-  Reply HandleKinguinWebhook(const std::string& body, const WebhookCheck& check);
-  Reply HandleNowPaymentsIpn(const std::string& body, const std::string& signature);
-  Reply HandleKinguinWebhook(const std::string& body, const std::string& secret);
-  Reply RevealKey(const std::string& order_id, const std::string& item_id, const std::string& expires, const std::string& sig);
-  Reply ListJobs(const std::optional<std::string>& state);
-  Reply RetryJob(const std::string& job_id);
+  Result HandleNowPaymentsIpn(const std::string& body, const WebhookCheck& check);
+  Result HandleKinguinWebhook(const std::string& body, const WebhookCheck& check);
+  Result HandleNowPaymentsIpn(const std::string& body, const std::string& signature);
+  Result HandleKinguinWebhook(const std::string& body, const std::string& secret);
+  Result RevealKey(const std::string& order_id, const std::string& item_id, const std::string& expires, const std::string& sig);
+  Result ListJobs(const std::optional<std::string>& state);
+  Result RetryJob(const std::string& job_id);
 
   // Jobs left running by a previous process (single node) are made due again; then workers start.
   void Start();
@@ -133,7 +140,7 @@ class Service {
   boost::json::object OrderView(store::Tx& tx, const store::OrderRow& o, bool with_urls);
   boost::json::array ItemsView(const store::OrderRow& o, const std::vector<store::ItemRow>& items, bool with_urls);
   void Publish(const std::vector<Emitted>& out);
-  Reply RejectWebhook(std::string_view provider, const std::string& body, const WebhookCheck& check);
+  Result RejectWebhook(std::string_view provider, const std::string& body, const WebhookCheck& check);
   void Notify();
   std::int64_t NowMs() const;
 

@@ -64,10 +64,10 @@ class ServiceTest : public ::testing::Test {
   }
   std::string Create(const std::string& user, json::array items) {
     auto r = service->CreateOrder(Caller{Caller::Kind::kUser, user}, json::object{{"items", items}});
-    EXPECT_EQ(r.status, 201);
+    EXPECT_TRUE(r.created);
     return std::string(r.body.as_object().at("orderId").as_string());
   }
-  Reply Ipn(const std::string& order_id, const std::string& status, long long payment_id = 77, const std::string& secret = "ipn-secret") {
+  Result Ipn(const std::string& order_id, const std::string& status, long long payment_id = 77, const std::string& secret = "ipn-secret") {
     const std::string body = R"({"payment_id":)" + std::to_string(payment_id) + R"(,"payment_status":")" + status + R"(","order_id":")" +
                              order_id + R"(","actually_paid":0.09853637216235617,"pay_currency":"eth","price_amount":50.0,"payin_hash":"0xabc"})";
     return service->HandleNowPaymentsIpn(body, *NowPaymentsSignature(body, secret));
@@ -96,7 +96,7 @@ class ServiceTest : public ::testing::Test {
 
 TEST_F(ServiceTest, FullFlowFromPaymentToKeys) {
   const auto id = Create("alice", json::array{json::object{{"productId", "game-a"}, {"quantity", 2}}, json::object{{"productId", "game-b"}}});
-  EXPECT_EQ(Ipn(id, "finished").status, 200);
+  EXPECT_TRUE(Ipn(id, "finished").ok());
   EXPECT_EQ(OrderOf(id).at("status"), "paid");
   const auto confirmed = Last("payment:confirmed");
   EXPECT_EQ(confirmed.at("txHash"), "0xabc");
@@ -125,16 +125,16 @@ TEST_F(ServiceTest, FullFlowFromPaymentToKeys) {
   const auto sig = url.substr(url.find("sig=") + 4);
   const std::string item_id = path.substr(path.rfind('/') + 1);
   auto key = service->RevealKey(id, item_id, expires, sig);
-  ASSERT_EQ(key.status, 200);
+  ASSERT_TRUE(key.ok());
   EXPECT_EQ(key.body.as_object().at("key"), "KEY-game-a-0\nKEY-game-a-1");
   EXPECT_TRUE(key.no_store);
-  EXPECT_EQ(service->RevealKey(id, item_id, expires, sig + "0").status, 403);
-  EXPECT_EQ(service->RevealKey(id, item_id, "1", UrlSigner("url-secret").Signature(path, 1)).status, 410);
+  EXPECT_EQ(service->RevealKey(id, item_id, expires, sig + "0").code, errc::invalid_link_signature);
+  EXPECT_EQ(service->RevealKey(id, item_id, "1", UrlSigner("url-secret").Signature(path, 1)).code, errc::link_expired);
   for (auto& [name, blob] : objects.objects) blob[blob.size() / 2] ^= 1;  // tamper with the sealed keys
-  EXPECT_EQ(service->RevealKey(id, item_id, expires, sig).status, 500);
+  EXPECT_EQ(service->RevealKey(id, item_id, expires, sig).code, errc::integrity_error);
   // the timeline has every order event in order, with the reveal, and never the key
   auto timeline = service->GetTimeline(Caller{Caller::Kind::kUser, "alice"}, id);
-  ASSERT_EQ(timeline.status, 200);
+  ASSERT_TRUE(timeline.ok());
   const auto& ev = timeline.body.as_object().at("events").as_array();
   for (std::size_t i = 0; i < ev.size(); ++i) EXPECT_EQ(ev[i].as_object().at("seq").as_int64(), static_cast<std::int64_t>(i + 1));
   EXPECT_EQ(ev.back().as_object().at("event"), "key:revealed");
@@ -143,11 +143,11 @@ TEST_F(ServiceTest, FullFlowFromPaymentToKeys) {
 
 TEST_F(ServiceTest, ReplayedIpnChangesNothing) {
   const auto id = Create("alice", json::array{json::object{{"productId", "p"}}});
-  EXPECT_EQ(Ipn(id, "finished").status, 200);
+  EXPECT_TRUE(Ipn(id, "finished").ok());
   const auto before = Names(id).size();
   for (int i = 0; i < 5; ++i) {
     auto r = Ipn(id, "finished");
-    EXPECT_EQ(r.status, 200);
+    EXPECT_TRUE(r.ok());
     EXPECT_EQ(r.body.as_object().at("status"), "duplicate");
   }
   const auto names = Names(id);
@@ -156,14 +156,14 @@ TEST_F(ServiceTest, ReplayedIpnChangesNothing) {
             std::count(names.begin(), names.begin() + static_cast<long>(before), "fulfillment:status-change"));
   EXPECT_TRUE(service->RunOnce());
   EXPECT_FALSE(service->RunOnce());
-  EXPECT_EQ(Ipn(id, "finished", 78).status, 200) << "another payment id after fulfilment: recorded, no change";
+  EXPECT_TRUE(Ipn(id, "finished", 78).ok()) << "another payment id after fulfilment: recorded, no change";
   EXPECT_EQ(OrderOf(id).at("status"), "fulfilled");
 }
 
 TEST_F(ServiceTest, BadSignatureIsRejectedAndChangesNothing) {
   const auto id = Create("alice", json::array{json::object{{"productId", "p"}}});
-  EXPECT_EQ(Ipn(id, "finished", 77, "wrong-secret").status, 401);
-  EXPECT_EQ(service->HandleNowPaymentsIpn(R"({"order_id":"x"})", "").status, 401);
+  EXPECT_EQ(Ipn(id, "finished", 77, "wrong-secret").code, errc::invalid_signature);
+  EXPECT_EQ(service->HandleNowPaymentsIpn(R"({"order_id":"x"})", "").code, errc::invalid_signature);
   EXPECT_EQ(OrderOf(id).at("status"), "created");
   EXPECT_EQ(Last("admin:webhook-received").at("status"), "failed");
   EXPECT_FALSE(service->RunOnce());
@@ -200,8 +200,8 @@ TEST_F(ServiceTest, ExhaustedAttemptsFailTheOrder) {
   // an operator retry re-runs it
   const std::string job_id(jobs.body.as_object().at("jobs").as_array()[0].as_object().at("jobId").as_string());
   supplier.fail_next = 0;
-  EXPECT_EQ(service->RetryJob(job_id).status, 200);
-  EXPECT_EQ(service->RetryJob(job_id).status, 409);
+  EXPECT_TRUE(service->RetryJob(job_id).ok());
+  EXPECT_EQ(service->RetryJob(job_id).code, errc::not_failed);
   EXPECT_TRUE(service->RunOnce());
   EXPECT_EQ(OrderOf(id).at("status"), "fulfilled");
 }
@@ -231,26 +231,26 @@ TEST_F(ServiceTest, PaymentFailureAndStatesOnlyMoveForward) {
 
 TEST_F(ServiceTest, AccessRules) {
   const auto id = Create("alice", json::array{json::object{{"productId", "p"}}});
-  EXPECT_EQ(service->GetOrder(Caller{Caller::Kind::kUser, "alice"}, id).status, 200);
-  EXPECT_EQ(service->GetOrder(Caller{Caller::Kind::kUser, "mallory"}, id).status, 404);
-  EXPECT_EQ(service->GetTimeline(Caller{Caller::Kind::kUser, "mallory"}, id).status, 404);
-  EXPECT_EQ(service->GetOrder(Caller{Caller::Kind::kAdmin, "root"}, id).status, 200);
-  EXPECT_EQ(service->GetOrder(Caller{Caller::Kind::kUser, "alice"}, "ord_missing").status, 404);
+  EXPECT_TRUE(service->GetOrder(Caller{Caller::Kind::kUser, "alice"}, id).ok());
+  EXPECT_EQ(service->GetOrder(Caller{Caller::Kind::kUser, "mallory"}, id).code, errc::not_found);
+  EXPECT_EQ(service->GetTimeline(Caller{Caller::Kind::kUser, "mallory"}, id).code, errc::not_found);
+  EXPECT_TRUE(service->GetOrder(Caller{Caller::Kind::kAdmin, "root"}, id).ok());
+  EXPECT_EQ(service->GetOrder(Caller{Caller::Kind::kUser, "alice"}, "ord_missing").code, errc::not_found);
 }
 
 TEST_F(ServiceTest, ValidatesOrders) {
   const Caller alice{Caller::Kind::kUser, "alice"};
-  EXPECT_EQ(service->CreateOrder(alice, json::object{}).status, 400);
-  EXPECT_EQ(service->CreateOrder(alice, json::object{{"items", json::array{}}}).status, 400);
-  EXPECT_EQ(service->CreateOrder(alice, json::object{{"items", json::array{json::object{{"productId", ""}}}}}).status, 400);
-  EXPECT_EQ(service->CreateOrder(alice, json::object{{"items", json::array{json::object{{"productId", "p"}, {"quantity", 0}}}}}).status, 400);
-  EXPECT_EQ(service->CreateOrder(alice, json::object{{"items", json::array{json::object{{"productId", "p"}, {"quantity", 1.5}}}}}).status, 400);
-  EXPECT_EQ(service->CreateOrder(Caller{Caller::Kind::kService, ""}, json::object{{"items", json::array{json::object{{"productId", "p"}}}}}).status,
-            400)
+  EXPECT_EQ(service->CreateOrder(alice, json::object{}).code, errc::invalid_body);
+  EXPECT_EQ(service->CreateOrder(alice, json::object{{"items", json::array{}}}).code, errc::invalid_body);
+  EXPECT_EQ(service->CreateOrder(alice, json::object{{"items", json::array{json::object{{"productId", ""}}}}}).code, errc::invalid_body);
+  EXPECT_EQ(service->CreateOrder(alice, json::object{{"items", json::array{json::object{{"productId", "p"}, {"quantity", 0}}}}}).code, errc::invalid_body);
+  EXPECT_EQ(service->CreateOrder(alice, json::object{{"items", json::array{json::object{{"productId", "p"}, {"quantity", 1.5}}}}}).code, errc::invalid_body);
+  EXPECT_EQ(service->CreateOrder(Caller{Caller::Kind::kService, ""}, json::object{{"items", json::array{json::object{{"productId", "p"}}}}}).code,
+            errc::invalid_body)
       << "the API key must name the user";
   auto r = service->CreateOrder(Caller{Caller::Kind::kService, ""},
                                 json::object{{"userId", "carol"}, {"items", json::array{json::object{{"productId", "p"}}}}});
-  EXPECT_EQ(r.status, 201);
+  EXPECT_TRUE(r.created);
   EXPECT_EQ(r.body.as_object().at("userId"), "carol");
 }
 

@@ -2,6 +2,7 @@
 
 #include "common/clock.hpp"
 #include "common/encoding.hpp"
+#include "common/errc.hpp"
 
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
@@ -63,6 +64,14 @@ std::optional<std::string> OrderIdArg(const socketio::Event& ev, std::size_t max
 
 void MaybeAck(const std::shared_ptr<socketio::Socket>& socket, const socketio::Event& ev, json::object body) {
   if (ev.ack_id) socket->Ack(*ev.ack_id, json::array{std::move(body)});
+}
+
+// `{ok:false, [orderId,] error:<wire code>}`: Socket.IO acks speak the same error vocabulary as HTTP.
+json::object AckError(errc e, const std::string* order_id = nullptr) {
+  json::object o{{"ok", false}};
+  if (order_id) o["orderId"] = *order_id;
+  o["error"] = WireCode(e);
+  return o;
 }
 
 }  // namespace
@@ -161,7 +170,7 @@ void Gateway::OnEvent(const std::shared_ptr<socketio::Socket>& socket, socketio:
     HandleGetConnections(socket, std::move(ev));
   } else {
     spdlog::debug("socket {}: unknown event '{}' ignored", socket->Id(), ev.name);
-    MaybeAck(socket, ev, json::object{{"ok", false}, {"error", "unknown_event"}});
+    MaybeAck(socket, ev, AckError(errc::unknown_event));
   }
 }
 
@@ -169,18 +178,18 @@ void Gateway::HandleSubscribe(const std::shared_ptr<socketio::Socket>& socket, s
   auto conn = std::any_cast<std::shared_ptr<Connection>>(socket->context);
   auto order_id = OrderIdArg(ev, limits_.max_order_id_length);
   if (!order_id) {
-    MaybeAck(socket, ev, json::object{{"ok", false}, {"error", "invalid"}});
+    MaybeAck(socket, ev, AckError(errc::invalid_argument));
     return;
   }
   auto finish = [this, socket, conn, ev = std::move(ev), order_id = *order_id](bool allowed) {
     if (!conn->registered) return;  // disconnected meanwhile
     if (!allowed) {
-      MaybeAck(socket, ev, json::object{{"ok", false}, {"orderId", order_id}, {"error", "forbidden"}});
+      MaybeAck(socket, ev, AckError(errc::forbidden, &order_id));
       return;
     }
     const auto r = ShardFor(*conn).Subscribe(conn.get(), order_id, limits_.max_subscriptions_per_socket);
     if (r == Shard::SubscribeResult::kLimit) {
-      MaybeAck(socket, ev, json::object{{"ok", false}, {"orderId", order_id}, {"error", "too_many_subscriptions"}});
+      MaybeAck(socket, ev, AckError(errc::too_many_subscriptions, &order_id));
       return;
     }
     if (r == Shard::SubscribeResult::kOk) Track(order_id, conn->loop, +1);
@@ -210,7 +219,7 @@ void Gateway::HandleUnsubscribe(const std::shared_ptr<socketio::Socket>& socket,
   auto conn = std::any_cast<std::shared_ptr<Connection>>(socket->context);
   auto order_id = OrderIdArg(ev, limits_.max_order_id_length);
   if (!order_id) {
-    MaybeAck(socket, ev, json::object{{"ok", false}, {"error", "invalid"}});
+    MaybeAck(socket, ev, AckError(errc::invalid_argument));
     return;
   }
   if (conn->registered && ShardFor(*conn).Unsubscribe(conn.get(), *order_id)) Track(*order_id, conn->loop, -1);
@@ -220,7 +229,7 @@ void Gateway::HandleUnsubscribe(const std::shared_ptr<socketio::Socket>& socket,
 void Gateway::HandleGetConnections(const std::shared_ptr<socketio::Socket>& socket, socketio::Event ev) {
   auto conn = std::any_cast<std::shared_ptr<Connection>>(socket->context);
   if (!conn->IsAdmin()) {
-    MaybeAck(socket, ev, json::object{{"ok", false}, {"error", "forbidden"}});
+    MaybeAck(socket, ev, AckError(errc::forbidden));
     return;
   }
   GatherStats(socket->Executor(), [socket, ev = std::move(ev)](GlobalStats stats) {

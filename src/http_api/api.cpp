@@ -48,9 +48,8 @@ std::string_view BearerOf(const net::Request& req) { return BearerToken(req[http
 
 }  // namespace
 
-net::Response ErrorResponse(unsigned version, Errc e, std::string_view message) {
-  const auto info = Describe(e);
-  return JsonResponse(version, static_cast<http::status>(info.status), json::object{{"error", info.code}, {"message", message}});
+net::Response ErrorResponse(unsigned version, errc e, std::string_view message) {
+  return JsonResponse(version, static_cast<http::status>(HttpStatus(e)), json::object{{"error", WireCode(e)}, {"message", message}});
 }
 
 bool Api::IsApiKey(const net::Request& req) const {
@@ -68,14 +67,15 @@ std::optional<fulfillment::Caller> Api::Authenticate(const net::Request& req) co
                              r.principal.user_id};
 }
 
-void Api::RunService(const std::shared_ptr<net::HttpConnection>& conn, unsigned version, std::function<fulfillment::Reply()> work) {
-  worker_.Submit(conn->Executor(), std::move(work), [conn, version](std::optional<fulfillment::Reply> r, const std::string& err) {
+void Api::RunService(const std::shared_ptr<net::HttpConnection>& conn, unsigned version, std::function<fulfillment::Result()> work) {
+  worker_.Submit(conn->Executor(), std::move(work), [conn, version](std::optional<fulfillment::Result> r, const std::string& err) {
     if (!r) {
       spdlog::error("request failed: {}", err);
-      conn->Respond(ErrorResponse(version, Errc::kStoreUnavailable, "the store failed; retry later"));
+      conn->Respond(ErrorResponse(version, errc::store_unavailable, "the store failed; retry later"));
       return;
     }
-    auto res = JsonResponse(version, static_cast<http::status>(r->status), r->body);
+    auto res = r->ok() ? JsonResponse(version, r->created ? http::status::created : http::status::ok, r->body)
+                       : ErrorResponse(version, r->code, r->message);
     if (!r->no_store) res.erase(http::field::cache_control);
     if (r->retry_after_s > 0) res.set(http::field::retry_after, std::to_string(r->retry_after_s));
     conn->Respond(std::move(res));
@@ -84,7 +84,7 @@ void Api::RunService(const std::shared_ptr<net::HttpConnection>& conn, unsigned 
 
 void Api::RunWebhook(const std::shared_ptr<net::HttpConnection>& conn, unsigned version, std::string body,
                      std::function<fulfillment::WebhookCheck(const std::string&)> check,
-                     std::function<fulfillment::Reply(const std::string&, const fulfillment::WebhookCheck&)> handle) {
+                     std::function<fulfillment::Result(const std::string&, const fulfillment::WebhookCheck&)> handle) {
   // The signature is checked on its own thread: canonicalising and hashing a hostile body never
   // delays the store thread that every other request waits on.
   auto shared_body = std::make_shared<std::string>(std::move(body));
@@ -94,7 +94,7 @@ void Api::RunWebhook(const std::shared_ptr<net::HttpConnection>& conn, unsigned 
                                                                      const std::string& err) mutable {
         if (!c) {
           spdlog::error("webhook check failed: {}", err);
-          conn->Respond(ErrorResponse(version, Errc::kStoreUnavailable, "the webhook could not be checked; retry later"));
+          conn->Respond(ErrorResponse(version, errc::store_unavailable, "the webhook could not be checked; retry later"));
           return;
         }
         RunService(conn, version, [shared_body, c = std::move(*c), handle = std::move(handle)] { return handle(*shared_body, c); });
@@ -107,7 +107,7 @@ bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&
   const unsigned version = req.version();
   const auto seg = Segments(path);
   const auto method = req.method();
-  auto reply = [&](Errc e, std::string_view msg) { conn->Respond(ErrorResponse(version, e, msg)); };
+  auto reply = [&](errc e, std::string_view msg) { conn->Respond(ErrorResponse(version, e, msg)); };
 
   if (path == "/healthz") {
     conn->Respond(JsonResponse(version, http::status::ok, json::object{{"status", "ok"}}));
@@ -116,19 +116,19 @@ bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&
   // Provider webhooks: authenticated by their signature / shared secret, not by our keys.
   if (seg.size() == 2 && seg[0] == "webhooks") {
     if (method != http::verb::post) {
-      reply(Errc::kMethodNotAllowed, "use POST");
+      reply(errc::method_not_allowed, "use POST");
       return true;
     }
     if (!service_) {
-      reply(Errc::kNotFound, "webhooks are not enabled");
+      reply(errc::not_found, "webhooks are not enabled");
       return true;
     }
     if (seg[1] != "nowpayments" && seg[1] != "kinguin") {
-      reply(Errc::kNotFound, "no such webhook");
+      reply(errc::not_found, "no such webhook");
       return true;
     }
     if (req.body().size() > limits_.max_webhook_body) {
-      reply(Errc::kBodyTooLarge, "webhook bodies are at most " + std::to_string(limits_.max_webhook_body) + " bytes");
+      reply(errc::body_too_large, "webhook bodies are at most " + std::to_string(limits_.max_webhook_body) + " bytes");
       return true;
     }
     auto* svc = service_;
@@ -144,7 +144,7 @@ bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&
           [svc](const std::string& b, const fulfillment::WebhookCheck& c) { return svc->HandleKinguinWebhook(b, c); });
     }
     return true;
-    reply(Errc::kNotFound, "no such webhook");
+    reply(errc::not_found, "no such webhook");
     return true;
   }
   if (seg.size() < 2 || seg[0] != "api" || seg[1] != "v1") return false;
@@ -153,15 +153,15 @@ bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&
   // Signed key links carry their own authorization.
   if (!rest.empty() && rest[0] == "keys") {
     if (rest.size() != 3) {
-      reply(Errc::kNotFound, "no such key");
+      reply(errc::not_found, "no such key");
       return true;
     }
     if (method != http::verb::get) {
-      reply(Errc::kMethodNotAllowed, "use GET");
+      reply(errc::method_not_allowed, "use GET");
       return true;
     }
     if (!service_) {
-      reply(Errc::kNotFound, "keys are not enabled");
+      reply(errc::not_found, "keys are not enabled");
       return true;
     }
     auto q = engineio::ParseQuery(target);
@@ -173,23 +173,23 @@ bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&
 
   const bool known = !rest.empty() && (rest[0] == "events" || rest[0] == "orders" || rest[0] == "jobs");
   if (!known) {
-    reply(Errc::kNotFound, "no such route: " + std::string(path));
+    reply(errc::not_found, "no such route: " + std::string(path));
     return true;
   }
   const auto caller = Authenticate(req);
   if (!caller) {
-    reply(Errc::kUnauthorized, "missing or invalid credentials (Authorization: Bearer <API_KEY or user JWT>)");
+    reply(errc::unauthorized, "missing or invalid credentials (Authorization: Bearer <API_KEY or user JWT>)");
     return true;
   }
   const bool service_key = caller->kind == fulfillment::Caller::Kind::kService;
 
   if (rest[0] == "events") {
     if (rest.size() != 1) {
-      reply(Errc::kNotFound, "no such route");
+      reply(errc::not_found, "no such route");
     } else if (!service_key) {
-      reply(Errc::kUnauthorized, "publishing needs the API key");
+      reply(errc::unauthorized, "publishing needs the API key");
     } else if (method != http::verb::post) {
-      reply(Errc::kMethodNotAllowed, "use POST");
+      reply(errc::method_not_allowed, "use POST");
     } else {
       PostEvents(conn, req);
     }
@@ -198,11 +198,11 @@ bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&
 
   if (rest[0] == "jobs") {
     if (caller->kind == fulfillment::Caller::Kind::kUser) {
-      reply(Errc::kForbidden, "jobs are for admins and the backend");
+      reply(errc::forbidden, "jobs are for admins and the backend");
       return true;
     }
     if (!service_) {
-      reply(Errc::kNotFound, "the job queue is not enabled");
+      reply(errc::not_found, "the job queue is not enabled");
       return true;
     }
     if (rest.size() == 1 && method == http::verb::get) {
@@ -213,9 +213,9 @@ bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&
     } else if (rest.size() == 3 && rest[2] == "retry" && method == http::verb::post) {
       RunService(conn, version, [svc = service_, id = std::string(rest[1])] { return svc->RetryJob(id); });
     } else if (rest.size() == 1 || (rest.size() == 3 && rest[2] == "retry")) {
-      reply(Errc::kMethodNotAllowed, rest.size() == 1 ? "use GET" : "use POST");
+      reply(errc::method_not_allowed, rest.size() == 1 ? "use GET" : "use POST");
     } else {
-      reply(Errc::kNotFound, "no such route");
+      reply(errc::not_found, "no such route");
     }
     return true;
   }
@@ -227,17 +227,17 @@ bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&
   }
   if (rest.size() == 1) {
     if (method != http::verb::post) {
-      reply(Errc::kMethodNotAllowed, "use POST to create an order or GET to list them");
+      reply(errc::method_not_allowed, "use POST to create an order or GET to list them");
       return true;
     }
     if (!service_) {
-      reply(Errc::kNotFound, "order creation is not enabled");
+      reply(errc::not_found, "order creation is not enabled");
       return true;
     }
     boost::system::error_code ec;
     json::value body = json::parse(req.body(), ec);
     if (ec) {
-      reply(Errc::kMalformedJson, "body is not valid JSON: " + ec.message());
+      reply(errc::malformed_json, "body is not valid JSON: " + ec.message());
       return true;
     }
     RunService(conn, version, [svc = service_, c = *caller, b = std::move(body)] { return svc->CreateOrder(c, b); });
@@ -245,12 +245,12 @@ bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&
   }
   std::string order_id(rest[1]);
   if (!IsSafeId(order_id, limits_.max_order_id_length)) {
-    reply(Errc::kInvalidOrderId, "order id must be 1-128 characters of [A-Za-z0-9._:-]");
+    reply(errc::invalid_order_id, "order id must be 1-128 characters of [A-Za-z0-9._:-]");
     return true;
   }
   if (rest.size() == 2 && method == http::verb::put) {
     if (!service_key) {
-      reply(Errc::kUnauthorized, "registering orders needs the API key");
+      reply(errc::unauthorized, "registering orders needs the API key");
       return true;
     }
     PutOrder(conn, req, std::move(order_id));
@@ -258,7 +258,7 @@ bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&
   }
   if ((rest.size() == 2 || (rest.size() == 3 && rest[2] == "events")) && method == http::verb::get) {
     if (!service_) {
-      reply(Errc::kNotFound, "order reads are not enabled");
+      reply(errc::not_found, "order reads are not enabled");
       return true;
     }
     const bool timeline = rest.size() == 3;
@@ -273,7 +273,7 @@ bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&
         return r.ec == std::errc() && r.ptr == v.data() + v.size() && out >= 0;
       };
       if (!number("after", after) || !number("limit", limit) || limit < 1 || limit > fulfillment::kMaxTimelinePage) {
-        reply(Errc::kInvalidQuery, "\"after\" must be a non-negative integer and \"limit\" 1-" +
+        reply(errc::invalid_query, "\"after\" must be a non-negative integer and \"limit\" 1-" +
                                        std::to_string(fulfillment::kMaxTimelinePage));
         return true;
       }
@@ -284,9 +284,9 @@ bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&
     return true;
   }
   if (rest.size() == 2 || (rest.size() == 3 && rest[2] == "events")) {
-    reply(Errc::kMethodNotAllowed, rest.size() == 2 ? "use GET or PUT" : "use GET");
+    reply(errc::method_not_allowed, rest.size() == 2 ? "use GET or PUT" : "use GET");
   } else {
-    reply(Errc::kNotFound, "no such route");
+    reply(errc::not_found, "no such route");
   }
   return true;
 }
@@ -296,19 +296,19 @@ void Api::PutOrder(const std::shared_ptr<net::HttpConnection>& conn, const net::
   boost::system::error_code ec;
   json::value v = json::parse(req.body(), ec);
   if (ec) {
-    conn->Respond(ErrorResponse(version, Errc::kMalformedJson, "body is not valid JSON: " + ec.message()));
+    conn->Respond(ErrorResponse(version, errc::malformed_json, "body is not valid JSON: " + ec.message()));
     return;
   }
   const auto* o = v.if_object();
   const auto* user = o ? o->if_contains("userId") : nullptr;
   if (!user || !user->is_string() || user->as_string().empty() || user->as_string().size() > 128) {
-    conn->Respond(ErrorResponse(version, Errc::kInvalidBody, "\"userId\" must be a non-empty string (at most 128 characters)"));
+    conn->Respond(ErrorResponse(version, errc::invalid_body, "\"userId\" must be a non-empty string (at most 128 characters)"));
     return;
   }
   std::optional<std::string> status;
   if (const auto* s = o->if_contains("status"); s && !s->is_null()) {
     if (!s->is_string() || s->as_string().empty() || s->as_string().size() > 64) {
-      conn->Respond(ErrorResponse(version, Errc::kInvalidBody, "\"status\" must be a non-empty string (at most 64 characters)"));
+      conn->Respond(ErrorResponse(version, errc::invalid_body, "\"status\" must be a non-empty string (at most 64 characters)"));
       return;
     }
     status = std::string(s->as_string());
@@ -319,7 +319,7 @@ void Api::PutOrder(const std::shared_ptr<net::HttpConnection>& conn, const net::
       [this, conn, version](std::optional<store::UpsertResult> r, const std::string& err) {
         if (!r) {
           spdlog::error("order upsert failed: {}", err);
-          conn->Respond(ErrorResponse(version, Errc::kStoreUnavailable, "the order store failed; retry later"));
+          conn->Respond(ErrorResponse(version, errc::store_unavailable, "the order store failed; retry later"));
           return;
         }
         if (!r->created && r->previous_user_id != r->order.user_id) gateway_.RevokeOrder(r->order.order_id, r->order.user_id);

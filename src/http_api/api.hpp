@@ -15,7 +15,7 @@
 
 namespace fg::http_api {
 
-net::Response ErrorResponse(unsigned version, Errc e, std::string_view message);
+net::Response ErrorResponse(unsigned version, errc e, std::string_view message);
 
 class Api {
  public:
@@ -38,12 +38,12 @@ class Api {
   void PutOrder(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req, std::string order_id);
   void PostEvents(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req);
   // Runs `work` (returning a Reply) on the StoreWorker and answers with it.
-  void RunService(const std::shared_ptr<net::HttpConnection>& conn, unsigned version, std::function<fulfillment::Reply()> work);
+  void RunService(const std::shared_ptr<net::HttpConnection>& conn, unsigned version, std::function<fulfillment::Result()> work);
   // A provider webhook: `check` (signature/secret, CPU only) on the verifier thread, then `handle`
   // (records and applies) on the StoreWorker.
   void RunWebhook(const std::shared_ptr<net::HttpConnection>& conn, unsigned version, std::string body,
                   std::function<fulfillment::WebhookCheck(const std::string&)> check,
-                  std::function<fulfillment::Reply(const std::string&, const fulfillment::WebhookCheck&)> handle);
+                  std::function<fulfillment::Result(const std::string&, const fulfillment::WebhookCheck&)> handle);
 
   gateway::Gateway& gateway_;
   store::OrderStore& store_;

@@ -9,70 +9,84 @@ namespace fg::http_api {
 
 namespace json = boost::json;
 
-ErrorInfo Describe(Errc e) {
+int HttpStatus(errc e) {
   switch (e) {
-    case Errc::kUnauthorized: return {401, "unauthorized"};
-    case Errc::kForbidden: return {403, "forbidden"};
-    case Errc::kNotFound: return {404, "not_found"};
-    case Errc::kMethodNotAllowed: return {405, "method_not_allowed"};
-    case Errc::kMalformedJson: return {400, "malformed_json"};
-    case Errc::kInvalidBody: return {400, "invalid_body"};
-    case Errc::kUnknownEvent: return {400, "unknown_event"};
-    case Errc::kMissingOrderId: return {400, "missing_order_id"};
-    case Errc::kInvalidOrderId: return {400, "invalid_order_id"};
-    case Errc::kPayloadTooLarge: return {400, "payload_too_large"};
-    case Errc::kStoreUnavailable: return {503, "store_unavailable"};
-    case Errc::kBodyTooLarge: return {413, "body_too_large"};
-    case Errc::kInvalidQuery: return {400, "invalid_query"};
-    case Errc::kTooManyRequests: return {429, "rate_limited"};
+    case errc::ok: return 200;
+    case errc::malformed_json:
+    case errc::invalid_body:
+    case errc::invalid_query:
+    case errc::invalid_state:
+    case errc::invalid_order_id:
+    case errc::missing_order_id:
+    case errc::unknown_event:
+    case errc::payload_too_large:
+    case errc::invalid_argument: return 400;
+    case errc::unauthorized:
+    case errc::invalid_signature:
+    case errc::invalid_secret: return 401;
+    case errc::forbidden:
+    case errc::invalid_link_signature: return 403;
+    case errc::not_found:
+    case errc::order_not_found: return 404;
+    case errc::method_not_allowed: return 405;
+    case errc::not_failed:
+    case errc::payment_not_completed: return 409;
+    case errc::link_expired: return 410;
+    case errc::body_too_large: return 413;
+    case errc::too_many_subscriptions:
+    case errc::rate_limited: return 429;
+    case errc::integrity_error:
+    case errc::internal: return 500;
+    case errc::not_configured:
+    case errc::store_unavailable: return 503;
   }
-  return {500, "internal"};
+  return 500;
 }
 
-std::optional<Errc> ParsePublish(std::string_view body, std::size_t max_order_id, PublishRequest& out, std::string& message) {
+std::optional<errc> ParsePublish(std::string_view body, std::size_t max_order_id, PublishRequest& out, std::string& message) {
   boost::system::error_code ec;
   json::value v = json::parse(body, ec);
   if (ec) {
     message = "body is not valid JSON: " + ec.message();
-    return Errc::kMalformedJson;
+    return errc::malformed_json;
   }
   if (!v.is_object()) {
     message = "body must be a JSON object {\"event\": ..., \"data\": {...}}";
-    return Errc::kInvalidBody;
+    return errc::invalid_body;
   }
   const auto& o = v.as_object();
   const auto* event = o.if_contains("event");
   if (!event || !event->is_string()) {
     message = "\"event\" must be a string";
-    return Errc::kUnknownEvent;
+    return errc::unknown_event;
   }
   const auto audience = gateway::AudienceOf(event->as_string());
   if (!audience) {
     message = "unknown event '" + std::string(event->as_string()) + "'";
-    return Errc::kUnknownEvent;
+    return errc::unknown_event;
   }
   const auto* data = o.if_contains("data");
   if (!data || !data->is_object()) {
     message = "\"data\" must be a JSON object";
-    return Errc::kInvalidBody;
+    return errc::invalid_body;
   }
   const auto* order_id = data->as_object().if_contains("orderId");
   if (order_id && order_id->is_string() && !order_id->as_string().empty()) {
     if (order_id->as_string().size() > max_order_id) {
       message = "data.orderId is too long";
-      return Errc::kInvalidOrderId;
+      return errc::invalid_order_id;
     }
     out.order_id = std::string(order_id->as_string());
   } else if (*audience == gateway::Audience::kOrderAndAdmins) {
     message = "data.orderId must be a non-empty string for " + std::string(event->as_string());
-    return Errc::kMissingOrderId;
+    return errc::missing_order_id;
   }
   out.event = std::string(event->as_string());
   out.audience = *audience;
   const auto raw = json_text::FindMember(body, "data");
   if (!raw) {
     message = "\"data\" could not be located";
-    return Errc::kInvalidBody;
+    return errc::invalid_body;
   }
   out.data_json = data->as_object().contains("timestamp")
                       ? std::string(*raw)
@@ -80,18 +94,18 @@ std::optional<Errc> ParsePublish(std::string_view body, std::size_t max_order_id
   return std::nullopt;
 }
 
-std::optional<Errc> ParsePublishBatch(std::string_view body, std::size_t max_order_id, std::vector<PublishRequest>& out,
+std::optional<errc> ParsePublishBatch(std::string_view body, std::size_t max_order_id, std::vector<PublishRequest>& out,
                                       std::string& message) {
   boost::system::error_code ec;
   json::parse(body, ec);
   if (ec) {
     message = "body is not valid JSON: " + ec.message();
-    return Errc::kMalformedJson;
+    return errc::malformed_json;
   }
   auto elements = json_text::ArrayElements(body);
   if (!elements || elements->empty() || elements->size() > kMaxBatch) {
     message = "a batch is an array of 1-" + std::to_string(kMaxBatch) + " {event, data} objects";
-    return Errc::kInvalidBody;
+    return errc::invalid_body;
   }
   out.clear();
   out.reserve(elements->size());

@@ -2,6 +2,8 @@
 // fuzz/json_text_fuzz.cpp.
 #pragma once
 
+#include "common/errc.hpp"
+
 #include "gateway/events.hpp"
 
 #include <optional>
@@ -11,28 +13,8 @@
 
 namespace fg::http_api {
 
-enum class Errc {
-  kUnauthorized,
-  kForbidden,
-  kNotFound,
-  kMethodNotAllowed,
-  kMalformedJson,
-  kInvalidBody,
-  kUnknownEvent,
-  kMissingOrderId,
-  kInvalidOrderId,
-  kPayloadTooLarge,
-  kStoreUnavailable,
-  kBodyTooLarge,
-  kInvalidQuery,
-  kTooManyRequests,
-};
-struct ErrorInfo {
-  int status;  // HTTP status
-  const char* code;
-};
-// The one error → HTTP status table.
-ErrorInfo Describe(Errc e);
+// The one errc → HTTP status table (common/errc.hpp has the vocabulary and the wire codes).
+int HttpStatus(errc e);
 
 // What a validated publish request carries.
 struct PublishRequest {
@@ -42,12 +24,12 @@ struct PublishRequest {
   std::string data_json;  // original text, with "timestamp" appended when absent
 };
 // Parses and validates a POST /api/v1/events body; on failure returns the error and sets `message`.
-std::optional<Errc> ParsePublish(std::string_view body, std::size_t max_order_id, PublishRequest& out, std::string& message);
+std::optional<errc> ParsePublish(std::string_view body, std::size_t max_order_id, PublishRequest& out, std::string& message);
 
 // The batch form: a JSON array of {event, data} (1..kMaxBatch). All or nothing: the first invalid
 // element fails the request, naming its index.
 inline constexpr std::size_t kMaxBatch = 1000;
-std::optional<Errc> ParsePublishBatch(std::string_view body, std::size_t max_order_id, std::vector<PublishRequest>& out,
+std::optional<errc> ParsePublishBatch(std::string_view body, std::size_t max_order_id, std::vector<PublishRequest>& out,
                                       std::string& message);
 
 }  // namespace fg::http_api

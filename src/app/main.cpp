@@ -288,12 +288,7 @@ int Serve(ServeConfig c) {
         std::vector<fg::gateway::Gateway::Outgoing> out;
         out.reserve(events.size());
         for (const auto& e : events) {
-          auto audience = fg::gateway::AudienceOf(e.event);
-          if (!audience) {
-            spdlog::error("fulfillment emitted unknown event '{}': not routed", e.event);
-            continue;
-          }
-          out.push_back({e.event, *audience, e.order_id, e.json, e.owner_id, e.owner_json});
+          out.push_back({fg::events::Name(e.event), fg::events::AudienceOf(e.event), e.order_id, e.json, e.owner_id, e.owner_json});
         }
         gw->PublishAll(out);
       },

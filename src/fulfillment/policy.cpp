@@ -1,32 +1,27 @@
 #include "fulfillment/policy.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace fg::fulfillment {
-
-std::string_view ToString(OrderStatus s) {
-  switch (s) {
-    case OrderStatus::kCreated: return "created";
-    case OrderStatus::kPaid: return "paid";
-    case OrderStatus::kProcessing: return "processing";
-    case OrderStatus::kFulfilled: return "fulfilled";
-    case OrderStatus::kFailed: return "failed";
-  }
-  return "created";
-}
-
-std::optional<OrderStatus> ParseOrderStatus(std::string_view s) {
-  for (auto st : {OrderStatus::kCreated, OrderStatus::kPaid, OrderStatus::kProcessing, OrderStatus::kFulfilled, OrderStatus::kFailed}) {
-    if (ToString(st) == s) return st;
-  }
-  return std::nullopt;
-}
 
 bool CanTransition(OrderStatus from, OrderStatus to) {
   if (from == OrderStatus::kFulfilled || from == OrderStatus::kFailed) return false;
   if (to == OrderStatus::kFailed) return true;
   return static_cast<int>(to) == static_cast<int>(from) + 1;
 }
+
+int PaymentRank(std::string_view status) {
+  static constexpr std::pair<std::string_view, int> kRanks[] = {
+      {"waiting", 1}, {"confirming", 2}, {"confirmed", 3}, {"sending", 4}, {"partially_paid", 5},
+      {"finished", 6}, {"failed", 7}, {"expired", 7}, {"refunded", 8}};
+  for (const auto& [name, rank] : kRanks) {
+    if (name == status) return rank;
+  }
+  return 0;
+}
+
+bool IsFinalPaymentFailure(std::string_view payment_status) { return PaymentRank(payment_status) >= PaymentRank("failed"); }
 
 std::chrono::milliseconds Backoff::Delay(int retry, double unit_random) const {
   const int shift = std::clamp(retry - 1, 0, 30);

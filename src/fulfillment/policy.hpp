@@ -1,6 +1,8 @@
 // Pure rules of the fulfillment flow: the order state machine and the retry schedule.
 #pragma once
 
+#include "events/events.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -8,11 +10,18 @@
 
 namespace fg::fulfillment {
 
+using events::OrderStatus;
+using events::ParseOrderStatus;
+using events::ToString;
 // created → paid → processing → fulfilled, and any non-terminal state → failed. Nothing moves back.
-enum class OrderStatus { kCreated, kPaid, kProcessing, kFulfilled, kFailed };
-std::string_view ToString(OrderStatus s);
-std::optional<OrderStatus> ParseOrderStatus(std::string_view s);
 bool CanTransition(OrderStatus from, OrderStatus to);
+
+// How far a NOWPayments payment has got (waiting < confirming < confirmed < sending <
+// partially_paid < finished < failed = expired < refunded; 0 for anything else). An IPN that does
+// not move it forward changes nothing.
+int PaymentRank(std::string_view payment_status);
+// refunded, failed or expired: the money is not (or no longer) ours.
+bool IsFinalPaymentFailure(std::string_view payment_status);
 
 // Exponential backoff with "equal jitter": the n-th retry (n ≥ 1) waits
 // d/2 + U[0, d/2) where d = min(cap, base · 2^(n-1)). `unit_random` ∈ [0, 1).

@@ -75,13 +75,13 @@ class ServiceTest : public ::testing::Test {
   std::vector<std::string> Names(const std::string& order_id = "") const {
     std::vector<std::string> out;
     for (const auto& e : events) {
-      if (order_id.empty() || e.order_id == order_id) out.push_back(e.event);
+      if (order_id.empty() || e.order_id == order_id) out.emplace_back(events::Name(e.event));
     }
     return out;
   }
   json::object Last(const std::string& event) const {
     for (auto it = events.rbegin(); it != events.rend(); ++it) {
-      if (it->event == event) return json::parse(it->json).as_object();
+      if (events::Name(it->event) == event) return json::parse(it->json).as_object();
     }
     return {};
   }
@@ -100,7 +100,7 @@ TEST_F(ServiceTest, FullFlowFromPaymentToKeys) {
   EXPECT_EQ(OrderOf(id).at("status"), "paid");
   const auto confirmed = Last("payment:confirmed");
   EXPECT_EQ(confirmed.at("txHash"), "0xabc");
-  const auto raw = std::find_if(events.begin(), events.end(), [](const Emitted& e) { return e.event == "payment:confirmed"; })->json;
+  const auto raw = std::find_if(events.begin(), events.end(), [](const Emitted& e) { return e.event == events::Event::kPaymentConfirmed; })->json;
   EXPECT_NE(raw.find(R"("amount":0.09853637216235617)"), std::string::npos) << "the provider's number text is kept: " << raw;
   EXPECT_TRUE(service->RunOnce());
   EXPECT_FALSE(service->RunOnce()) << "one job only";

@@ -6,14 +6,6 @@
 namespace fg::gateway {
 namespace {
 
-TEST(Routing, AudienceOfEachEvent) {
-  for (const char* e : {"fulfillment:status-change", "payment:confirmed", "fulfillment:key-delivered", "fulfillment:error"}) {
-    EXPECT_EQ(AudienceOf(e), Audience::kOrderAndAdmins) << e;
-  }
-  for (const char* e : {"admin:job-queue-event", "admin:webhook-received"}) EXPECT_EQ(AudienceOf(e), Audience::kAdminsOnly) << e;
-  for (const char* e : {"", "admin:connection-stats", "subscribe:order", "FULFILLMENT:ERROR"}) EXPECT_FALSE(AudienceOf(e)) << e;
-}
-
 TEST(Routing, EventFrameIsOneSocketIoEventPacket) {
   EXPECT_EQ(EncodeEventFrame("payment:confirmed", R"({"orderId":"o"})"), R"(42/fulfillment,["payment:confirmed",{"orderId":"o"}])");
 }

@@ -1,5 +1,7 @@
 #include "socketio/packet.hpp"
 
+#include "common/json_text.hpp"
+
 #include <boost/json/parse.hpp>
 
 #include <charconv>
@@ -116,6 +118,24 @@ std::string EncodeFrame(PacketType type, std::string_view nsp, std::optional<std
   }
   if (id) out += std::to_string(*id);
   out.append(payload_json);
+  return out;
+}
+
+std::string EncodeEvent(std::string_view nsp, std::string_view event, std::string_view arg_json) {
+  std::string out;
+  out.reserve(nsp.size() + event.size() + arg_json.size() + 16);
+  out += "42";
+  if (!nsp.empty() && nsp != "/") {
+    out.append(nsp);
+    out += ',';
+  }
+  out += '[';
+  out += '"';
+  json_text::AppendEscaped(out, event);
+  out += '"';
+  out += ',';
+  out.append(arg_json);
+  out += ']';
   return out;
 }
 

@@ -52,4 +52,8 @@ DecodeResult Decode(std::string_view text, const DecodeLimits& limits = {});
 std::string EncodeFrame(PacketType type, std::string_view nsp, std::optional<std::uint64_t> id,
                         std::size_t attachments, std::string_view payload_json);
 
+// The whole Engine.IO message of an EVENT packet `["<event>",<arg_json>]` on `nsp`, built in one
+// pass (a broadcast is encoded once; its argument is already JSON text).
+std::string EncodeEvent(std::string_view nsp, std::string_view event, std::string_view arg_json);
+
 }  // namespace fg::socketio

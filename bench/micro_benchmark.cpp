@@ -44,7 +44,7 @@ void BM_WsParseHeader(benchmark::State& state) {
 BENCHMARK(BM_WsParseHeader);
 
 struct NullSubscriber : fg::gateway::Subscriber {
-  void Deliver(const fg::net::Frame& f) override { benchmark::DoNotOptimize(f.get()); }
+  void Send(const fg::net::SharedMessage& f) override { benchmark::DoNotOptimize(f.get()); }
   bool IsAdmin() const override { return false; }
   const std::string& UserId() const override { return user; }
   std::string user = "u";

@@ -11,9 +11,9 @@ namespace fg::engineio {
 namespace http = boost::beast::http;
 
 namespace {
-const net::Frame kPingFrame = std::make_shared<const std::string>("2");
-const net::Frame kNoopFrame = std::make_shared<const std::string>("6");
-const net::Frame kProbeAnswer = std::make_shared<const std::string>("3probe");
+const net::SharedMessage kPingFrame = std::make_shared<const std::string>("2");
+const net::SharedMessage kNoopFrame = std::make_shared<const std::string>("6");
+const net::SharedMessage kProbeAnswer = std::make_shared<const std::string>("3probe");
 }  // namespace
 
 Session::Session(Server& server, boost::asio::any_io_executor exec, std::string id, HandshakeInfo info,
@@ -244,7 +244,7 @@ void Session::HandlePacket(Packet p) {
   }
 }
 
-SendStatus Session::Send(const net::Frame& frame, bool binary) {
+SendStatus Session::Send(const net::SharedMessage& frame, bool binary) {
   if (state_ == State::kClosed || close_pending_) return SendStatus::kDropped;
   if (transport_ == Transport::kWebSocket) {
     ws_->Send(frame, binary);

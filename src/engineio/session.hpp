@@ -77,7 +77,7 @@ class Session : public std::enable_shared_from_this<Session> {
   static void AttachProbe(const std::shared_ptr<Session>& session, const std::shared_ptr<net::WsConnection>& ws);
 
   // Upper-layer API: a whole Engine.IO frame ("4..." text, or raw bytes for binary).
-  SendStatus Send(const net::Frame& frame, bool binary);
+  SendStatus Send(const net::SharedMessage& frame, bool binary);
   void Close(std::string_view reason);
   // Ends the session at once, without waiting for a polling client's next GET (sessions that never
   // joined a namespace: evicted or timed out).
@@ -88,7 +88,7 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   enum class State { kOpen, kUpgrading, kClosed };
   struct Out {
-    net::Frame frame;
+    net::SharedMessage frame;
     bool binary;
   };
   void OnFrame(std::string data, bool binary);

@@ -34,7 +34,7 @@ json::object GlobalStats::ToJson() const {
 class Gateway::Connection : public Subscriber {
  public:
   Connection(std::weak_ptr<socketio::Socket> socket, auth::Principal p) : socket_(std::move(socket)), principal_(std::move(p)) {}
-  void Deliver(const net::Frame& frame) override {
+  void Send(const net::SharedMessage& frame) override {
     if (auto s = socket_.lock()) s->SendFrame(frame);
   }
   bool IsAdmin() const override { return principal_.admin; }
@@ -249,7 +249,7 @@ void Gateway::PublishAll(std::span<const Outgoing> events) {
   struct Routed {
     Audience audience;
     std::string order_id;
-    net::Frame frame;
+    net::SharedMessage frame;
     OwnerVariant owner;
   };
   std::vector<std::vector<Routed>> per_loop(shards_.size());
@@ -259,7 +259,7 @@ void Gateway::PublishAll(std::span<const Outgoing> events) {
     const auto targets = TargetShards(e.audience, order_id);
     if (targets.empty()) continue;  // nobody may see it
     const auto encoded = std::make_shared<const std::string>(EncodeEventFrame(e.event, e.data_json));
-    net::Frame owner_encoded;
+    net::SharedMessage owner_encoded;
     if (!e.owner_data_json.empty()) owner_encoded = std::make_shared<const std::string>(EncodeEventFrame(e.event, e.owner_data_json));
     for (std::size_t k = 0; k < targets.size(); ++k) {
       // The first loop takes the encoded bytes, every other one its own copy.

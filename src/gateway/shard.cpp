@@ -63,10 +63,10 @@ std::size_t Shard::Revoke(const std::string& order_id, const std::string& owner)
   return revoked;
 }
 
-std::size_t Shard::Route(Audience audience, const std::string& order_id, const net::Frame& frame, const OwnerVariant& owner) {
+std::size_t Shard::Route(Audience audience, const std::string& order_id, const net::SharedMessage& frame, const OwnerVariant& owner) {
   std::size_t n = 0;
   for (auto* a : admins_) {
-    a->Deliver(frame);
+    a->Send(frame);
     ++n;
   }
   if (audience == Audience::kAdminsOnly) return n;
@@ -74,7 +74,7 @@ std::size_t Shard::Route(Audience audience, const std::string& order_id, const n
   if (o == by_order_.end()) return n;
   for (auto* s : o->second) {
     if (s->IsAdmin()) continue;  // already delivered above: once per socket
-    s->Deliver(owner.frame && s->UserId() == owner.user_id ? owner.frame : frame);
+    s->Send(owner.frame && s->UserId() == owner.user_id ? owner.frame : frame);
     ++n;
   }
   return n;

@@ -2,12 +2,12 @@
 // subscriptions live in that loop's shard and are touched by that loop's thread only: publishing
 // posts the (already encoded) frame to every shard, and each shard delivers to its own sockets.
 // Delivery rule: order events go to the order's subscribers and to every admin, each socket once;
-// admin events go to admins only. Deliver() must not re-enter the shard: transports report a
+// admin events go to admins only. Send() must not re-enter the shard: transports report a
 // close (e.g. a slow consumer cut off during this very broadcast) from a posted handler.
 #pragma once
 
 #include "gateway/events.hpp"
-#include "net/ws_connection.hpp"
+#include "net/message.hpp"
 
 #include <map>
 #include <memory>
@@ -23,7 +23,7 @@ namespace fg::gateway {
 class Subscriber {
  public:
   virtual ~Subscriber() = default;
-  virtual void Deliver(const net::Frame& frame) = 0;
+  virtual void Send(const net::SharedMessage& message) = 0;
   virtual bool IsAdmin() const = 0;
   virtual const std::string& UserId() const = 0;
 };
@@ -38,7 +38,7 @@ struct ShardStats {
 // An order event's variant for the order's owner alone (e.g. with signed key links).
 struct OwnerVariant {
   std::string user_id;
-  net::Frame frame;  // null: no variant, everyone gets the same frame
+  net::SharedMessage frame;  // null: no variant, everyone gets the same frame
 };
 
 class Shard {
@@ -54,7 +54,7 @@ class Shard {
   std::size_t Revoke(const std::string& order_id, const std::string& owner);
   // Delivers `frame` to this shard's recipients; returns how many sockets it was handed to.
   // With an owner variant, the socket of that user gets owner.frame and everyone else `frame`.
-  std::size_t Route(Audience audience, const std::string& order_id, const net::Frame& frame,
+  std::size_t Route(Audience audience, const std::string& order_id, const net::SharedMessage& frame,
                     const OwnerVariant& owner = {});
   ShardStats Stats() const;
   std::size_t SubscriptionCount(Subscriber* s) const;

@@ -7,7 +7,7 @@ namespace {
 
 struct FakeSocket : Subscriber {
   FakeSocket(std::string u, bool a) : user(std::move(u)), admin(a) {}
-  void Deliver(const net::Frame& f) override { got.push_back(*f); }
+  void Send(const net::SharedMessage& f) override { got.push_back(*f); }
   bool IsAdmin() const override { return admin; }
   const std::string& UserId() const override { return user; }
   std::string user;
@@ -15,7 +15,7 @@ struct FakeSocket : Subscriber {
   std::vector<std::string> got;
 };
 
-net::Frame F(const char* s) { return std::make_shared<const std::string>(s); }
+net::SharedMessage F(const char* s) { return std::make_shared<const std::string>(s); }
 
 TEST(Shard, OrderEventsReachSubscribersAndAdminsOnce) {
   Shard shard;

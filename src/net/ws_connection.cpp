@@ -29,7 +29,7 @@ thread_local std::array<asio::const_buffer, 2 * kBatch> t_buffers;
 }  // namespace
 
 struct WsConnection::Pending {
-  const Frame* frame;  // into Combiner::frames, which keeps the bytes alive for the pass
+  const SharedMessage* frame;  // into Combiner::frames, which keeps the bytes alive for the pass
   std::uint32_t next;  // the same connection's next pending frame, or kNoPending
   std::uint8_t opcode;
 };
@@ -46,10 +46,10 @@ class WsConnection::Combiner : public asio::execution_context::service {
   std::vector<std::shared_ptr<WsConnection>> connections;
   // One reference per distinct frame of the pass (a broadcast's thousands of entries share one),
   // in a deque so that the addresses the entries hold stay valid as it grows.
-  std::deque<Frame> frames;
+  std::deque<SharedMessage> frames;
   bool posted = false;
 
-  const Frame* Keep(const Frame& frame) {
+  const SharedMessage* Keep(const SharedMessage& frame) {
     if (frames.empty() || frames.back() != frame) frames.push_back(frame);
     return &frames.back();
   }
@@ -58,7 +58,7 @@ class WsConnection::Combiner : public asio::execution_context::service {
     posted = false;
     std::vector<Pending> taken;
     std::vector<std::shared_ptr<WsConnection>> conns;
-    std::deque<Frame> alive;
+    std::deque<SharedMessage> alive;
     taken.swap(entries);
     conns.swap(connections);
     alive.swap(frames);
@@ -232,7 +232,7 @@ void WsConnection::OnFrame(const ws::FrameHeader& h, std::string payload) {
         return;
       }
       if (h.fin) {
-        Deliver(std::move(payload), h.opcode == ws::kBinary);
+        PassUp(std::move(payload), h.opcode == ws::kBinary);
         return;
       }
       message_opcode_ = h.opcode;
@@ -249,7 +249,7 @@ void WsConnection::OnFrame(const ws::FrameHeader& h, std::string payload) {
         message_opcode_ = 0;
         std::string whole = std::move(message_);
         message_ = std::string();
-        Deliver(std::move(whole), binary);
+        PassUp(std::move(whole), binary);
       }
       return;
     default:
@@ -257,7 +257,7 @@ void WsConnection::OnFrame(const ws::FrameHeader& h, std::string payload) {
   }
 }
 
-void WsConnection::Deliver(std::string message, bool binary) {
+void WsConnection::PassUp(std::string message, bool binary) {
   if (!binary && !ws::ValidUtf8(message)) {
     SendClose(ws::kInvalidPayload, true);
     return;
@@ -266,7 +266,7 @@ void WsConnection::Deliver(std::string message, bool binary) {
   callbacks_.on_message(std::move(message), binary);
 }
 
-void WsConnection::Send(const Frame& frame, bool binary) {
+void WsConnection::Send(const SharedMessage& frame, bool binary) {
   const std::uint8_t opcode = binary ? ws::kBinary : ws::kText;
   if (loop_.running_in_this_thread()) {
     if (!closed_ && !closing_) Queue(frame, opcode);
@@ -277,7 +277,7 @@ void WsConnection::Send(const Frame& frame, bool binary) {
   });
 }
 
-void WsConnection::Queue(const Frame& frame, std::uint8_t opcode) {
+void WsConnection::Queue(const SharedMessage& frame, std::uint8_t opcode) {
   if (open_ && !closed_ && head_ == queue_.size() && !waiting_writable_) {
     // Nothing waiting on the socket: join the loop's combined flush.
     Combiner& c = *combiner_;
@@ -352,7 +352,7 @@ void WsConnection::FlushPending(std::vector<Pending>& entries) {
   if (closed_ || i == kNoPending) return;
   // The kernel took only part: the rest waits in the queue, in order, for writability.
   for (; i != kNoPending; i = entries[i].next) {
-    const Frame& frame = *entries[i].frame;
+    const SharedMessage& frame = *entries[i].frame;
     queued_bytes_ += ws::HeaderSize(frame->size()) + frame->size();
     queue_.push_back(Out{frame, entries[i].opcode});
   }

@@ -25,14 +25,14 @@
 #include <boost/beast/http.hpp>
 
 #include <functional>
+#include "net/message.hpp"
+
 #include <span>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace fg::net {
-
-using Frame = std::shared_ptr<const std::string>;
 
 class WsConnection : public std::enable_shared_from_this<WsConnection> {
  public:
@@ -52,14 +52,14 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   // Validates the upgrade request and answers 101, or answers 400/426 and closes.
   void Accept(const boost::beast::http::request<boost::beast::http::string_body>& req);
 
-  void Send(const Frame& frame, bool binary);
+  void Send(const SharedMessage& frame, bool binary);
   void Close(std::uint16_t code = ws::kNormal);
 
   boost::asio::any_io_executor Executor() { return socket_.get_executor(); }
   const std::string& RemoteAddress() const { return remote_; }
 
   struct Out {
-    Frame frame;
+    SharedMessage frame;
     std::uint8_t opcode;
   };
   struct Pending;   // a frame in this loop's combined flush
@@ -73,8 +73,9 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   void Consume(const char* data, std::size_t n);
   std::size_t ParseFrames(std::string_view view);  // bytes consumed
   void OnFrame(const ws::FrameHeader& h, std::string payload);
-  void Deliver(std::string message, bool binary);
-  void Queue(const Frame& frame, std::uint8_t opcode);
+  // A whole inbound message (reassembled from its frames) goes up to the owner's on_message.
+  void PassUp(std::string message, bool binary);
+  void Queue(const SharedMessage& frame, std::uint8_t opcode);
   void Flush();          // writes what the socket takes now; waits for writability for the rest
   void WaitWritable();
   bool CutIfSlow();  // past --max-send-queue: disconnects (slow consumer) and returns true

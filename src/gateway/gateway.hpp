@@ -16,6 +16,7 @@
 #include "net/loops.hpp"
 #include "socketio/server.hpp"
 #include "store/order_store.hpp"
+#include "store/store_worker.hpp"
 
 #include <atomic>
 #include <functional>

@@ -10,6 +10,7 @@
 #include "http_api/publish.hpp"
 #include "net/http_connection.hpp"
 #include "store/order_store.hpp"
+#include "store/store_worker.hpp"
 
 #include <string>
 

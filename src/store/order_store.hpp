@@ -1,10 +1,7 @@
-// The order store port. Calls are synchronous and may block on disk: they run only on the
-// StoreWorker's thread, never on an event loop. Adapters: SQLite (default, embedded); PostgreSQL
+// The order store port. Calls are synchronous and may block on disk: they run only on a
+// StoreWorker (store/store_worker.hpp) thread, never on an event loop. Adapters: SQLite (default, embedded); PostgreSQL
 // comes later behind the same interface.
 #pragma once
-
-#include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
 
 #include <functional>
 #include <optional>
@@ -45,37 +42,6 @@ class OrderStore {
   // True when the order is known in memory not to exist (a bounded negative cache the store keeps
   // exact); false means "ask GetOrder". Never blocks.
   virtual bool CachedMissing(const std::string& /*order_id*/) const { return false; }
-};
-
-// Runs store calls on its own thread(s) and hands results back to the caller's executor.
-class StoreWorker {
- public:
-  explicit StoreWorker(std::size_t threads = 1) : pool_(threads) {}
-  ~StoreWorker() { Stop(); }
-  // work() runs on the worker; done(result) runs on `exec`. Exceptions from work are caught and
-  // delivered as done(std::nullopt) with the message in `error`.
-  template <class Exec, class Work, class Done>
-  void Submit(Exec exec, Work work, Done done) {
-    boost::asio::post(pool_, [exec, work = std::move(work), done = std::move(done)]() mutable {
-      using R = decltype(work());
-      std::optional<R> result;
-      std::string error;
-      try {
-        result.emplace(work());
-      } catch (const std::exception& e) {
-        error = e.what();
-      }
-      boost::asio::post(exec, [done = std::move(done), r = std::move(result), e = std::move(error)]() mutable {
-        done(std::move(r), e);
-      });
-    });
-  }
-  void Stop() {
-    pool_.join();
-  }
-
- private:
-  boost::asio::thread_pool pool_;
 };
 
 }  // namespace fg::store

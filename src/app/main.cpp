@@ -11,6 +11,7 @@
 #include "common/log.hpp"
 #include "fulfillment/js_json.hpp"
 #include "fulfillment/service.hpp"
+#include "supplier_sim/supplier_sim.hpp"
 #include "gateway/gateway.hpp"
 #include "http_api/api.hpp"
 #include "net/listener.hpp"
@@ -240,15 +241,15 @@ int Serve(ServeConfig c) {
 
   // Supplier: SUPPLIER_URL, else the simulator in-process on a loopback port.
   std::unique_ptr<fg::net::Loops> sim_loops;
-  std::unique_ptr<fg::fulfillment::SupplierSim> sim;
+  std::unique_ptr<fg::supplier_sim::SupplierSim> sim;
   std::shared_ptr<fg::net::Listener> sim_listener;
   if (c.supplier_url.empty()) {
-    fg::fulfillment::SimOptions so;
+    fg::supplier_sim::SimOptions so;
     so.latency = std::chrono::milliseconds(c.sim_latency_ms);
     so.failure_rate = c.sim_failure_rate >= 0 ? c.sim_failure_rate : (c.demo ? 0.15 : 0.0);
     so.api_key = c.supplier_api_key;
     so.fail_first = c.sim_fail_first;
-    sim = std::make_unique<fg::fulfillment::SupplierSim>(so);
+    sim = std::make_unique<fg::supplier_sim::SupplierSim>(so);
     sim_loops = std::make_unique<fg::net::Loops>(1);
     sim_listener = std::make_shared<fg::net::Listener>(*sim_loops, "127.0.0.1", 0, *sim, limits);
     sim_listener->Start();
@@ -411,9 +412,9 @@ int Serve(ServeConfig c) {
   return 0;
 }
 
-int RunSupplierSim(const std::string& host, unsigned short port, const fg::fulfillment::SimOptions& so) {
+int RunSupplierSim(const std::string& host, unsigned short port, const fg::supplier_sim::SimOptions& so) {
   fg::Limits limits;
-  fg::fulfillment::SupplierSim sim(so);
+  fg::supplier_sim::SupplierSim sim(so);
   fg::net::Loops loops(1);
   std::shared_ptr<fg::net::Listener> listener;
   try {
@@ -527,7 +528,7 @@ int main(int argc, char** argv) {
 
   std::string sim_host = "127.0.0.1";
   unsigned short sim_port = 4001;
-  fg::fulfillment::SimOptions sim_options;
+  fg::supplier_sim::SimOptions sim_options;
   unsigned sim_latency = 50;
   auto* supplier_sim = app.add_subcommand("supplier-sim", "run the Kinguin-style supplier simulator");
   supplier_sim->add_option("--host", sim_host)->capture_default_str();

@@ -4,9 +4,19 @@
 
 #include <boost/json.hpp>
 
+#include <cctype>
 #include <cmath>
 
 namespace fg::auth {
+
+std::string_view BearerToken(std::string_view authorization) {
+  constexpr std::string_view kScheme = "bearer ";
+  if (authorization.size() <= kScheme.size()) return {};
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) != kScheme[i]) return {};
+  }
+  return authorization.substr(kScheme.size());
+}
 
 const char* ToCode(TokenError e) {
   switch (e) {

@@ -13,6 +13,10 @@
 
 namespace fg::auth {
 
+// The token of an "Authorization: Bearer <token>" header (scheme case-insensitive, RFC 6750);
+// empty when the header is not of that form.
+std::string_view BearerToken(std::string_view authorization);
+
 struct Principal {
   std::string user_id;
   std::string email;

@@ -81,5 +81,14 @@ TEST(Jwt, ErrorCodesForClients) {
   EXPECT_STREQ(ToCode(TokenError::kExpired), "token_expired");
 }
 
+TEST(BearerToken, SchemeIsCaseInsensitive) {
+  EXPECT_EQ(BearerToken("Bearer abc"), "abc");
+  EXPECT_EQ(BearerToken("bearer abc"), "abc");
+  EXPECT_EQ(BearerToken("BEARER abc"), "abc");
+  EXPECT_EQ(BearerToken("Basic abc"), "");
+  EXPECT_EQ(BearerToken("Bearer "), "");
+  EXPECT_EQ(BearerToken("abc"), "");
+}
+
 }  // namespace
 }  // namespace fg::auth

@@ -112,25 +112,6 @@ std::string HmacSha256(std::string_view key, std::string_view data) {
   return std::string(reinterpret_cast<const char*>(md.data()), len);
 }
 
-bool IsSafeId(std::string_view id, std::size_t max_len) {
-  if (id.empty() || id.size() > max_len) return false;
-  for (char c : id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-                    c == '.' || c == ':';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-std::string_view BearerToken(std::string_view authorization) {
-  constexpr std::string_view kScheme = "bearer ";
-  if (authorization.size() <= kScheme.size()) return {};
-  for (std::size_t i = 0; i < kScheme.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(authorization[i])) != kScheme[i]) return {};
-  }
-  return authorization.substr(kScheme.size());
-}
-
 std::string Sha256(std::string_view data) {
   std::array<unsigned char, SHA256_DIGEST_LENGTH> md{};
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md.data());

@@ -32,11 +32,5 @@ bool IsHexDigest(std::string_view s, std::size_t digits);
 // untrusted input that is safe to store, log and show.
 std::string PrintablePrefix(std::string_view s, std::size_t max);
 
-// An id we accept in paths and payloads (orders, items, products): 1..max_len of [A-Za-z0-9._:-].
-bool IsSafeId(std::string_view id, std::size_t max_len = 128);
-
-// The token of an "Authorization: Bearer <token>" header (scheme case-insensitive, RFC 6750);
-// empty when the header is not of that form.
-std::string_view BearerToken(std::string_view authorization);
 
 }  // namespace fg

@@ -53,25 +53,6 @@ TEST(ConstantTimeEquals, ComparesContentAndLength) {
 namespace fg {
 namespace {
 
-TEST(IsSafeId, CharsetAndLength) {
-  EXPECT_TRUE(IsSafeId("ord_AZ-09.x:y"));
-  EXPECT_FALSE(IsSafeId(""));
-  EXPECT_FALSE(IsSafeId("a b"));
-  EXPECT_FALSE(IsSafeId("../etc"));  // '/' is not allowed
-  EXPECT_FALSE(IsSafeId(std::string(129, 'a')));
-  EXPECT_TRUE(IsSafeId(std::string(128, 'a')));
-  EXPECT_FALSE(IsSafeId("abcd", 3));
-}
-
-TEST(BearerToken, SchemeIsCaseInsensitive) {
-  EXPECT_EQ(BearerToken("Bearer abc"), "abc");
-  EXPECT_EQ(BearerToken("bearer abc"), "abc");
-  EXPECT_EQ(BearerToken("BEARER abc"), "abc");
-  EXPECT_EQ(BearerToken("Basic abc"), "");
-  EXPECT_EQ(BearerToken("Bearer "), "");
-  EXPECT_EQ(BearerToken("abc"), "");
-}
-
 TEST(Encoding, PrintablePrefixAndHexDigest) {
   EXPECT_EQ(PrintablePrefix(std::string("ab\x00\xff\ncd", 7), 5), "ab???");
   EXPECT_TRUE(IsHexDigest(std::string(128, 'a'), 128));

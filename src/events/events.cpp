@@ -9,6 +9,16 @@ namespace fg::events {
 
 namespace json = boost::json;
 
+bool IsSafeId(std::string_view id, std::size_t max_len) {
+  if (id.empty() || id.size() > max_len) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+                    c == '.' || c == ':';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 std::string_view Name(Event e) {
   switch (e) {
     case Event::kStatusChange: return "fulfillment:status-change";

@@ -16,6 +16,10 @@ namespace fg::events {
 
 inline constexpr std::string_view kNamespace = "/fulfillment";
 
+// An id we accept in paths and payloads (orders, items, products): 1..max_len of [A-Za-z0-9._:-]
+// (nothing that could climb a path or need escaping).
+bool IsSafeId(std::string_view id, std::size_t max_len = 128);
+
 // Who may see an event: the order's subscribers (its owner) and every admin, or admins only.
 enum class Audience { kOrderAndAdmins, kAdminsOnly };
 

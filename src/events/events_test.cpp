@@ -88,5 +88,15 @@ TEST(Events, PayloadBuildersLeaveOutWhatIsNotSet) {
   EXPECT_EQ(hook.at("bodyBytes"), 1234);
 }
 
+TEST(IsSafeId, CharsetAndLength) {
+  EXPECT_TRUE(IsSafeId("ord_AZ-09.x:y"));
+  EXPECT_FALSE(IsSafeId(""));
+  EXPECT_FALSE(IsSafeId("a b"));
+  EXPECT_FALSE(IsSafeId("../etc"));  // '/' is not allowed
+  EXPECT_FALSE(IsSafeId(std::string(129, 'a')));
+  EXPECT_TRUE(IsSafeId(std::string(128, 'a')));
+  EXPECT_FALSE(IsSafeId("abcd", 3));
+}
+
 }  // namespace
 }  // namespace fg::events

@@ -35,7 +35,7 @@ KeyService::KeyService(store::FulfillmentStore& store, ObjectStore& objects, con
       reveals_(reveals_per_minute / 60.0, std::max(1.0, reveals_per_minute)) {}
 
 Result KeyService::Reveal(const std::string& order_id, const std::string& item_id, const std::string& expires, const std::string& sig) {
-  if (!IsSafeId(order_id, kMaxIdLength) || !IsSafeId(item_id, kMaxIdLength)) return Fail(errc::not_found, "no such key");
+  if (!events::IsSafeId(order_id, kMaxIdLength) || !events::IsSafeId(item_id, kMaxIdLength)) return Fail(errc::not_found, "no such key");
   const std::string path = "/api/v1/keys/" + order_id + "/" + item_id;
   switch (links_.Signer().Check(path, expires, sig, UnixSeconds())) {
     case UrlCheck::kBadSignature: return Fail(errc::invalid_link_signature, "the link's signature is not valid");

@@ -62,7 +62,7 @@ Result OrderService::Create(const Caller& caller, const json::value& body) {
     const auto* io = item.if_object();
     const auto* pid = io ? io->if_contains("productId") : nullptr;
     const auto* qty = io ? io->if_contains("quantity") : nullptr;
-    if (!pid || !pid->is_string() || !IsSafeId(pid->as_string(), kMaxIdLength)) {
+    if (!pid || !pid->is_string() || !events::IsSafeId(pid->as_string(), kMaxIdLength)) {
       return Fail(errc::invalid_body, "each item needs a \"productId\" of 1-128 characters of [A-Za-z0-9._:-]");
     }
     std::int64_t q = 1;

@@ -116,7 +116,7 @@ void Gateway::OnConnect(const std::shared_ptr<socketio::Socket>& socket, const j
     if (t.is_string()) token = std::string(t.as_string());
   } else if (!socket->Handshake().authorization.empty()) {
     present = true;
-    token = std::string(BearerToken(socket->Handshake().authorization));
+    token = std::string(auth::BearerToken(socket->Handshake().authorization));
   } else if (auto q = socket->Handshake().query.find("token"); q != socket->Handshake().query.end()) {
     present = true;
     token = q->second;

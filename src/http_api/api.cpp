@@ -44,7 +44,7 @@ std::vector<std::string_view> Segments(std::string_view path) {
   return out;
 }
 
-std::string_view BearerOf(const net::Request& req) { return BearerToken(req[http::field::authorization]); }
+std::string_view BearerOf(const net::Request& req) { return auth::BearerToken(req[http::field::authorization]); }
 
 }  // namespace
 
@@ -244,7 +244,7 @@ bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&
     return true;
   }
   std::string order_id(rest[1]);
-  if (!IsSafeId(order_id, limits_.max_order_id_length)) {
+  if (!events::IsSafeId(order_id, limits_.max_order_id_length)) {
     reply(errc::invalid_order_id, "order id must be 1-128 characters of [A-Za-z0-9._:-]");
     return true;
   }

@@ -1,57 +1,13 @@
 #include "engineio/server.hpp"
 
 #include "common/encoding.hpp"
+#include "net/query.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
 namespace fg::engineio {
-
-namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string PercentDecode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
-      out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
-      i += 2;
-    } else if (s[i] == '+') {
-      out += ' ';
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
-std::map<std::string, std::string> ParseQuery(std::string_view target) {
-  std::map<std::string, std::string> out;
-  const auto q = target.find('?');
-  if (q == std::string_view::npos) return out;
-  std::string_view rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    const auto amp = rest.find('&');
-    const std::string_view pair = rest.substr(0, amp);
-    const auto eq = pair.find('=');
-    std::string key = PercentDecode(pair.substr(0, eq));
-    std::string value = eq == std::string_view::npos ? std::string() : PercentDecode(pair.substr(eq + 1));
-    if (!key.empty()) out.emplace(std::move(key), std::move(value));  // first occurrence wins
-    if (amp == std::string_view::npos) break;
-    rest = rest.substr(amp + 1);
-  }
-  return out;
-}
 
 std::string Handshake(const std::string& sid, bool upgrades, const Options& options) {
   boost::json::object o;
@@ -80,7 +36,8 @@ bool Server::OriginAllowedFor(const net::Request& req) const {
 
 std::string Server::ClientAddress(const net::Request& req, const std::string& peer) const {
   if (!limits_.trust_proxy) return peer;
-  std::string_view xff = req["x-forwarded-for"];
+  const std::string header(req["x-forwarded-for"]);
+  std::string_view xff = header;
   if (xff.empty()) return peer;
   const auto comma = xff.rfind(',');
   if (comma != std::string_view::npos) xff.remove_prefix(comma + 1);
@@ -230,19 +187,17 @@ void Server::HandleRequest(const std::shared_ptr<net::HttpConnection>& conn, net
     conn->Respond(std::move(res));
     return;
   }
-  auto query = ParseQuery(req.target());
-  const auto eio = query.find("EIO");
-  if (eio == query.end() || eio->second != "4") {
+  const net::Query query(req.target());
+  if (query.Get("EIO") != "4") {
     conn->Respond(ErrorResponse(req, ErrorCode::kUnsupportedProtocolVersion, "Unsupported protocol version"));
     return;
   }
-  const auto transport = query.find("transport");
-  if (transport == query.end() || transport->second != "polling") {
+  if (query.Get("transport") != "polling") {
     conn->Respond(ErrorResponse(req, ErrorCode::kUnknownTransport, "Transport unknown"));
     return;
   }
-  const auto sid = query.find("sid");
-  if (sid == query.end()) {
+  const auto sid = query.Get("sid");
+  if (!sid) {
     if (req.method() != http::verb::get) {
       conn->Respond(ErrorResponse(req, ErrorCode::kBadHandshakeMethod, "Bad handshake method"));
       return;
@@ -258,7 +213,7 @@ void Server::HandleRequest(const std::shared_ptr<net::HttpConnection>& conn, net
       conn->Respond(std::move(*refusal));
       return;
     }
-    auto session = Create(conn->Executor(), req, std::move(query), client);
+    auto session = Create(conn->Executor(), req, query.ToMap(), client);
     net::Response res{http::status::ok, req.version()};
     res.set(http::field::content_type, "text/plain; charset=UTF-8");
     ApplyCors(req, res);
@@ -268,7 +223,7 @@ void Server::HandleRequest(const std::shared_ptr<net::HttpConnection>& conn, net
     if (on_connection_) on_connection_(session);
     return;
   }
-  auto session = Find(sid->second);
+  auto session = Find(*sid);
   if (!session) {
     conn->Respond(ErrorResponse(req, ErrorCode::kUnknownSid, "Session ID unknown"));
     return;
@@ -289,14 +244,12 @@ void Server::HandleRequest(const std::shared_ptr<net::HttpConnection>& conn, net
 }
 
 void Server::HandleUpgrade(const std::shared_ptr<net::HttpConnection>& conn, net::Request req) {
-  auto query = ParseQuery(req.target());
-  const auto eio = query.find("EIO");
-  if (eio == query.end() || eio->second != "4") {
+  const net::Query query(req.target());
+  if (query.Get("EIO") != "4") {
     conn->RespondAndClose(ErrorResponse(req, ErrorCode::kUnsupportedProtocolVersion, "Unsupported protocol version"));
     return;
   }
-  const auto transport = query.find("transport");
-  if (transport == query.end() || transport->second != "websocket") {
+  if (query.Get("transport") != "websocket") {
     conn->RespondAndClose(ErrorResponse(req, ErrorCode::kUnknownTransport, "Transport unknown"));
     return;
   }
@@ -305,20 +258,20 @@ void Server::HandleUpgrade(const std::shared_ptr<net::HttpConnection>& conn, net
     conn->RespondAndClose(Forbidden(req));
     return;
   }
-  const auto sid = query.find("sid");
-  if (sid == query.end()) {
+  const auto sid = query.Get("sid");
+  if (!sid) {
     const std::string client = ClientAddress(req, conn->RemoteAddress());
     if (auto refusal = Admit(req, conn, client)) {
       conn->RespondAndClose(std::move(*refusal));
       return;
     }
-    auto session = Create(conn->Executor(), req, std::move(query), client);
+    auto session = Create(conn->Executor(), req, query.ToMap(), client);
     auto ws = conn->UpgradeToWebSocket(std::move(req));
     session->StartWebSocket(ws, Handshake(session->Id(), false, config_.options));
     if (on_connection_) on_connection_(session);
     return;
   }
-  auto session = Find(sid->second);
+  auto session = Find(*sid);
   if (!session) {
     conn->RespondAndClose(ErrorResponse(req, ErrorCode::kUnknownSid, "Session ID unknown"));
     return;

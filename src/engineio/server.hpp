@@ -82,8 +82,6 @@ class Server {
   std::uint64_t refused_ = 0;
 };
 
-// "a=1&b=%20x" → {a:"1", b:" x"}. Bounded by the header limit of the request that carries it.
-std::map<std::string, std::string> ParseQuery(std::string_view target);
 std::string Handshake(const std::string& sid, bool upgrades, const Options& options);
 
 }  // namespace fg::engineio

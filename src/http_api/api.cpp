@@ -2,7 +2,7 @@
 
 #include "common/clock.hpp"
 #include "common/encoding.hpp"
-#include "engineio/server.hpp"
+#include "net/query.hpp"
 
 #include <boost/json.hpp>
 #include <charconv>
@@ -164,8 +164,8 @@ bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&
       reply(errc::not_found, "keys are not enabled");
       return true;
     }
-    auto q = engineio::ParseQuery(target);
-    RunService(conn, version, [svc = service_, o = std::string(rest[1]), i = std::string(rest[2]), e = q["expires"], s = q["sig"]] {
+    const net::Query q(target);
+    RunService(conn, version, [svc = service_, o = std::string(rest[1]), i = std::string(rest[2]), e = q.GetOr("expires"), s = q.GetOr("sig")] {
       return svc->RevealKey(o, i, e, s);
     });
     return true;
@@ -206,9 +206,8 @@ bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&
       return true;
     }
     if (rest.size() == 1 && method == http::verb::get) {
-      auto q = engineio::ParseQuery(target);
-      std::optional<std::string> state;
-      if (auto it = q.find("state"); it != q.end() && !it->second.empty()) state = it->second;
+      std::optional<std::string> state = net::Query(target).Get("state");
+      if (state && state->empty()) state.reset();
       RunService(conn, version, [svc = service_, state] { return svc->ListJobs(state); });
     } else if (rest.size() == 3 && rest[2] == "retry" && method == http::verb::post) {
       RunService(conn, version, [svc = service_, id = std::string(rest[1])] { return svc->RetryJob(id); });
@@ -264,11 +263,11 @@ bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&
     const bool timeline = rest.size() == 3;
     std::int64_t after = 0, limit = fulfillment::kDefaultTimelinePage;
     if (timeline) {
-      auto q = engineio::ParseQuery(target);
+      const net::Query q(target);
       const auto number = [&q](const char* key, std::int64_t& out) {
-        auto it = q.find(key);
-        if (it == q.end()) return true;
-        const auto& v = it->second;
+        const auto value = q.Get(key);
+        if (!value) return true;
+        const auto& v = *value;
         const auto r = std::from_chars(v.data(), v.data() + v.size(), out);
         return r.ec == std::errc() && r.ptr == v.data() + v.size() && out >= 0;
       };

@@ -152,14 +152,14 @@ void HttpConnection::OnRead(beast::error_code ec, std::size_t) {
 void HttpConnection::Dispatch(Request req) {
   keep_alive_ = req.keep_alive();
   // Absolute-form targets (RFC 9112 §3.2.2, "GET http://host/path") are routed like origin-form.
-  if (const std::string_view t = req.target(); !t.empty() && t.front() != '/' && t != "*") {
+  if (const std::string t(req.target()); !t.empty() && t.front() != '/' && t != "*") {
     const auto scheme = t.find("://");
-    if (scheme != std::string_view::npos) {
+    if (scheme != std::string::npos) {
       const auto path = t.find('/', scheme + 3);
       const auto query = t.find('?', scheme + 3);
-      std::string origin_form = path != std::string_view::npos && (query == std::string_view::npos || path < query)
-                                    ? std::string(t.substr(path))
-                                    : "/" + std::string(query == std::string_view::npos ? std::string_view() : t.substr(query));
+      std::string origin_form = path != std::string::npos && (query == std::string::npos || path < query)
+                                    ? t.substr(path)
+                                    : "/" + (query == std::string::npos ? std::string() : t.substr(query));
       req.target(origin_form);
     }
   }

@@ -316,7 +316,7 @@ int Serve(ServeConfig c) {
   }
   fg::engineio::Server engine(eio_config, limits, [&sio](const std::shared_ptr<fg::engineio::Session>& s) { sio.OnSession(s); });
 
-  fg::http_api::Api api(*gateway, *store, worker, c.api_key, fg::auth::JwtVerifier(c.jwt_secret), &service, limits);
+  fg::http_api::Api api(*gateway, *store, worker, c.api_key, fg::auth::JwtVerifier(c.jwt_secret), service, limits);
   fg::app::StaticFiles web;
   const std::string web_dir = c.web_dir.empty() ? DefaultWebDir() : c.web_dir;
   if (web.Load(web_dir)) {

@@ -22,8 +22,6 @@ struct Limits {
   std::size_t max_subscriptions_per_socket = 256;
   // Order ids are opaque strings; anything longer is certainly not ours.
   std::size_t max_order_id_length = 128;
-  // Binary attachments in one Socket.IO packet.
-  std::size_t max_attachments = 16;
   // Open Engine.IO sessions (WebSocket and polling). Polling sessions hold no socket between
   // requests, so without this bound handshakes alone could pile up memory for 45 s each.
   std::size_t max_sessions = 100'000;

@@ -52,10 +52,6 @@ net::Response ErrorResponse(unsigned version, errc e, std::string_view message) 
   return JsonResponse(version, static_cast<http::status>(HttpStatus(e)), json::object{{"error", WireCode(e)}, {"message", message}});
 }
 
-bool Api::IsApiKey(const net::Request& req) const {
-  const auto token = BearerOf(req);
-  return !token.empty() && ConstantTimeEquals(token, api_key_);
-}
 
 std::optional<fulfillment::Caller> Api::Authenticate(const net::Request& req) const {
   const auto token = BearerOf(req);
@@ -101,196 +97,201 @@ void Api::RunWebhook(const std::shared_ptr<net::HttpConnection>& conn, unsigned 
       });
 }
 
+// The route table: every REST route, who may call it, and its handler. Matching is by path
+// segments ("{}" captures one); then, in this order: 404 for an unknown path under /api/v1 or
+// /webhooks, 401 when the path needs a caller and none is authenticated, 405 when no route of the
+// path takes the method, and the route's own access rule (API key, admin).
+const std::vector<Api::Route>& Api::Routes() {
+  using V = http::verb;
+  static const std::vector<Route> routes{
+      {V::get, "/healthz", Access::kAnyone, &Api::Health},
+      {V::post, "/webhooks/nowpayments", Access::kAnyone, &Api::NowPaymentsWebhook},
+      {V::post, "/webhooks/kinguin", Access::kAnyone, &Api::KinguinWebhook},
+      {V::get, "/api/v1/keys/{}/{}", Access::kAnyone, &Api::RevealKey},  // the link's signature is its authorization
+      {V::post, "/api/v1/events", Access::kApiKey, &Api::PostEvents},
+      {V::get, "/api/v1/jobs", Access::kStaff, &Api::ListJobs},
+      {V::post, "/api/v1/jobs/{}/retry", Access::kStaff, &Api::RetryJob},
+      {V::get, "/api/v1/orders", Access::kCaller, &Api::ListOrders},
+      {V::post, "/api/v1/orders", Access::kCaller, &Api::CreateOrder},
+      {V::get, "/api/v1/orders/{}", Access::kCaller, &Api::GetOrder},
+      {V::put, "/api/v1/orders/{}", Access::kApiKey, &Api::PutOrder},
+      {V::get, "/api/v1/orders/{}/events", Access::kCaller, &Api::GetTimeline},
+  };
+  return routes;
+}
+
+namespace {
+// Captures of `pattern` in `path` ("{}" matches one non-empty segment), or nullopt.
+std::optional<std::vector<std::string>> Match(std::string_view pattern, const std::vector<std::string_view>& path) {
+  const auto parts = Segments(pattern);
+  if (parts.size() != path.size()) return std::nullopt;
+  std::vector<std::string> captures;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i] == "{}") {
+      captures.emplace_back(path[i]);
+    } else if (parts[i] != path[i]) {
+      return std::nullopt;
+    }
+  }
+  return captures;
+}
+
+std::string Allowed(const std::vector<http::verb>& methods) {
+  std::string out = "use ";
+  for (std::size_t i = 0; i < methods.size(); ++i) {
+    if (i) out += i + 1 == methods.size() ? " or " : ", ";
+    out += std::string(http::to_string(methods[i]));
+  }
+  return out;
+}
+}  // namespace
+
 bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request& req) {
   const std::string target(req.target());
   const std::string_view path = std::string_view(target).substr(0, target.find('?'));
-  const unsigned version = req.version();
   const auto seg = Segments(path);
-  const auto method = req.method();
-  auto reply = [&](errc e, std::string_view msg) { conn->Respond(ErrorResponse(version, e, msg)); };
-
-  if (path == "/healthz") {
-    conn->Respond(JsonResponse(version, http::status::ok, json::object{{"status", "ok"}}));
+  const bool ours = !seg.empty() && (seg[0] == "webhooks" || (seg.size() >= 2 && seg[0] == "api" && seg[1] == "v1"));
+  const Route* route = nullptr;
+  std::vector<std::string> captures;
+  std::vector<http::verb> methods;
+  bool needs_caller = false;
+  for (const auto& r : Routes()) {
+    auto m = Match(r.pattern, seg);
+    if (!m) continue;
+    methods.push_back(r.method);
+    needs_caller = needs_caller || r.access != Access::kAnyone;
+    if (r.method == req.method()) {
+      route = &r;
+      captures = std::move(*m);
+    }
+  }
+  Request call{conn, req, target, std::move(captures), std::nullopt};
+  if (methods.empty()) {
+    if (!ours) return false;  // not an API route: the caller may serve a page
+    Fail(call, errc::not_found, seg[0] == "webhooks" ? "no such webhook" : "no such route: " + std::string(path));
     return true;
   }
-  // Provider webhooks: authenticated by their signature / shared secret, not by our keys.
-  if (seg.size() == 2 && seg[0] == "webhooks") {
-    if (method != http::verb::post) {
-      reply(errc::method_not_allowed, "use POST");
+  if (needs_caller) {
+    call.caller = Authenticate(req);
+    if (!call.caller && (!route || route->access != Access::kAnyone)) {
+      Fail(call, errc::unauthorized, "missing or invalid credentials (Authorization: Bearer <API_KEY or user JWT>)");
       return true;
     }
-    if (!service_) {
-      reply(errc::not_found, "webhooks are not enabled");
-      return true;
-    }
-    if (seg[1] != "nowpayments" && seg[1] != "kinguin") {
-      reply(errc::not_found, "no such webhook");
-      return true;
-    }
-    if (req.body().size() > limits_.max_webhook_body) {
-      reply(errc::body_too_large, "webhook bodies are at most " + std::to_string(limits_.max_webhook_body) + " bytes");
-      return true;
-    }
-    auto* svc = service_;
-    if (seg[1] == "nowpayments") {
-      RunWebhook(
-          conn, version, std::move(req.body()),
-          [svc, sig = std::string(req["x-nowpayments-sig"])](const std::string& b) { return svc->CheckNowPaymentsSignature(b, sig); },
-          [svc](const std::string& b, const fulfillment::WebhookCheck& c) { return svc->HandleNowPaymentsIpn(b, c); });
-    } else {
-      RunWebhook(
-          conn, version, std::move(req.body()),
-          [svc, secret = std::string(req["X-Event-Secret"])](const std::string&) { return svc->CheckKinguinSecret(secret); },
-          [svc](const std::string& b, const fulfillment::WebhookCheck& c) { return svc->HandleKinguinWebhook(b, c); });
-    }
-    return true;
-    reply(errc::not_found, "no such webhook");
+  }
+  if (!route) {
+    Fail(call, errc::method_not_allowed, Allowed(methods));
     return true;
   }
-  if (seg.size() < 2 || seg[0] != "api" || seg[1] != "v1") return false;
-  const std::vector<std::string_view> rest(seg.begin() + 2, seg.end());
-
-  // Signed key links carry their own authorization.
-  if (!rest.empty() && rest[0] == "keys") {
-    if (rest.size() != 3) {
-      reply(errc::not_found, "no such key");
-      return true;
-    }
-    if (method != http::verb::get) {
-      reply(errc::method_not_allowed, "use GET");
-      return true;
-    }
-    if (!service_) {
-      reply(errc::not_found, "keys are not enabled");
-      return true;
-    }
-    const net::Query q(target);
-    RunService(conn, version, [svc = service_, o = std::string(rest[1]), i = std::string(rest[2]), e = q.GetOr("expires"), s = q.GetOr("sig")] {
-      return svc->RevealKey(o, i, e, s);
-    });
+  const auto kind = call.caller ? call.caller->kind : fulfillment::Caller::Kind::kUser;
+  if (route->access == Access::kApiKey && kind != fulfillment::Caller::Kind::kService) {
+    Fail(call, errc::unauthorized, "this call needs the API key");
     return true;
   }
-
-  const bool known = !rest.empty() && (rest[0] == "events" || rest[0] == "orders" || rest[0] == "jobs");
-  if (!known) {
-    reply(errc::not_found, "no such route: " + std::string(path));
+  if (route->access == Access::kStaff && kind == fulfillment::Caller::Kind::kUser) {
+    Fail(call, errc::forbidden, "jobs are for admins and the backend");
     return true;
   }
-  const auto caller = Authenticate(req);
-  if (!caller) {
-    reply(errc::unauthorized, "missing or invalid credentials (Authorization: Bearer <API_KEY or user JWT>)");
-    return true;
-  }
-  const bool service_key = caller->kind == fulfillment::Caller::Kind::kService;
-
-  if (rest[0] == "events") {
-    if (rest.size() != 1) {
-      reply(errc::not_found, "no such route");
-    } else if (!service_key) {
-      reply(errc::unauthorized, "publishing needs the API key");
-    } else if (method != http::verb::post) {
-      reply(errc::method_not_allowed, "use POST");
-    } else {
-      PostEvents(conn, req);
-    }
-    return true;
-  }
-
-  if (rest[0] == "jobs") {
-    if (caller->kind == fulfillment::Caller::Kind::kUser) {
-      reply(errc::forbidden, "jobs are for admins and the backend");
-      return true;
-    }
-    if (!service_) {
-      reply(errc::not_found, "the job queue is not enabled");
-      return true;
-    }
-    if (rest.size() == 1 && method == http::verb::get) {
-      std::optional<std::string> state = net::Query(target).Get("state");
-      if (state && state->empty()) state.reset();
-      RunService(conn, version, [svc = service_, state] { return svc->ListJobs(state); });
-    } else if (rest.size() == 3 && rest[2] == "retry" && method == http::verb::post) {
-      RunService(conn, version, [svc = service_, id = std::string(rest[1])] { return svc->RetryJob(id); });
-    } else if (rest.size() == 1 || (rest.size() == 3 && rest[2] == "retry")) {
-      reply(errc::method_not_allowed, rest.size() == 1 ? "use GET" : "use POST");
-    } else {
-      reply(errc::not_found, "no such route");
-    }
-    return true;
-  }
-
-  // orders
-  if (rest.size() == 1 && method == http::verb::get && service_) {
-    RunService(conn, version, [svc = service_, c = *caller] { return svc->ListOrders(c); });
-    return true;
-  }
-  if (rest.size() == 1) {
-    if (method != http::verb::post) {
-      reply(errc::method_not_allowed, "use POST to create an order or GET to list them");
-      return true;
-    }
-    if (!service_) {
-      reply(errc::not_found, "order creation is not enabled");
-      return true;
-    }
-    boost::system::error_code ec;
-    json::value body = json::parse(req.body(), ec);
-    if (ec) {
-      reply(errc::malformed_json, "body is not valid JSON: " + ec.message());
-      return true;
-    }
-    RunService(conn, version, [svc = service_, c = *caller, b = std::move(body)] { return svc->CreateOrder(c, b); });
-    return true;
-  }
-  std::string order_id(rest[1]);
-  if (!events::IsSafeId(order_id, limits_.max_order_id_length)) {
-    reply(errc::invalid_order_id, "order id must be 1-128 characters of [A-Za-z0-9._:-]");
-    return true;
-  }
-  if (rest.size() == 2 && method == http::verb::put) {
-    if (!service_key) {
-      reply(errc::unauthorized, "registering orders needs the API key");
-      return true;
-    }
-    PutOrder(conn, req, std::move(order_id));
-    return true;
-  }
-  if ((rest.size() == 2 || (rest.size() == 3 && rest[2] == "events")) && method == http::verb::get) {
-    if (!service_) {
-      reply(errc::not_found, "order reads are not enabled");
-      return true;
-    }
-    const bool timeline = rest.size() == 3;
-    std::int64_t after = 0, limit = fulfillment::kDefaultTimelinePage;
-    if (timeline) {
-      const net::Query q(target);
-      const auto number = [&q](const char* key, std::int64_t& out) {
-        const auto value = q.Get(key);
-        if (!value) return true;
-        const auto& v = *value;
-        const auto r = std::from_chars(v.data(), v.data() + v.size(), out);
-        return r.ec == std::errc() && r.ptr == v.data() + v.size() && out >= 0;
-      };
-      if (!number("after", after) || !number("limit", limit) || limit < 1 || limit > fulfillment::kMaxTimelinePage) {
-        reply(errc::invalid_query, "\"after\" must be a non-negative integer and \"limit\" 1-" +
-                                       std::to_string(fulfillment::kMaxTimelinePage));
-        return true;
-      }
-    }
-    RunService(conn, version, [svc = service_, c = *caller, order_id, timeline, after, limit] {
-      return timeline ? svc->GetTimeline(c, order_id, after, limit) : svc->GetOrder(c, order_id);
-    });
-    return true;
-  }
-  if (rest.size() == 2 || (rest.size() == 3 && rest[2] == "events")) {
-    reply(errc::method_not_allowed, rest.size() == 2 ? "use GET or PUT" : "use GET");
-  } else {
-    reply(errc::not_found, "no such route");
-  }
+  (this->*(route->handler))(call);
   return true;
 }
 
-void Api::PutOrder(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req, std::string order_id) {
+void Api::Fail(const Request& call, errc e, std::string_view message) { call.conn->Respond(ErrorResponse(call.req.version(), e, message)); }
+
+void Api::Health(const Request& call) {
+  call.conn->Respond(JsonResponse(call.req.version(), http::status::ok, json::object{{"status", "ok"}}));
+}
+
+bool Api::WebhookTooLarge(const Request& call) {
+  if (call.req.body().size() <= limits_.max_webhook_body) return false;
+  Fail(call, errc::body_too_large, "webhook bodies are at most " + std::to_string(limits_.max_webhook_body) + " bytes");
+  return true;
+}
+
+void Api::NowPaymentsWebhook(const Request& call) {
+  if (WebhookTooLarge(call)) return;
+  auto& svc = service_;
+  RunWebhook(
+      call.conn, call.req.version(), std::move(call.req.body()),
+      [&svc, sig = std::string(call.req["x-nowpayments-sig"])](const std::string& b) { return svc.CheckNowPaymentsSignature(b, sig); },
+      [&svc](const std::string& b, const fulfillment::WebhookCheck& c) { return svc.HandleNowPaymentsIpn(b, c); });
+}
+
+void Api::KinguinWebhook(const Request& call) {
+  if (WebhookTooLarge(call)) return;
+  auto& svc = service_;
+  RunWebhook(
+      call.conn, call.req.version(), std::move(call.req.body()),
+      [&svc, secret = std::string(call.req["X-Event-Secret"])](const std::string&) { return svc.CheckKinguinSecret(secret); },
+      [&svc](const std::string& b, const fulfillment::WebhookCheck& c) { return svc.HandleKinguinWebhook(b, c); });
+}
+
+void Api::RevealKey(const Request& call) {
+  const net::Query q(call.target);
+  RunService(call.conn, call.req.version(), [&svc = service_, o = call.captures[0], i = call.captures[1], e = q.GetOr("expires"),
+                                             s = q.GetOr("sig")] { return svc.RevealKey(o, i, e, s); });
+}
+
+void Api::ListJobs(const Request& call) {
+  std::optional<std::string> state = net::Query(call.target).Get("state");
+  if (state && state->empty()) state.reset();
+  RunService(call.conn, call.req.version(), [&svc = service_, state] { return svc.ListJobs(state); });
+}
+
+void Api::RetryJob(const Request& call) {
+  RunService(call.conn, call.req.version(), [&svc = service_, id = call.captures[0]] { return svc.RetryJob(id); });
+}
+
+void Api::ListOrders(const Request& call) {
+  RunService(call.conn, call.req.version(), [&svc = service_, c = *call.caller] { return svc.ListOrders(c); });
+}
+
+void Api::CreateOrder(const Request& call) {
+  boost::system::error_code ec;
+  json::value body = json::parse(call.req.body(), ec);
+  if (ec) {
+    Fail(call, errc::malformed_json, "body is not valid JSON: " + ec.message());
+    return;
+  }
+  RunService(call.conn, call.req.version(), [&svc = service_, c = *call.caller, b = std::move(body)] { return svc.CreateOrder(c, b); });
+}
+
+bool Api::BadOrderId(const Request& call) {
+  if (events::IsSafeId(call.captures[0], limits_.max_order_id_length)) return false;
+  Fail(call, errc::invalid_order_id, "order id must be 1-128 characters of [A-Za-z0-9._:-]");
+  return true;
+}
+
+void Api::GetOrder(const Request& call) {
+  if (BadOrderId(call)) return;
+  RunService(call.conn, call.req.version(), [&svc = service_, c = *call.caller, id = call.captures[0]] { return svc.GetOrder(c, id); });
+}
+
+void Api::GetTimeline(const Request& call) {
+  if (BadOrderId(call)) return;
+  std::int64_t after = 0, limit = fulfillment::kDefaultTimelinePage;
+  const net::Query q(call.target);
+  const auto number = [&q](const char* key, std::int64_t& out) {
+    const auto value = q.Get(key);
+    if (!value) return true;
+    const auto& v = *value;
+    const auto r = std::from_chars(v.data(), v.data() + v.size(), out);
+    return r.ec == std::errc() && r.ptr == v.data() + v.size() && out >= 0;
+  };
+  if (!number("after", after) || !number("limit", limit) || limit < 1 || limit > fulfillment::kMaxTimelinePage) {
+    Fail(call, errc::invalid_query,
+         "\"after\" must be a non-negative integer and \"limit\" 1-" + std::to_string(fulfillment::kMaxTimelinePage));
+    return;
+  }
+  RunService(call.conn, call.req.version(), [&svc = service_, c = *call.caller, id = call.captures[0], after, limit] {
+    return svc.GetTimeline(c, id, after, limit);
+  });
+}
+
+void Api::PutOrder(const Request& call) {
+  if (BadOrderId(call)) return;
+  const auto& conn = call.conn;
+  const auto& req = call.req;
+  const std::string& order_id = call.captures[0];
   const unsigned version = req.version();
   boost::system::error_code ec;
   json::value v = json::parse(req.body(), ec);
@@ -326,7 +327,9 @@ void Api::PutOrder(const std::shared_ptr<net::HttpConnection>& conn, const net::
       });
 }
 
-void Api::PostEvents(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req) {
+void Api::PostEvents(const Request& call) {
+  const auto& conn = call.conn;
+  const auto& req = call.req;
   const std::string& text = req.body();
   const auto first = text.find_first_not_of(" \t\r\n");
   if (first != std::string::npos && text[first] == '[') {  // the batch form

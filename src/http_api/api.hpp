@@ -12,7 +12,9 @@
 #include "store/order_store.hpp"
 #include "store/store_worker.hpp"
 
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace fg::http_api {
 
@@ -21,7 +23,7 @@ net::Response ErrorResponse(unsigned version, errc e, std::string_view message);
 class Api {
  public:
   Api(gateway::Gateway& gateway, store::OrderStore& store, store::StoreWorker& worker, std::string api_key,
-      auth::JwtVerifier verifier, fulfillment::Service* service, const Limits& limits)
+      auth::JwtVerifier verifier, fulfillment::Service& service, const Limits& limits)
       : gateway_(gateway),
         store_(store),
         worker_(worker),
@@ -34,10 +36,41 @@ class Api {
   bool Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request& req);
 
  private:
+  // Who may call a route: anyone (health, webhooks and key links carry their own proof), any
+  // authenticated caller, admins and the API key ("staff"), or the API key alone.
+  enum class Access { kAnyone, kCaller, kStaff, kApiKey };
+  // One matched request: its connection, the request, the target, the pattern's captures, the caller.
+  struct Request {
+    const std::shared_ptr<net::HttpConnection>& conn;
+    net::Request& req;
+    const std::string& target;
+    std::vector<std::string> captures;
+    std::optional<fulfillment::Caller> caller;
+  };
+  struct Route {
+    net::http::verb method;
+    std::string_view pattern;
+    Access access;
+    void (Api::*handler)(const Request&);
+  };
+  static const std::vector<Route>& Routes();
+
   std::optional<fulfillment::Caller> Authenticate(const net::Request& req) const;
-  bool IsApiKey(const net::Request& req) const;
-  void PutOrder(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req, std::string order_id);
-  void PostEvents(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req);
+  void Fail(const Request& call, errc e, std::string_view message);
+  bool WebhookTooLarge(const Request& call);
+  bool BadOrderId(const Request& call);
+  void Health(const Request& call);
+  void NowPaymentsWebhook(const Request& call);
+  void KinguinWebhook(const Request& call);
+  void RevealKey(const Request& call);
+  void PostEvents(const Request& call);
+  void ListJobs(const Request& call);
+  void RetryJob(const Request& call);
+  void ListOrders(const Request& call);
+  void CreateOrder(const Request& call);
+  void GetOrder(const Request& call);
+  void PutOrder(const Request& call);
+  void GetTimeline(const Request& call);
   // Runs `work` (returning a Reply) on the StoreWorker and answers with it.
   void RunService(const std::shared_ptr<net::HttpConnection>& conn, unsigned version, std::function<fulfillment::Result()> work);
   // A provider webhook: `check` (signature/secret, CPU only) on the verifier thread, then `handle`
@@ -51,7 +84,7 @@ class Api {
   store::StoreWorker& worker_;
   std::string api_key_;
   auth::JwtVerifier verifier_;
-  fulfillment::Service* service_;
+  fulfillment::Service& service_;
   const Limits& limits_;
   store::StoreWorker verifier_pool_{1};  // webhook signature checks, apart from the store thread
 };

@@ -23,10 +23,10 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <deque>
-#include <functional>
 #include <cstdio>
+#include <deque>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -42,7 +42,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::int64_t NowNs() { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count(); }
+std::int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
 
 // Latency histogram: 1 µs buckets up to 100 ms, then 1 ms buckets up to 100 s.
 class Histogram {
@@ -50,8 +52,10 @@ class Histogram {
   Histogram() : fine_(100'000), coarse_(100'000) {}
   void Add(std::int64_t ns) {
     const std::int64_t us = std::max<std::int64_t>(0, ns / 1000);
-    if (us < 100'000) ++fine_[static_cast<std::size_t>(us)];
-    else ++coarse_[static_cast<std::size_t>(std::min<std::int64_t>(us / 1000, 99'999))];
+    if (us < 100'000)
+      ++fine_[static_cast<std::size_t>(us)];
+    else
+      ++coarse_[static_cast<std::size_t>(std::min<std::int64_t>(us / 1000, 99'999))];
     max_us_ = std::max(max_us_, us);
     ++count_;
   }
@@ -111,7 +115,8 @@ struct Shared {
 
 class Conn : public std::enable_shared_from_this<Conn> {
  public:
-  Conn(asio::io_context& io, const Config& c, Shared& sh, Histogram& h, std::string token, std::string order, tcp::endpoint local)
+  Conn(asio::io_context& io, const Config& c, Shared& sh, Histogram& h, std::string token, std::string order,
+       tcp::endpoint local)
       : ws_(io), cfg_(c), sh_(sh), hist_(h), token_(std::move(token)), order_(std::move(order)), local_(local) {}
 
   void Start() {
@@ -122,8 +127,9 @@ class Conn : public std::enable_shared_from_this<Conn> {
     sock.bind(local_, ec);
     if (ec) return Fail("bind " + ec.message());
     beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds(30));
-    beast::get_lowest_layer(ws_).async_connect(tcp::endpoint(asio::ip::make_address(cfg_.host), cfg_.port),
-                                               [self = shared_from_this()](beast::error_code e) { self->OnConnect(e); });
+    beast::get_lowest_layer(ws_).async_connect(
+        tcp::endpoint(asio::ip::make_address(cfg_.host), cfg_.port),
+        [self = shared_from_this()](beast::error_code e) { self->OnConnect(e); });
   }
   void Close() {
     closing_ = true;
@@ -135,8 +141,10 @@ class Conn : public std::enable_shared_from_this<Conn> {
   void Fail(const std::string& why) {
     if (!counted_fail_ && !closing_) {
       counted_fail_ = true;
-      if (subscribed_) sh_.disconnected++;
-      else sh_.failed++;
+      if (subscribed_)
+        sh_.disconnected++;
+      else
+        sh_.failed++;
       if (sh_.failed + sh_.disconnected <= 5) std::fprintf(stderr, "loadgen: connection failed: %s\n", why.c_str());
     }
   }
@@ -286,7 +294,8 @@ ProcSample SampleProc(int pid) {
 double SelfCpu() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 bool WaitFor(const std::function<bool()>& pred, Clock::time_point deadline) {
@@ -330,7 +339,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "loadgen: unknown mode %s\n", c.mode.c_str());
     return 2;
   }
-  const auto hard_deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(c.timeout));
+  const auto hard_deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(c.timeout));
   if (c.orders == 0) c.orders = c.mode == "broadcast" ? 1 : std::max<std::size_t>(1, c.connections / 3);
   if (c.sources == 0) c.sources = (c.connections + 19999) / 20000;
   const std::string run = std::to_string(::getpid()) + "-" + std::to_string(NowNs() % 1000000);
@@ -343,7 +353,8 @@ int main(int argc, char** argv) {
   if (c.mode != "connect" && !c.skip_register) {
     HttpClient hc(c);
     for (std::size_t o = 0; o < c.orders; ++o) {
-      const int st = hc.Request(http::verb::put, "/api/v1/orders/" + order_of(o), "{\"userId\":\"" + user_of(o) + "\"}");
+      const int st =
+          hc.Request(http::verb::put, "/api/v1/orders/" + order_of(o), "{\"userId\":\"" + user_of(o) + "\"}");
       if (st != 200 && st != 201) {
         std::fprintf(stderr, "loadgen: registering %s failed with %d\n", order_of(o).c_str(), st);
         return 1;
@@ -362,14 +373,17 @@ int main(int argc, char** argv) {
   std::vector<std::shared_ptr<Conn>> conns;
   conns.reserve(c.connections);
   std::vector<std::string> tokens(c.orders);
-  for (std::size_t o = 0; o < c.orders; ++o) tokens[o] = fg::auth::SignHs256(boost::json::object{{"sub", user_of(o)}}, c.jwt_secret);
+  for (std::size_t o = 0; o < c.orders; ++o)
+    tokens[o] = fg::auth::SignHs256(boost::json::object{{"sub", user_of(o)}}, c.jwt_secret);
   const auto before_connect = SampleProc(c.server_pid);
   const double self_cpu0 = SelfCpu();
   const auto t_connect = Clock::now();
   for (std::size_t i = 0; i < c.connections; ++i) {
     const std::size_t t = i % c.threads;
-    const auto src = asio::ip::address_v4(asio::ip::address_v4::bytes_type{127, 0, 0, static_cast<unsigned char>(2 + (i % c.sources))});
-    conns.push_back(std::make_shared<Conn>(*ios[t], c, sh, *hists[t], tokens[i % c.orders], order_of(i), tcp::endpoint(src, 0)));
+    const auto src = asio::ip::address_v4(
+        asio::ip::address_v4::bytes_type{127, 0, 0, static_cast<unsigned char>(2 + (i % c.sources))});
+    conns.push_back(
+        std::make_shared<Conn>(*ios[t], c, sh, *hists[t], tokens[i % c.orders], order_of(i), tcp::endpoint(src, 0)));
   }
   std::vector<std::thread> threads;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
@@ -379,7 +393,8 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < conns.size(); ++i) {
     asio::post(*ios[i % c.threads], [conn = conns[i]] { conn->Start(); });
     if (i % 500 == 499) {
-      while (sh.subscribed + sh.failed + 2000 < i && Clock::now() < hard_deadline) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      while (sh.subscribed + sh.failed + 2000 < i && Clock::now() < hard_deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }
   WaitFor([&] { return sh.subscribed + sh.failed >= c.connections; }, hard_deadline);
@@ -394,7 +409,8 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < c.connections; ++i) subs_per_order[i % c.orders]++;
   const auto t_publish = Clock::now();
   if (c.mode != "connect") {
-    const auto publish_end = t_publish + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(c.duration));
+    const auto publish_end =
+        t_publish + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(c.duration));
     std::vector<std::thread> pubs;
     for (std::size_t p = 0; p < c.publishers; ++p) {
       pubs.emplace_back([&, p] {
@@ -403,7 +419,8 @@ int main(int argc, char** argv) {
         const double rate = c.rate / static_cast<double>(c.publishers);
         while (Clock::now() < publish_end && Clock::now() < hard_deadline) {
           if (rate > 0) {
-            const auto due = t_publish + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(static_cast<double>(n) / rate));
+            const auto due = t_publish + std::chrono::duration_cast<Clock::duration>(
+                                             std::chrono::duration<double>(static_cast<double>(n) / rate));
             if (due > Clock::now()) std::this_thread::sleep_until(due);
           }
           std::string body;
@@ -465,8 +482,12 @@ int main(int argc, char** argv) {
       {"received", sh.received.load()},
       {"lost", expected.load() > sh.received.load() ? expected.load() - sh.received.load() : 0},
       {"delivered_per_s", delivered / std::max(deliver_s, 1e-9)},
-      {"latency_ms", json::object{{"p50", all.PercentileMs(50)}, {"p90", all.PercentileMs(90)}, {"p99", all.PercentileMs(99)},
-                                  {"p999", all.PercentileMs(99.9)}, {"max", all.MaxMs()}, {"samples", all.Count()}}},
+      {"latency_ms", json::object{{"p50", all.PercentileMs(50)},
+                                  {"p90", all.PercentileMs(90)},
+                                  {"p99", all.PercentileMs(99)},
+                                  {"p999", all.PercentileMs(99.9)},
+                                  {"max", all.MaxMs()},
+                                  {"samples", all.Count()}}},
       {"generator_cpu_s", self_cpu_total},
       {"generator_cpu_connect_s", self_cpu_connect},
   };
@@ -477,7 +498,9 @@ int main(int argc, char** argv) {
         {"rss_before_kib", before_connect.rss_kib},
         {"rss_after_connect_kib", after_connect.rss_kib},
         {"rss_after_publish_kib", after_publish.rss_kib},
-        {"rss_per_connection_kib", sh.subscribed ? static_cast<double>(after_connect.rss_kib - before_connect.rss_kib) / static_cast<double>(sh.subscribed.load()) : 0.0},
+        {"rss_per_connection_kib", sh.subscribed ? static_cast<double>(after_connect.rss_kib - before_connect.rss_kib) /
+                                                       static_cast<double>(sh.subscribed.load())
+                                                 : 0.0},
         {"cpu_connect_s", conn_cpu},
         {"cpu_us_per_connection", sh.subscribed ? conn_cpu * 1e6 / static_cast<double>(sh.subscribed.load()) : 0.0},
         {"cpu_publish_s", pub_cpu},
@@ -488,6 +511,7 @@ int main(int argc, char** argv) {
   const std::string text = json::serialize(r);
   std::cout << text << std::endl;
   if (!c.out.empty()) std::ofstream(c.out) << text << "\n";
-  const bool ok = sh.failed == 0 && sh.disconnected == 0 && expected.load() == sh.received.load() && sh.publish_errors == 0;
+  const bool ok =
+      sh.failed == 0 && sh.disconnected == 0 && expected.load() == sh.received.load() && sh.publish_errors == 0;
   return ok ? 0 : 1;
 }

@@ -14,7 +14,11 @@
 namespace {
 
 void BM_EngineIoDecodePayload(benchmark::State& state) {
-  const std::string body = "4hello\x1e" "bAQIDBA==\x1e" "3\x1e" R"(42/fulfillment,1["subscribe:order",{"orderId":"o-123"}])";
+  const std::string body =
+      "4hello\x1e"
+      "bAQIDBA==\x1e"
+      "3\x1e"
+      R"(42/fulfillment,1["subscribe:order",{"orderId":"o-123"}])";
   for (auto _ : state) {
     std::vector<fg::engineio::Packet> out;
     benchmark::DoNotOptimize(fg::engineio::DecodePayload(body, out));
@@ -29,7 +33,8 @@ void BM_SocketIoDecodeSubscribe(benchmark::State& state) {
 BENCHMARK(BM_SocketIoDecodeSubscribe);
 
 void BM_EncodeEventFrame(benchmark::State& state) {
-  const std::string data = R"({"orderId":"ord_qohrUhzO2OYhhWLm","status":"processing","jobProgress":50,"timestamp":"2026-11-26T00:00:00.000Z"})";
+  const std::string data =
+      R"({"orderId":"ord_qohrUhzO2OYhhWLm","status":"processing","jobProgress":50,"timestamp":"2026-11-26T00:00:00.000Z"})";
   for (auto _ : state) benchmark::DoNotOptimize(fg::gateway::EncodeEventFrame("fulfillment:status-change", data));
 }
 BENCHMARK(BM_EncodeEventFrame);

@@ -34,7 +34,8 @@ namespace {
 double CpuSeconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 [[noreturn]] void Die(const char* what) {
@@ -146,9 +147,9 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"connections\":%zu,\"rounds\":%zu,\"size\":%zu,\"per_send\":%zu,\"sends\":%llu,\"partial_sends\":%llu,"
       "\"cpu_us_per_send\":%.3f,\"cpu_us_per_delivery\":%.3f,\"wall_ms_per_round\":%.2f,\"reader_ok\":%s}\n",
-      connections, rounds, size, per_send, static_cast<unsigned long long>(sends), static_cast<unsigned long long>(partial),
-      cpu * 1e6 / static_cast<double>(sends), cpu * 1e6 / deliveries, wall * 1e3 / static_cast<double>(rounds),
-      WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "true" : "false");
+      connections, rounds, size, per_send, static_cast<unsigned long long>(sends),
+      static_cast<unsigned long long>(partial), cpu * 1e6 / static_cast<double>(sends), cpu * 1e6 / deliveries,
+      wall * 1e3 / static_cast<double>(rounds), WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "true" : "false");
   for (int fd : fds) close(fd);
   return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }

@@ -11,7 +11,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string again;
     for (const auto& p : out) fg::engineio::AppendToPayload(again, fg::engineio::EncodePacket(p), p.binary);
     std::vector<fg::engineio::Packet> round;
-    if (fg::engineio::DecodePayload(again, round, 64) != fg::engineio::PayloadError::kNone || round != out) __builtin_trap();
+    if (fg::engineio::DecodePayload(again, round, 64) != fg::engineio::PayloadError::kNone || round != out)
+      __builtin_trap();
   }
   (void)fg::engineio::DecodePacket(in, false);
   return 0;

@@ -11,10 +11,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto r = fg::socketio::Decode(in);
   if (r.error == fg::socketio::DecodeError::kNone) {
     const auto& p = r.packet;
-    const std::string frame = fg::socketio::EncodeFrame(p.type, p.nsp, p.id, p.attachments,
-                                                        p.has_payload ? boost::json::serialize(p.payload) : std::string());
+    const std::string frame = fg::socketio::EncodeFrame(
+        p.type, p.nsp, p.id, p.attachments, p.has_payload ? boost::json::serialize(p.payload) : std::string());
     auto again = fg::socketio::Decode(std::string_view(frame).substr(1));
-    if (again.error != fg::socketio::DecodeError::kNone || again.packet.nsp != p.nsp || again.packet.id != p.id) __builtin_trap();
+    if (again.error != fg::socketio::DecodeError::kNone || again.packet.nsp != p.nsp || again.packet.id != p.id)
+      __builtin_trap();
   }
   return 0;
 }

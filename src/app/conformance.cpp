@@ -11,8 +11,8 @@
 #include "net/loops.hpp"
 #include "socketio/server.hpp"
 
-#include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/asio/signal_set.hpp>
 
 #include <cstdio>
 #include <thread>
@@ -36,7 +36,8 @@ class EchoSession : public engineio::SessionHandler {
 
 class EchoNamespace : public socketio::NamespaceHandler {
  public:
-  void OnConnect(const std::shared_ptr<socketio::Socket>& socket, const boost::json::value& auth, ConnectDone done) override {
+  void OnConnect(const std::shared_ptr<socketio::Socket>& socket, const boost::json::value& auth,
+                 ConnectDone done) override {
     socket->context = auth;
     done(std::nullopt);
   }
@@ -81,7 +82,8 @@ int RunConformance(const ConformanceOptions& options) {
   sio.AddNamespace("/custom", ns);
   engineio::ServerConfig sio_config = config;
   sio_config.path = "/socket.io/";
-  engineio::Server sio_engine(sio_config, limits, [&sio](const std::shared_ptr<engineio::Session>& s) { sio.OnSession(s); });
+  engineio::Server sio_engine(sio_config, limits,
+                              [&sio](const std::shared_ptr<engineio::Session>& s) { sio.OnSession(s); });
 
   Router router({&eio, &sio_engine}, nullptr);
   auto listener = std::make_shared<net::Listener>(loops, options.host, options.port, router, limits);

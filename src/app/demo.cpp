@@ -3,8 +3,8 @@
 #include "fulfillment/js_json.hpp"
 #include "net/http_client.hpp"
 
-#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 #include <random>
 #include <vector>
@@ -15,8 +15,8 @@ namespace json = boost::json;
 namespace http = boost::beast::http;
 
 namespace {
-const char* kProducts[] = {"steam-gift-card-25", "elden-ring-pc", "windows-11-pro", "office-2021-home", "minecraft-java",
-                           "xbox-game-pass-3m", "cyberpunk-2077-pc"};
+const char* kProducts[] = {"steam-gift-card-25", "elden-ring-pc",     "windows-11-pro",   "office-2021-home",
+                           "minecraft-java",     "xbox-game-pass-3m", "cyberpunk-2077-pc"};
 }
 
 void DemoDriver::Start() {
@@ -58,11 +58,13 @@ void DemoDriver::Run() {
       json::array items;
       const int n = 1 + static_cast<int>(rng() % 3);
       for (int i = 0; i < n; ++i) {
-        items.push_back(json::object{{"productId", kProducts[rng() % std::size(kProducts)]}, {"quantity", 1 + static_cast<int>(rng() % 2)}});
+        items.push_back(json::object{{"productId", kProducts[rng() % std::size(kProducts)]},
+                                     {"quantity", 1 + static_cast<int>(rng() % 2)}});
       }
       if (chance(0.1)) items.push_back(json::object{{"productId", "oos-retro-bundle"}, {"quantity", 1}});
-      auto r = post("/api/v1/orders", json::serialize(json::object{{"userId", user}, {"items", items}, {"currency", "USD"}}),
-                    {{"Authorization", "Bearer " + config_.api_key}});
+      auto r =
+          post("/api/v1/orders", json::serialize(json::object{{"userId", user}, {"items", items}, {"currency", "USD"}}),
+               {{"Authorization", "Bearer " + config_.api_key}});
       boost::system::error_code ec;
       auto v = json::parse(r.body, ec);
       if (r.status == 201 && !ec && v.is_object() && v.as_object().contains("orderId")) {

@@ -11,22 +11,22 @@
 #include "common/log.hpp"
 #include "fulfillment/js_json.hpp"
 #include "fulfillment/service.hpp"
-#include "supplier_sim/supplier_sim.hpp"
 #include "gateway/gateway.hpp"
 #include "http_api/api.hpp"
 #include "net/listener.hpp"
 #include "net/loops.hpp"
 #include "socketio/server.hpp"
 #include "store/sqlite_order_store.hpp"
+#include "supplier_sim/supplier_sim.hpp"
 
-#include <CLI/CLI.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/json.hpp>
-#include <openssl/rand.h>
 #include <fcntl.h>
+#include <openssl/rand.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/json.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -125,9 +125,12 @@ void WriteFileAtomically(const fs::path& file, const std::string& text) {
     }
     done += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) throw std::runtime_error("cannot sync " + tmp.string() + ": " + std::strerror(errno));
-  if (::rename(tmp.c_str(), file.c_str()) != 0) throw std::runtime_error("cannot rename " + tmp.string() + ": " + std::strerror(errno));
-  const int dir = ::open(file.parent_path().empty() ? "." : file.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (::fsync(fd) != 0 || ::close(fd) != 0)
+    throw std::runtime_error("cannot sync " + tmp.string() + ": " + std::strerror(errno));
+  if (::rename(tmp.c_str(), file.c_str()) != 0)
+    throw std::runtime_error("cannot rename " + tmp.string() + ": " + std::strerror(errno));
+  const int dir =
+      ::open(file.parent_path().empty() ? "." : file.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir >= 0) {
     ::fsync(dir);
     ::close(dir);
@@ -142,8 +145,11 @@ std::string DataDirSecret(const fs::path& file, std::size_t bytes, std::size_t m
     std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
     if (s.size() < min_length) {
-      throw std::runtime_error(file.string() + " holds " + (s.empty() ? std::string("an empty secret") : "a secret of only " + std::to_string(s.size()) + " characters") +
-                               " (at least " + std::to_string(min_length) + " needed); delete it to generate a new one, or set the secret in the environment");
+      throw std::runtime_error(file.string() + " holds " +
+                               (s.empty() ? std::string("an empty secret")
+                                          : "a secret of only " + std::to_string(s.size()) + " characters") +
+                               " (at least " + std::to_string(min_length) +
+                               " needed); delete it to generate a new one, or set the secret in the environment");
     }
     return s;
   }
@@ -202,12 +208,14 @@ int Serve(ServeConfig c) {
 
   std::unique_ptr<fg::store::SqliteStore> store;
   try {
-    store = std::make_unique<fg::store::SqliteStore>((data / "gateway.db").string(), 100'000, limits.unknown_order_cache);
+    store =
+        std::make_unique<fg::store::SqliteStore>((data / "gateway.db").string(), 100'000, limits.unknown_order_cache);
   } catch (const std::exception& e) {
     return Fatal(e.what());
   }
   for (const char* name : {"gateway.db", "gateway.db-wal", "gateway.db-shm"}) {  // files made by an older version
-    if (fs::exists(data / name)) fs::permissions(data / name, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace, fs_ec);
+    if (fs::exists(data / name))
+      fs::permissions(data / name, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace, fs_ec);
   }
 
   // Secrets of the fulfillment flow: from the environment, else kept in the data dir. Notes are
@@ -223,11 +231,12 @@ int Serve(ServeConfig c) {
     if (c.url_signing_secret.empty()) {
       c.url_signing_secret = DataDirSecret(data / "url-signing.secret", 32, kMinSecretBytes);
     } else if (c.url_signing_secret.size() < kMinSecretBytes) {
-      return Fatal("URL_SIGNING_SECRET is too short (" + std::to_string(c.url_signing_secret.size()) + " characters; at least " +
-                   std::to_string(kMinSecretBytes) + ")");
+      return Fatal("URL_SIGNING_SECRET is too short (" + std::to_string(c.url_signing_secret.size()) +
+                   " characters; at least " + std::to_string(kMinSecretBytes) + ")");
     }
     if (c.demo && c.ipn_secret.empty()) c.ipn_secret = DataDirSecret(data / "ipn.secret", 24, kMinSecretBytes);
-    if (c.demo && c.kinguin_secret.empty()) c.kinguin_secret = DataDirSecret(data / "kinguin.secret", 24, kMinSecretBytes);
+    if (c.demo && c.kinguin_secret.empty())
+      c.kinguin_secret = DataDirSecret(data / "kinguin.secret", 24, kMinSecretBytes);
   } catch (const std::exception& e) {
     return Fatal(e.what());
   }
@@ -255,8 +264,8 @@ int Serve(ServeConfig c) {
     sim_listener->Start();
     sim_loops->Start();
     c.supplier_url = "http://127.0.0.1:" + std::to_string(sim_listener->Port());
-    notes.push_back("SUPPLIER_URL not set: using the built-in supplier simulator at " + c.supplier_url + " (failure rate " +
-                    std::to_string(so.failure_rate) + ")");
+    notes.push_back("SUPPLIER_URL not set: using the built-in supplier simulator at " + c.supplier_url +
+                    " (failure rate " + std::to_string(so.failure_rate) + ")");
   }
   std::unique_ptr<fg::fulfillment::HttpSupplier> supplier;
   try {
@@ -272,11 +281,13 @@ int Serve(ServeConfig c) {
     return Fatal(std::string("cannot use the key directory: ") + e.what());
   }
 
-  auto gateway = std::make_shared<fg::gateway::Gateway>(loops, *store, worker, fg::auth::JwtVerifier(c.jwt_secret), limits);
+  auto gateway =
+      std::make_shared<fg::gateway::Gateway>(loops, *store, worker, fg::auth::JwtVerifier(c.jwt_secret), limits);
   fg::fulfillment::ServiceConfig sc;
   sc.paid_statuses = SplitList(c.paid_statuses);
   sc.max_attempts = c.job_max_attempts;
-  sc.backoff = fg::fulfillment::Backoff{std::chrono::milliseconds(c.job_backoff_base_ms), std::chrono::milliseconds(c.job_backoff_cap_ms)};
+  sc.backoff = fg::fulfillment::Backoff{std::chrono::milliseconds(c.job_backoff_base_ms),
+                                        std::chrono::milliseconds(c.job_backoff_cap_ms)};
   sc.lease = std::chrono::milliseconds(c.job_lease_ms);
   sc.url_ttl = std::chrono::seconds(c.signed_url_ttl_s);
   sc.workers = c.job_workers;
@@ -284,12 +295,14 @@ int Serve(ServeConfig c) {
   sc.kinguin_secret = c.kinguin_secret;
   sc.reveals_per_minute = c.reveals_per_minute;
   fg::fulfillment::Service service(
-      *store, *objects, fg::fulfillment::KeyCipher(*master), fg::fulfillment::UrlSigner(c.url_signing_secret), *supplier,
+      *store, *objects, fg::fulfillment::KeyCipher(*master), fg::fulfillment::UrlSigner(c.url_signing_secret),
+      *supplier,
       [gw = gateway.get()](const std::vector<fg::fulfillment::Emitted>& events) {
         std::vector<fg::gateway::Gateway::Outgoing> out;
         out.reserve(events.size());
         for (const auto& e : events) {
-          out.push_back({fg::events::Name(e.event), fg::events::AudienceOf(e.event), e.order_id, e.json, e.owner_id, e.owner_json});
+          out.push_back({fg::events::Name(e.event), fg::events::AudienceOf(e.event), e.order_id, e.json, e.owner_id,
+                         e.owner_json});
         }
         gw->PublishAll(out);
       },
@@ -314,7 +327,8 @@ int Serve(ServeConfig c) {
     }
     eio_config.cors_origins.push_back(origin);
   }
-  fg::engineio::Server engine(eio_config, limits, [&sio](const std::shared_ptr<fg::engineio::Session>& s) { sio.OnSession(s); });
+  fg::engineio::Server engine(eio_config, limits,
+                              [&sio](const std::shared_ptr<fg::engineio::Session>& s) { sio.OnSession(s); });
 
   fg::http_api::Api api(*gateway, *store, worker, c.api_key, fg::auth::JwtVerifier(c.jwt_secret), service, limits);
   fg::app::StaticFiles web;
@@ -333,8 +347,10 @@ int Serve(ServeConfig c) {
     if (c.demo && req.target() == "/api/v1/demo/users" && req.method() == fg::net::http::verb::get) {
       // Demo mode only: the login page's user list. Not routed at all outside demo mode.
       boost::json::array users;
-      for (const char* u : fg::app::kDemoUsers) users.push_back(boost::json::object{{"userId", u}, {"role", "user"}, {"token", demo_token(u, "")}});
-      users.push_back(boost::json::object{{"userId", fg::app::kDemoAdmin}, {"role", "admin"}, {"token", demo_token(fg::app::kDemoAdmin, "admin")}});
+      for (const char* u : fg::app::kDemoUsers)
+        users.push_back(boost::json::object{{"userId", u}, {"role", "user"}, {"token", demo_token(u, "")}});
+      users.push_back(boost::json::object{
+          {"userId", fg::app::kDemoAdmin}, {"role", "admin"}, {"token", demo_token(fg::app::kDemoAdmin, "admin")}});
       fg::net::Response res{fg::net::http::status::ok, req.version()};
       res.set(fg::net::http::field::content_type, "application/json");
       res.set(fg::net::http::field::cache_control, "no-store");
@@ -371,10 +387,13 @@ int Serve(ServeConfig c) {
     demo = std::make_unique<fg::app::DemoDriver>(dc);
   }
   if (c.demo) {
-    const std::string base = c.public_url.empty() ? "http://localhost:" + std::to_string(listener->Port()) : c.public_url;
+    const std::string base =
+        c.public_url.empty() ? "http://localhost:" + std::to_string(listener->Port()) : c.public_url;
     if (demo) {
-      std::printf("\nDemo mode: a new order every %.1f s (signed IPNs, job queue, supplier simulator with transient failures).\n",
-                  static_cast<double>(c.demo_interval_ms) / 1000.0);
+      std::printf(
+          "\nDemo mode: a new order every %.1f s (signed IPNs, job queue, supplier simulator with transient "
+          "failures).\n",
+          static_cast<double>(c.demo_interval_ms) / 1000.0);
     } else {
       std::printf("\nDemo mode (no automatic orders).\n");
     }
@@ -382,7 +401,8 @@ int Serve(ServeConfig c) {
     for (const char* user : fg::app::kDemoUsers) {
       std::printf("  %-6s orders:    %s/#token=%s\n", user, base.c_str(), demo_token(user, "").c_str());
     }
-    std::printf("  Admin dashboard:  %s/admin#token=%s\n\n", base.c_str(), demo_token(fg::app::kDemoAdmin, "admin").c_str());
+    std::printf("  Admin dashboard:  %s/admin#token=%s\n\n", base.c_str(),
+                demo_token(fg::app::kDemoAdmin, "admin").c_str());
   }
 
   boost::asio::signal_set signals(loops.At(0), SIGINT, SIGTERM);
@@ -395,7 +415,8 @@ int Serve(ServeConfig c) {
     timer->async_wait([&loops, timer](boost::system::error_code) { loops.Stop(); });
   });
 
-  spdlog::info("fulfillment-gateway listening on http://{}:{} ({} loops, data dir {})", c.host, listener->Port(), threads, c.data_dir);
+  spdlog::info("fulfillment-gateway listening on http://{}:{} ({} loops, data dir {})", c.host, listener->Port(),
+               threads, c.data_dir);
   std::printf("READY port=%u\n", listener->Port());
   std::fflush(stdout);
   if (demo) demo->Start();
@@ -427,7 +448,8 @@ int RunSupplierSim(const std::string& host, unsigned short port, const fg::suppl
   signals.async_wait([&](boost::system::error_code, int) { loops.Stop(); });
   std::printf("READY port=%u\n", listener->Port());
   std::fflush(stdout);
-  spdlog::info("supplier simulator on http://{}:{} (latency {} ms, failure rate {})", host, listener->Port(), so.latency.count(), so.failure_rate);
+  spdlog::info("supplier simulator on http://{}:{} (latency {} ms, failure rate {})", host, listener->Port(),
+               so.latency.count(), so.failure_rate);
   loops.Start();
   loops.Join();
   return 0;
@@ -439,78 +461,164 @@ int main(int argc, char** argv) {
   CLI::App app{"fulfillment-gateway: a Socket.IO v4 real-time gateway for order-fulfillment updates"};
   app.require_subcommand(0, 1);
   ServeConfig c;
-  auto* host_option = app.add_option("--host", c.host, "address to listen on (demo mode: 127.0.0.1 unless given)")->envname("HOST")->capture_default_str();
-  app.add_option("--port", c.port, "port for HTTP, WebSocket and Socket.IO (0: any free port)")->envname("PORT")->capture_default_str();
-  app.add_option("--data-dir", c.data_dir, "directory of the embedded SQLite database and sealed keys")->envname("DATA_DIR")->capture_default_str();
+  auto* host_option = app.add_option("--host", c.host, "address to listen on (demo mode: 127.0.0.1 unless given)")
+                          ->envname("HOST")
+                          ->capture_default_str();
+  app.add_option("--port", c.port, "port for HTTP, WebSocket and Socket.IO (0: any free port)")
+      ->envname("PORT")
+      ->capture_default_str();
+  app.add_option("--data-dir", c.data_dir, "directory of the embedded SQLite database and sealed keys")
+      ->envname("DATA_DIR")
+      ->capture_default_str();
   app.add_option("--threads", c.threads, "event loops (0: one per core)")->envname("THREADS")->capture_default_str();
   app.add_option("--jwt-secret", c.jwt_secret, "HS256 secret for user tokens (required)")->envname("JWT_SECRET");
   app.add_option("--api-key", c.api_key, "bearer key for the server-to-server API (required)")->envname("API_KEY");
-  app.add_option("--cors-origins", c.cors_origins, "comma list of allowed browser origins, or *")->envname("CORS_ORIGINS")->capture_default_str();
-  app.add_option("--ping-interval", c.ping_interval_ms, "Engine.IO ping interval, ms")->envname("PING_INTERVAL")->capture_default_str();
-  app.add_option("--ping-timeout", c.ping_timeout_ms, "Engine.IO ping timeout, ms")->envname("PING_TIMEOUT")->capture_default_str();
-  app.add_option("--connect-timeout", c.connect_timeout_ms, "ms a client has to join a namespace")->envname("CONNECT_TIMEOUT")->capture_default_str();
-  app.add_option("--max-payload", c.max_payload, "Engine.IO maxPayload, bytes")->envname("MAX_PAYLOAD")->capture_default_str();
-  app.add_option("--max-body", c.max_body, "largest REST request body, bytes")->envname("MAX_BODY")->capture_default_str();
-  app.add_option("--max-send-queue", c.max_send_queue, "bytes queued to one client before it is cut off as a slow consumer")
-      ->envname("MAX_SEND_QUEUE")->capture_default_str();
-  app.add_option("--max-combined-frames", c.max_combined_frames, "frames a loop combines into one write pass before flushing early")
-      ->envname("MAX_COMBINED_FRAMES")->capture_default_str();
-  app.add_option("--max-subscriptions", c.max_subscriptions, "order subscriptions per socket")->envname("MAX_SUBSCRIPTIONS")->capture_default_str();
-  app.add_option("--max-sessions", c.max_sessions, "open Engine.IO sessions before new ones get 503")->envname("MAX_SESSIONS")->capture_default_str();
-  app.add_option("--max-connections", c.limits.max_connections, "open TCP connections (0: the open-files limit minus 256)")
-      ->envname("MAX_CONNECTIONS")->capture_default_str();
-  app.add_option("--connection-reserve", c.limits.connection_reserve, "connections kept for health checks and the REST API (Engine.IO gets 503 past max - reserve)")
-      ->envname("CONNECTION_RESERVE")->capture_default_str();
-  app.add_option("--max-connections-per-ip", c.limits.max_connections_per_ip, "open TCP connections from one client address")
-      ->envname("MAX_CONNECTIONS_PER_IP")->capture_default_str();
+  app.add_option("--cors-origins", c.cors_origins, "comma list of allowed browser origins, or *")
+      ->envname("CORS_ORIGINS")
+      ->capture_default_str();
+  app.add_option("--ping-interval", c.ping_interval_ms, "Engine.IO ping interval, ms")
+      ->envname("PING_INTERVAL")
+      ->capture_default_str();
+  app.add_option("--ping-timeout", c.ping_timeout_ms, "Engine.IO ping timeout, ms")
+      ->envname("PING_TIMEOUT")
+      ->capture_default_str();
+  app.add_option("--connect-timeout", c.connect_timeout_ms, "ms a client has to join a namespace")
+      ->envname("CONNECT_TIMEOUT")
+      ->capture_default_str();
+  app.add_option("--max-payload", c.max_payload, "Engine.IO maxPayload, bytes")
+      ->envname("MAX_PAYLOAD")
+      ->capture_default_str();
+  app.add_option("--max-body", c.max_body, "largest REST request body, bytes")
+      ->envname("MAX_BODY")
+      ->capture_default_str();
+  app.add_option("--max-send-queue", c.max_send_queue,
+                 "bytes queued to one client before it is cut off as a slow consumer")
+      ->envname("MAX_SEND_QUEUE")
+      ->capture_default_str();
+  app.add_option("--max-combined-frames", c.max_combined_frames,
+                 "frames a loop combines into one write pass before flushing early")
+      ->envname("MAX_COMBINED_FRAMES")
+      ->capture_default_str();
+  app.add_option("--max-subscriptions", c.max_subscriptions, "order subscriptions per socket")
+      ->envname("MAX_SUBSCRIPTIONS")
+      ->capture_default_str();
+  app.add_option("--max-sessions", c.max_sessions, "open Engine.IO sessions before new ones get 503")
+      ->envname("MAX_SESSIONS")
+      ->capture_default_str();
+  app.add_option("--max-connections", c.limits.max_connections,
+                 "open TCP connections (0: the open-files limit minus 256)")
+      ->envname("MAX_CONNECTIONS")
+      ->capture_default_str();
+  app.add_option("--connection-reserve", c.limits.connection_reserve,
+                 "connections kept for health checks and the REST API (Engine.IO gets 503 past max - reserve)")
+      ->envname("CONNECTION_RESERVE")
+      ->capture_default_str();
+  app.add_option("--max-connections-per-ip", c.limits.max_connections_per_ip,
+                 "open TCP connections from one client address")
+      ->envname("MAX_CONNECTIONS_PER_IP")
+      ->capture_default_str();
   app.add_option("--max-sessions-per-ip", c.limits.max_sessions_per_ip, "Engine.IO sessions from one client address")
-      ->envname("MAX_SESSIONS_PER_IP")->capture_default_str();
-  app.add_option("--max-pending-sessions", c.limits.max_pending_sessions, "sessions not yet in a namespace (oldest closed past it)")
-      ->envname("MAX_PENDING_SESSIONS")->capture_default_str();
-  app.add_option("--max-pending-sessions-per-ip", c.limits.max_pending_sessions_per_ip, "sessions not yet in a namespace, per client address")
-      ->envname("MAX_PENDING_SESSIONS_PER_IP")->capture_default_str();
-  app.add_option("--handshakes-per-ip", c.limits.handshakes_per_ip_per_s, "Engine.IO handshakes per second per client address (0: no limit)")
-      ->envname("HANDSHAKES_PER_IP")->capture_default_str();
-  app.add_option("--handshake-burst-per-ip", c.limits.handshake_burst_per_ip, "handshakes one client address may make at once")
-      ->envname("HANDSHAKE_BURST_PER_IP")->capture_default_str();
-  app.add_flag("--trust-proxy", c.limits.trust_proxy, "take the client address from X-Forwarded-For (only behind a proxy that sets it)")
+      ->envname("MAX_SESSIONS_PER_IP")
+      ->capture_default_str();
+  app.add_option("--max-pending-sessions", c.limits.max_pending_sessions,
+                 "sessions not yet in a namespace (oldest closed past it)")
+      ->envname("MAX_PENDING_SESSIONS")
+      ->capture_default_str();
+  app.add_option("--max-pending-sessions-per-ip", c.limits.max_pending_sessions_per_ip,
+                 "sessions not yet in a namespace, per client address")
+      ->envname("MAX_PENDING_SESSIONS_PER_IP")
+      ->capture_default_str();
+  app.add_option("--handshakes-per-ip", c.limits.handshakes_per_ip_per_s,
+                 "Engine.IO handshakes per second per client address (0: no limit)")
+      ->envname("HANDSHAKES_PER_IP")
+      ->capture_default_str();
+  app.add_option("--handshake-burst-per-ip", c.limits.handshake_burst_per_ip,
+                 "handshakes one client address may make at once")
+      ->envname("HANDSHAKE_BURST_PER_IP")
+      ->capture_default_str();
+  app.add_flag("--trust-proxy", c.limits.trust_proxy,
+               "take the client address from X-Forwarded-For (only behind a proxy that sets it)")
       ->envname("TRUST_PROXY");
   app.add_option("--header-timeout", c.header_timeout_s, "seconds to send a request header (and idle keep-alive)")
-      ->envname("HEADER_TIMEOUT")->capture_default_str();
-  app.add_option("--body-timeout", c.body_timeout_s, "seconds to send a request body after its header")->envname("BODY_TIMEOUT")->capture_default_str();
-  app.add_option("--max-inflight-body", c.limits.max_inflight_body_bytes, "bytes of request bodies still arriving, all connections together")
-      ->envname("MAX_INFLIGHT_BODY")->capture_default_str();
+      ->envname("HEADER_TIMEOUT")
+      ->capture_default_str();
+  app.add_option("--body-timeout", c.body_timeout_s, "seconds to send a request body after its header")
+      ->envname("BODY_TIMEOUT")
+      ->capture_default_str();
+  app.add_option("--max-inflight-body", c.limits.max_inflight_body_bytes,
+                 "bytes of request bodies still arriving, all connections together")
+      ->envname("MAX_INFLIGHT_BODY")
+      ->capture_default_str();
   app.add_option("--max-webhook-body", c.limits.max_webhook_body, "largest provider webhook body, bytes")
-      ->envname("MAX_WEBHOOK_BODY")->capture_default_str();
+      ->envname("MAX_WEBHOOK_BODY")
+      ->capture_default_str();
   app.add_option("--unknown-order-cache", c.limits.unknown_order_cache, "unknown order ids remembered for subscribe")
-      ->envname("UNKNOWN_ORDER_CACHE")->capture_default_str();
+      ->envname("UNKNOWN_ORDER_CACHE")
+      ->capture_default_str();
   app.add_option("--reveals-per-minute", c.reveals_per_minute, "key reveals per order per minute (0: no limit)")
-      ->envname("REVEALS_PER_MINUTE")->capture_default_str();
-  app.add_option("--log-level", c.log_level, "trace|debug|info|warn|error")->envname("LOG_LEVEL")->capture_default_str();
+      ->envname("REVEALS_PER_MINUTE")
+      ->capture_default_str();
+  app.add_option("--log-level", c.log_level, "trace|debug|info|warn|error")
+      ->envname("LOG_LEVEL")
+      ->capture_default_str();
   app.add_option("--ipn-secret", c.ipn_secret, "NOWPayments IPN secret (HMAC-SHA512 key)")->envname("IPN_SECRET");
-  app.add_option("--kinguin-webhook-secret", c.kinguin_secret, "shared secret of POST /webhooks/kinguin (X-Event-Secret)")->envname("KINGUIN_WEBHOOK_SECRET");
-  app.add_option("--url-signing-secret", c.url_signing_secret, "HMAC key of signed key URLs (default: generated in the data dir)")->envname("URL_SIGNING_SECRET");
-  app.add_option("--key-encryption-key", c.key_encryption_key, "base64 of the 32-byte AES-256-GCM master key (default: generated in the data dir)")->envname("KEY_ENCRYPTION_KEY");
-  app.add_option("--supplier-url", c.supplier_url, "Kinguin-style supplier API base URL (default: built-in simulator)")->envname("SUPPLIER_URL");
+  app.add_option("--kinguin-webhook-secret", c.kinguin_secret,
+                 "shared secret of POST /webhooks/kinguin (X-Event-Secret)")
+      ->envname("KINGUIN_WEBHOOK_SECRET");
+  app.add_option("--url-signing-secret", c.url_signing_secret,
+                 "HMAC key of signed key URLs (default: generated in the data dir)")
+      ->envname("URL_SIGNING_SECRET");
+  app.add_option("--key-encryption-key", c.key_encryption_key,
+                 "base64 of the 32-byte AES-256-GCM master key (default: generated in the data dir)")
+      ->envname("KEY_ENCRYPTION_KEY");
+  app.add_option("--supplier-url", c.supplier_url, "Kinguin-style supplier API base URL (default: built-in simulator)")
+      ->envname("SUPPLIER_URL");
   app.add_option("--supplier-api-key", c.supplier_api_key, "supplier API key (X-Api-Key)")->envname("SUPPLIER_API_KEY");
-  app.add_option("--supplier-timeout", c.supplier_timeout_ms, "per-request supplier timeout, ms")->envname("SUPPLIER_TIMEOUT_MS")->capture_default_str();
-  app.add_option("--sim-failure-rate", c.sim_failure_rate, "built-in simulator: share of requests that fail transiently (default 0, demo 0.15)")->envname("SUPPLIER_SIM_FAILURE_RATE");
-  app.add_option("--sim-latency", c.sim_latency_ms, "built-in simulator: latency per request, ms")->envname("SUPPLIER_SIM_LATENCY_MS")->capture_default_str();
-  app.add_option("--sim-fail-first", c.sim_fail_first, "built-in simulator: the first N requests fail with 503 (tests)")->envname("SUPPLIER_SIM_FAIL_FIRST")->capture_default_str();
-  app.add_option("--paid-statuses", c.paid_statuses, "IPN payment_status values that mark an order paid")->envname("PAID_STATUSES")->capture_default_str();
-  app.add_option("--job-workers", c.job_workers, "fulfillment worker threads")->envname("JOB_WORKERS")->capture_default_str();
-  app.add_option("--job-max-attempts", c.job_max_attempts, "attempts before a job fails for good")->envname("JOB_MAX_ATTEMPTS")->capture_default_str();
-  app.add_option("--job-backoff-base", c.job_backoff_base_ms, "first retry delay, ms (doubles each retry, with jitter)")->envname("JOB_BACKOFF_BASE_MS")->capture_default_str();
-  app.add_option("--job-backoff-cap", c.job_backoff_cap_ms, "largest retry delay, ms")->envname("JOB_BACKOFF_CAP_MS")->capture_default_str();
-  app.add_option("--job-lease", c.job_lease_ms, "ms a worker holds a job before another may take it")->envname("JOB_LEASE_MS")->capture_default_str();
-  app.add_option("--signed-url-ttl", c.signed_url_ttl_s, "seconds a key download link stays valid")->envname("SIGNED_URL_TTL")->capture_default_str();
+  app.add_option("--supplier-timeout", c.supplier_timeout_ms, "per-request supplier timeout, ms")
+      ->envname("SUPPLIER_TIMEOUT_MS")
+      ->capture_default_str();
+  app.add_option("--sim-failure-rate", c.sim_failure_rate,
+                 "built-in simulator: share of requests that fail transiently (default 0, demo 0.15)")
+      ->envname("SUPPLIER_SIM_FAILURE_RATE");
+  app.add_option("--sim-latency", c.sim_latency_ms, "built-in simulator: latency per request, ms")
+      ->envname("SUPPLIER_SIM_LATENCY_MS")
+      ->capture_default_str();
+  app.add_option("--sim-fail-first", c.sim_fail_first, "built-in simulator: the first N requests fail with 503 (tests)")
+      ->envname("SUPPLIER_SIM_FAIL_FIRST")
+      ->capture_default_str();
+  app.add_option("--paid-statuses", c.paid_statuses, "IPN payment_status values that mark an order paid")
+      ->envname("PAID_STATUSES")
+      ->capture_default_str();
+  app.add_option("--job-workers", c.job_workers, "fulfillment worker threads")
+      ->envname("JOB_WORKERS")
+      ->capture_default_str();
+  app.add_option("--job-max-attempts", c.job_max_attempts, "attempts before a job fails for good")
+      ->envname("JOB_MAX_ATTEMPTS")
+      ->capture_default_str();
+  app.add_option("--job-backoff-base", c.job_backoff_base_ms, "first retry delay, ms (doubles each retry, with jitter)")
+      ->envname("JOB_BACKOFF_BASE_MS")
+      ->capture_default_str();
+  app.add_option("--job-backoff-cap", c.job_backoff_cap_ms, "largest retry delay, ms")
+      ->envname("JOB_BACKOFF_CAP_MS")
+      ->capture_default_str();
+  app.add_option("--job-lease", c.job_lease_ms, "ms a worker holds a job before another may take it")
+      ->envname("JOB_LEASE_MS")
+      ->capture_default_str();
+  app.add_option("--signed-url-ttl", c.signed_url_ttl_s, "seconds a key download link stays valid")
+      ->envname("SIGNED_URL_TTL")
+      ->capture_default_str();
   app.add_flag("--demo", c.demo, "demo mode: demo users and a stream of orders through the real flow")->envname("DEMO");
-  app.add_option("--demo-interval", c.demo_interval_ms, "demo: ms between new orders (0: no automatic orders)")->envname("DEMO_INTERVAL_MS")->capture_default_str();
-  app.add_option("--public-url", c.public_url, "URL users reach the gateway at (for printed links)")->envname("PUBLIC_URL");
-  app.add_option("--web-dir", c.web_dir, "built web app to serve at / (default: web/dist next to the build)")->envname("WEB_DIR");
+  app.add_option("--demo-interval", c.demo_interval_ms, "demo: ms between new orders (0: no automatic orders)")
+      ->envname("DEMO_INTERVAL_MS")
+      ->capture_default_str();
+  app.add_option("--public-url", c.public_url, "URL users reach the gateway at (for printed links)")
+      ->envname("PUBLIC_URL");
+  app.add_option("--web-dir", c.web_dir, "built web app to serve at / (default: web/dist next to the build)")
+      ->envname("WEB_DIR");
 
   fg::app::ConformanceOptions conf;
-  auto* conformance = app.add_subcommand("conformance", "serve the handlers the official Engine.IO/Socket.IO test suites expect");
+  auto* conformance =
+      app.add_subcommand("conformance", "serve the handlers the official Engine.IO/Socket.IO test suites expect");
   conformance->add_option("--port", conf.port, "port (the suites use 3000)")->capture_default_str();
   conformance->add_option("--host", conf.host, "address")->capture_default_str();
 
@@ -523,7 +631,8 @@ int main(int argc, char** argv) {
   token->add_option("--ttl", ttl, "seconds until exp (0: no exp claim)")->capture_default_str();
 
   std::string sign_file = "-";
-  auto* ipn_sign = app.add_subcommand("ipn-sign", "print the x-nowpayments-sig header for an IPN body (file or - for stdin), keyed with IPN_SECRET");
+  auto* ipn_sign = app.add_subcommand(
+      "ipn-sign", "print the x-nowpayments-sig header for an IPN body (file or - for stdin), keyed with IPN_SECRET");
   ipn_sign->add_option("body", sign_file, "file with the JSON body, - for stdin")->capture_default_str();
 
   std::string sim_host = "127.0.0.1";
@@ -534,8 +643,10 @@ int main(int argc, char** argv) {
   supplier_sim->add_option("--host", sim_host)->capture_default_str();
   supplier_sim->add_option("--port", sim_port)->capture_default_str();
   supplier_sim->add_option("--latency", sim_latency, "ms per request")->capture_default_str();
-  supplier_sim->add_option("--failure-rate", sim_options.failure_rate, "share of requests answered 503")->capture_default_str();
-  supplier_sim->add_option("--fail-first", sim_options.fail_first, "the first N requests answer 503")->capture_default_str();
+  supplier_sim->add_option("--failure-rate", sim_options.failure_rate, "share of requests answered 503")
+      ->capture_default_str();
+  supplier_sim->add_option("--fail-first", sim_options.fail_first, "the first N requests answer 503")
+      ->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
 
@@ -578,7 +689,9 @@ int main(int argc, char** argv) {
   if (c.demo && host_option->count() == 0) {
     // The demo hands out admin tokens to anyone who asks: never on a public interface by default.
     c.host = "127.0.0.1";
-    std::fprintf(stderr, "demo mode: listening on 127.0.0.1 only (its sign-in page hands out admin tokens); pass --host to change\n");
+    std::fprintf(
+        stderr,
+        "demo mode: listening on 127.0.0.1 only (its sign-in page hands out admin tokens); pass --host to change\n");
   }
   return Serve(c);
 }

@@ -15,7 +15,8 @@ namespace fg::app {
 class Router : public net::HttpHandler {
  public:
   using RestHandler = std::function<void(const std::shared_ptr<net::HttpConnection>&, net::Request)>;
-  Router(std::vector<engineio::Server*> engines, RestHandler rest) : engines_(std::move(engines)), rest_(std::move(rest)) {}
+  Router(std::vector<engineio::Server*> engines, RestHandler rest)
+      : engines_(std::move(engines)), rest_(std::move(rest)) {}
 
   void OnRequest(const std::shared_ptr<net::HttpConnection>& conn, net::Request req) override {
     for (auto* e : engines_) {
@@ -48,10 +49,12 @@ class Router : public net::HttpHandler {
         return res;  // Engine.IO answers an oversized POST with 413 and an empty body
       }
     }
-    return JsonError(header.version(), net::http::status::bad_request, "payload_too_large", "request body exceeds the limit");
+    return JsonError(header.version(), net::http::status::bad_request, "payload_too_large",
+                     "request body exceeds the limit");
   }
 
-  static net::Response JsonError(unsigned version, net::http::status status, std::string_view code, std::string_view message) {
+  static net::Response JsonError(unsigned version, net::http::status status, std::string_view code,
+                                 std::string_view message) {
     net::Response res{status, version};
     res.set(net::http::field::content_type, "application/json");
     boost::json::object o;

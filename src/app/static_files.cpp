@@ -31,7 +31,8 @@ bool StaticFiles::Load(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_regular_file(fs::path(dir) / "index.html", ec)) return false;
   std::size_t total = 0;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
     if (!it->is_regular_file()) continue;
     if (files_.size() >= 2000 || total > 64u * 1024 * 1024) {
       spdlog::warn("web dir {}: too many or too large files; the rest is not served", dir);

@@ -20,27 +20,37 @@ std::string_view BearerToken(std::string_view authorization) {
 
 const char* ToCode(TokenError e) {
   switch (e) {
-    case TokenError::kNone: return "ok";
-    case TokenError::kMissing: return "token_missing";
-    case TokenError::kInvalid: return "token_invalid";
-    case TokenError::kExpired: return "token_expired";
+    case TokenError::kNone:
+      return "ok";
+    case TokenError::kMissing:
+      return "token_missing";
+    case TokenError::kInvalid:
+      return "token_invalid";
+    case TokenError::kExpired:
+      return "token_expired";
   }
   return "token_invalid";
 }
 
 namespace {
 
-VerifyResult Invalid(std::string detail) { return VerifyResult{TokenError::kInvalid, std::move(detail), {}}; }
+VerifyResult Invalid(std::string detail) {
+  return VerifyResult{TokenError::kInvalid, std::move(detail), {}};
+}
 
 // A NumericDate claim: a JSON number (integer or not). nullopt when absent; error when malformed.
 bool ReadTime(const boost::json::object& o, std::string_view key, std::optional<double>& out) {
   auto it = o.find(key);
   if (it == o.end()) return true;
   const auto& v = it->value();
-  if (v.is_int64()) out = static_cast<double>(v.as_int64());
-  else if (v.is_uint64()) out = static_cast<double>(v.as_uint64());
-  else if (v.is_double() && std::isfinite(v.as_double())) out = v.as_double();
-  else return false;
+  if (v.is_int64())
+    out = static_cast<double>(v.as_int64());
+  else if (v.is_uint64())
+    out = static_cast<double>(v.as_uint64());
+  else if (v.is_double() && std::isfinite(v.as_double()))
+    out = v.as_double();
+  else
+    return false;
   return true;
 }
 

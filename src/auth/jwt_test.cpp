@@ -17,7 +17,8 @@ std::string Token(const std::string& header, const std::string& payload, const s
 
 TEST(Jwt, AcceptsValidToken) {
   JwtVerifier v(kSecret);
-  auto r = v.Verify(Token(R"({"alg":"HS256","typ":"JWT"})", R"({"sub":"u1","email":"a@b.c","role":"admin","exp":1800000100})"), kNow);
+  auto r = v.Verify(
+      Token(R"({"alg":"HS256","typ":"JWT"})", R"({"sub":"u1","email":"a@b.c","role":"admin","exp":1800000100})"), kNow);
   ASSERT_EQ(r.error, TokenError::kNone) << r.detail;
   EXPECT_EQ(r.principal.user_id, "u1");
   EXPECT_EQ(r.principal.email, "a@b.c");

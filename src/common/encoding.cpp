@@ -50,7 +50,8 @@ std::string Encode(std::string_view in, std::string_view alphabet, bool pad) {
 std::optional<std::string> Decode(std::string_view in, std::string_view alphabet, bool canonical = false) {
   std::array<int, 256> table{};
   table.fill(-1);
-  for (std::size_t k = 0; k < alphabet.size(); ++k) table[static_cast<unsigned char>(alphabet[k])] = static_cast<int>(k);
+  for (std::size_t k = 0; k < alphabet.size(); ++k)
+    table[static_cast<unsigned char>(alphabet[k])] = static_cast<int>(k);
   if (!canonical) {
     while (!in.empty() && in.back() == '=') in.remove_suffix(1);
   }
@@ -75,10 +76,18 @@ std::optional<std::string> Decode(std::string_view in, std::string_view alphabet
 
 }  // namespace
 
-std::string Base64Encode(std::string_view bytes) { return Encode(bytes, kStd, true); }
-std::optional<std::string> Base64Decode(std::string_view text) { return Decode(text, kStd); }
-std::string Base64UrlEncode(std::string_view bytes) { return Encode(bytes, kUrl, false); }
-std::optional<std::string> Base64UrlDecode(std::string_view text) { return Decode(text, kUrl, true); }
+std::string Base64Encode(std::string_view bytes) {
+  return Encode(bytes, kStd, true);
+}
+std::optional<std::string> Base64Decode(std::string_view text) {
+  return Decode(text, kStd);
+}
+std::string Base64UrlEncode(std::string_view bytes) {
+  return Encode(bytes, kUrl, false);
+}
+std::optional<std::string> Base64UrlDecode(std::string_view text) {
+  return Decode(text, kUrl, true);
+}
 
 std::string HexEncode(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -107,8 +116,8 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 std::string HmacSha256(std::string_view key, std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md.data(), &len);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), md.data(), &len);
   return std::string(reinterpret_cast<const char*>(md.data()), len);
 }
 

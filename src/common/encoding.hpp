@@ -32,5 +32,4 @@ bool IsHexDigest(std::string_view s, std::size_t digits);
 // untrusted input that is safe to store, log and show.
 std::string PrintablePrefix(std::string_view s, std::size_t max);
 
-
 }  // namespace fg

@@ -6,7 +6,8 @@ namespace fg::json_text {
 namespace {
 
 TEST(JsonText, FindsMembersVerbatim) {
-  const std::string body = R"({"event":"x","data":{"orderId":"o1","price":0.09853637216235617,"big":1e21,"s":"a}b\"c"},"z":[1,{"data":2}]})";
+  const std::string body =
+      R"({"event":"x","data":{"orderId":"o1","price":0.09853637216235617,"big":1e21,"s":"a}b\"c"},"z":[1,{"data":2}]})";
   auto data = FindMember(body, "data");
   ASSERT_TRUE(data);
   EXPECT_EQ(*data, R"({"orderId":"o1","price":0.09853637216235617,"big":1e21,"s":"a}b\"c"})");

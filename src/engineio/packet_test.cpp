@@ -32,7 +32,11 @@ TEST(EngineIoPacket, BinaryFrameIsAMessage) {
 
 TEST(EngineIoPayload, SplitsTextAndBinary) {
   std::vector<Packet> out;
-  ASSERT_EQ(DecodePayload("4hello\x1e" "bAQIDBA==\x1e" "2", out), PayloadError::kNone);
+  ASSERT_EQ(DecodePayload("4hello\x1e"
+                          "bAQIDBA==\x1e"
+                          "2",
+                          out),
+            PayloadError::kNone);
   ASSERT_EQ(out.size(), 3u);
   EXPECT_EQ(out[0], (Packet{PacketType::kMessage, "hello", false}));
   EXPECT_EQ(out[1], (Packet{PacketType::kMessage, std::string("\x01\x02\x03\x04"), true}));
@@ -45,19 +49,28 @@ TEST(EngineIoPayload, ReportsErrors) {
   out.clear();
   EXPECT_EQ(DecodePayload("4a\x1e", out), PayloadError::kBadPacket);  // empty trailing packet
   out.clear();
-  EXPECT_EQ(DecodePayload("4a\x1e" "x", out), PayloadError::kBadPacket);
+  EXPECT_EQ(DecodePayload("4a\x1e"
+                          "x",
+                          out),
+            PayloadError::kBadPacket);
   EXPECT_EQ(out.size(), 1u);
   out.clear();
   EXPECT_EQ(DecodePayload("b***", out), PayloadError::kBadPacket);
   out.clear();
-  EXPECT_EQ(DecodePayload("6\x1e" "6\x1e" "6", out, 2), PayloadError::kTooManyPackets);
+  EXPECT_EQ(DecodePayload("6\x1e"
+                          "6\x1e"
+                          "6",
+                          out, 2),
+            PayloadError::kTooManyPackets);
 }
 
 TEST(EngineIoPayload, EncodesAsItDecodes) {
   std::string payload;
   AppendToPayload(payload, "4hello", false);
   AppendToPayload(payload, std::string("\x01\x02\x03\x04"), true);
-  EXPECT_EQ(payload, "4hello\x1e" "bAQIDBA==");
+  EXPECT_EQ(payload,
+            "4hello\x1e"
+            "bAQIDBA==");
   std::vector<Packet> out;
   ASSERT_EQ(DecodePayload(payload, out), PayloadError::kNone);
   EXPECT_EQ(EncodePacket(out[0]), "4hello");
@@ -67,7 +80,11 @@ TEST(EngineIoPayload, EncodesAsItDecodes) {
 // Every split of a payload between two reads must not matter once it is whole; here: every prefix
 // either decodes or reports an error, never crashes, and the whole decodes the same each time.
 TEST(EngineIoPayload, EveryPrefixIsSafe) {
-  const std::string whole = "4hello\x1e" "bAQIDBA==\x1e" "3\x1e" "4\xc3\xa9";
+  const std::string whole =
+      "4hello\x1e"
+      "bAQIDBA==\x1e"
+      "3\x1e"
+      "4\xc3\xa9";
   for (std::size_t i = 0; i <= whole.size(); ++i) {
     std::vector<Packet> out;
     (void)DecodePayload(std::string_view(whole).substr(0, i), out);

@@ -3,9 +3,9 @@
 #include "common/encoding.hpp"
 #include "net/query.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/dispatch.hpp>
 #include <boost/json.hpp>
-#include <spdlog/spdlog.h>
 
 namespace fg::engineio {
 
@@ -63,7 +63,8 @@ bool Server::OriginAllowed(std::string_view origin) const {
 void Server::ApplyCors(const net::Request& req, net::Response& res) const {
   const auto origin = req[http::field::origin];
   if (origin.empty()) return;
-  const bool any = std::find(config_.cors_origins.begin(), config_.cors_origins.end(), "*") != config_.cors_origins.end();
+  const bool any =
+      std::find(config_.cors_origins.begin(), config_.cors_origins.end(), "*") != config_.cors_origins.end();
   if (!OriginAllowed(origin)) return;
   res.set(http::field::access_control_allow_origin, any ? std::string("*") : std::string(origin));
   if (!any) {
@@ -103,7 +104,8 @@ std::optional<net::Response> Server::Admit(const net::Request& req, const std::s
                                            const std::string& client) {
   if (conn->NearCapacity()) return Overloaded(req, "Server at capacity");
   if (!handshakes_.Allow(client)) {
-    if (refused_++ % 1000 == 0) spdlog::warn("handshakes from {} over --handshakes-per-ip; {} refused so far", client, refused_);
+    if (refused_++ % 1000 == 0)
+      spdlog::warn("handshakes from {} over --handshakes-per-ip; {} refused so far", client, refused_);
     return Overloaded(req, "Too many handshakes", http::status::too_many_requests);
   }
   std::lock_guard lock(mutex_);
@@ -114,7 +116,8 @@ std::optional<net::Response> Server::Admit(const net::Request& req, const std::s
   if (limits_.max_sessions_per_ip) {
     auto it = sessions_by_ip_.find(client);
     if (it != sessions_by_ip_.end() && it->second >= limits_.max_sessions_per_ip) {
-      if (refused_++ % 1000 == 0) spdlog::warn("refusing new sessions from {}: {} open (--max-sessions-per-ip)", client, it->second);
+      if (refused_++ % 1000 == 0)
+        spdlog::warn("refusing new sessions from {}: {} open (--max-sessions-per-ip)", client, it->second);
       return Overloaded(req, "Too many sessions", http::status::too_many_requests);
     }
   }
@@ -128,14 +131,16 @@ std::shared_ptr<Session> Server::Create(boost::asio::any_io_executor exec, const
   info.authorization = std::string(req[http::field::authorization]);
   info.origin = std::string(req[http::field::origin]);
   info.remote_address = client;
-  auto session = std::make_shared<Session>(*this, std::move(exec), RandomId(15), std::move(info), config_.options, limits_);
+  auto session =
+      std::make_shared<Session>(*this, std::move(exec), RandomId(15), std::move(info), config_.options, limits_);
   std::lock_guard lock(mutex_);
   sessions_.emplace(session->Id(), session);
   ++sessions_by_ip_[client];
   // A new anonymous session; past a pending bound the oldest one (of this address, else overall)
   // is closed, so a flood of handshakes recycles its own slots instead of locking others out.
   auto& mine = pending_by_ip_[client];
-  if (limits_.max_pending_sessions_per_ip && mine.size() >= limits_.max_pending_sessions_per_ip) EvictLocked(mine.front());
+  if (limits_.max_pending_sessions_per_ip && mine.size() >= limits_.max_pending_sessions_per_ip)
+    EvictLocked(mine.front());
   if (limits_.max_pending_sessions && pending_.size() >= limits_.max_pending_sessions) EvictLocked(pending_.front());
   pending_.push_back(session->Id());
   auto& by_ip = pending_by_ip_[client];
@@ -161,7 +166,8 @@ void Server::EvictLocked(const std::string& sid) {
   ForgetPendingLocked(id);
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
-  if (refused_++ % 1000 == 0) spdlog::warn("closing unjoined sessions to admit new ones (--max-pending-sessions[-per-ip])");
+  if (refused_++ % 1000 == 0)
+    spdlog::warn("closing unjoined sessions to admit new ones (--max-pending-sessions[-per-ip])");
   auto s = it->second;
   boost::asio::post(s->Executor(), [s] { s->Abort("pending session evicted"); });
 }
@@ -182,7 +188,8 @@ void Server::HandleRequest(const std::shared_ptr<net::HttpConnection>& conn, net
     ApplyCors(req, res);
     res.set(http::field::access_control_allow_methods, "GET, POST, OPTIONS");
     const auto wanted = req[http::field::access_control_request_headers];
-    res.set(http::field::access_control_allow_headers, wanted.empty() ? std::string("content-type") : std::string(wanted));
+    res.set(http::field::access_control_allow_headers,
+            wanted.empty() ? std::string("content-type") : std::string(wanted));
     res.set(http::field::access_control_max_age, "86400");
     conn->Respond(std::move(res));
     return;
@@ -204,7 +211,8 @@ void Server::HandleRequest(const std::shared_ptr<net::HttpConnection>& conn, net
     }
     if (!OriginAllowedFor(req)) {
       // Browsers send Origin on XHR too: a page from another site cannot even open a session.
-      spdlog::debug("refused polling handshake from origin '{}' ({})", std::string(req[http::field::origin]), conn->RemoteAddress());
+      spdlog::debug("refused polling handshake from origin '{}' ({})", std::string(req[http::field::origin]),
+                    conn->RemoteAddress());
       conn->Respond(Forbidden(req));
       return;
     }
@@ -231,13 +239,13 @@ void Server::HandleRequest(const std::shared_ptr<net::HttpConnection>& conn, net
   net::Response base{http::status::ok, req.version()};
   ApplyCors(req, base);
   if (req.method() == http::verb::get) {
-    boost::asio::dispatch(session->Executor(), [session, conn, b = std::move(base)]() mutable {
-      session->OnPollGet(conn, std::move(b));
-    });
+    boost::asio::dispatch(session->Executor(),
+                          [session, conn, b = std::move(base)]() mutable { session->OnPollGet(conn, std::move(b)); });
   } else if (req.method() == http::verb::post) {
-    boost::asio::dispatch(session->Executor(), [session, conn, b = std::move(base), body = std::move(req.body())]() mutable {
-      session->OnPollPost(conn, std::move(b), std::move(body));
-    });
+    boost::asio::dispatch(session->Executor(),
+                          [session, conn, b = std::move(base), body = std::move(req.body())]() mutable {
+                            session->OnPollPost(conn, std::move(b), std::move(body));
+                          });
   } else {
     conn->Respond(ErrorResponse(req, ErrorCode::kBadRequest, "Bad request"));
   }
@@ -254,7 +262,8 @@ void Server::HandleUpgrade(const std::shared_ptr<net::HttpConnection>& conn, net
     return;
   }
   if (!OriginAllowedFor(req)) {
-    spdlog::info("refused WebSocket from origin '{}' ({})", std::string(req[http::field::origin]), conn->RemoteAddress());
+    spdlog::info("refused WebSocket from origin '{}' ({})", std::string(req[http::field::origin]),
+                 conn->RemoteAddress());
     conn->RespondAndClose(Forbidden(req));
     return;
   }

@@ -16,7 +16,14 @@ namespace fg::engineio {
 
 namespace http = boost::beast::http;
 
-enum class ErrorCode { kUnknownTransport = 0, kUnknownSid = 1, kBadHandshakeMethod = 2, kBadRequest = 3, kForbidden = 4, kUnsupportedProtocolVersion = 5 };
+enum class ErrorCode {
+  kUnknownTransport = 0,
+  kUnknownSid = 1,
+  kBadHandshakeMethod = 2,
+  kBadRequest = 3,
+  kForbidden = 4,
+  kUnsupportedProtocolVersion = 5
+};
 
 struct ServerConfig {
   std::string path = "/socket.io/";
@@ -54,7 +61,8 @@ class Server {
 
  private:
   net::Response ErrorResponse(const net::Request& req, ErrorCode code, std::string_view message) const;
-  net::Response Overloaded(const net::Request& req, std::string_view why, http::status status = http::status::service_unavailable) const;
+  net::Response Overloaded(const net::Request& req, std::string_view why,
+                           http::status status = http::status::service_unavailable) const;
   net::Response Forbidden(const net::Request& req) const;
   // Admission of a new session from `client`: nullopt when it may be created, else the refusal.
   std::optional<net::Response> Admit(const net::Request& req, const std::shared_ptr<net::HttpConnection>& conn,

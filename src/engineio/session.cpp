@@ -2,9 +2,9 @@
 
 #include "engineio/server.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
-#include <spdlog/spdlog.h>
 
 namespace fg::engineio {
 
@@ -228,7 +228,8 @@ void Session::HandlePacket(Packet p) {
       if (transport_ == Transport::kPolling && !pending_get_) {
         // The client's GET may still be on its way (another connection, maybe another loop): give
         // it a moment so it is answered with a noop rather than a 400, as the reference server does.
-        LingerForGet("transport close", '6', std::min<std::chrono::milliseconds>(options_.ping_timeout, std::chrono::milliseconds(1000)));
+        LingerForGet("transport close", '6',
+                     std::min<std::chrono::milliseconds>(options_.ping_timeout, std::chrono::milliseconds(1000)));
         return;
       }
       CloseWith("transport close", '6');
@@ -316,9 +317,13 @@ void Session::OnPingTimer() {
   });
 }
 
-void Session::OnTransportClosed(std::string_view reason) { CloseWith(reason, '1'); }
+void Session::OnTransportClosed(std::string_view reason) {
+  CloseWith(reason, '1');
+}
 
-void Session::MarkJoined() { server_.MarkJoined(id_); }
+void Session::MarkJoined() {
+  server_.MarkJoined(id_);
+}
 
 void Session::Close(std::string_view reason) {
   if (state_ == State::kClosed || close_pending_) return;

@@ -56,8 +56,8 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   enum class Transport { kPolling, kWebSocket };
 
-  Session(Server& server, boost::asio::any_io_executor exec, std::string id, HandshakeInfo info,
-          const Options& options, const Limits& limits);
+  Session(Server& server, boost::asio::any_io_executor exec, std::string id, HandshakeInfo info, const Options& options,
+          const Limits& limits);
 
   const std::string& Id() const { return id_; }
   const HandshakeInfo& Handshake() const { return info_; }

@@ -12,8 +12,8 @@ namespace json = boost::json;
 bool IsSafeId(std::string_view id, std::size_t max_len) {
   if (id.empty() || id.size() > max_len) return false;
   for (char c : id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-                    c == '.' || c == ':';
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                    c == '_' || c == '.' || c == ':';
     if (!ok) return false;
   }
   return true;
@@ -21,12 +21,18 @@ bool IsSafeId(std::string_view id, std::size_t max_len) {
 
 std::string_view Name(Event e) {
   switch (e) {
-    case Event::kStatusChange: return "fulfillment:status-change";
-    case Event::kPaymentConfirmed: return "payment:confirmed";
-    case Event::kKeyDelivered: return "fulfillment:key-delivered";
-    case Event::kError: return "fulfillment:error";
-    case Event::kJobQueue: return "admin:job-queue-event";
-    case Event::kWebhook: return "admin:webhook-received";
+    case Event::kStatusChange:
+      return "fulfillment:status-change";
+    case Event::kPaymentConfirmed:
+      return "payment:confirmed";
+    case Event::kKeyDelivered:
+      return "fulfillment:key-delivered";
+    case Event::kError:
+      return "fulfillment:error";
+    case Event::kJobQueue:
+      return "admin:job-queue-event";
+    case Event::kWebhook:
+      return "admin:webhook-received";
   }
   return "";
 }
@@ -50,11 +56,16 @@ std::optional<Audience> AudienceOf(std::string_view name) {
 
 std::string_view ToString(OrderStatus s) {
   switch (s) {
-    case OrderStatus::kCreated: return "created";
-    case OrderStatus::kPaid: return "paid";
-    case OrderStatus::kProcessing: return "processing";
-    case OrderStatus::kFulfilled: return "fulfilled";
-    case OrderStatus::kFailed: return "failed";
+    case OrderStatus::kCreated:
+      return "created";
+    case OrderStatus::kPaid:
+      return "paid";
+    case OrderStatus::kProcessing:
+      return "processing";
+    case OrderStatus::kFulfilled:
+      return "fulfilled";
+    case OrderStatus::kFailed:
+      return "failed";
   }
   return "created";
 }
@@ -88,8 +99,8 @@ std::string ToJson(const StatusChange& e) {
 }
 
 std::string ToJson(const ErrorEvent& e) {
-  json::object o{{"orderId", e.order_id}, {"error", e.error},  {"severity", e.severity},
-                 {"retryable", e.retryable}, {"code", e.code}, {"message", e.error}};
+  json::object o{{"orderId", e.order_id},    {"error", e.error}, {"severity", e.severity},
+                 {"retryable", e.retryable}, {"code", e.code},   {"message", e.error}};
   PutIf(o, "jobId", e.job_id);
   if (e.attempt) o["attempt"] = *e.attempt;
   if (e.max_attempts) o["maxAttempts"] = *e.max_attempts;
@@ -99,8 +110,10 @@ std::string ToJson(const ErrorEvent& e) {
 }
 
 std::string ToJson(const KeyDelivered& e) {
-  return json::serialize(json::object{{"orderId", e.order_id}, {"itemCount", e.item_count},
-                                      {"deliveryMethod", "customer-reveal"}, {"timestamp", IsoTimestamp()}});
+  return json::serialize(json::object{{"orderId", e.order_id},
+                                      {"itemCount", e.item_count},
+                                      {"deliveryMethod", "customer-reveal"},
+                                      {"timestamp", IsoTimestamp()}});
 }
 
 std::string ToJson(const PaymentConfirmed& e) {

@@ -78,7 +78,7 @@ std::string ToJson(const KeyDelivered& e);
 struct PaymentConfirmed {
   std::string order_id, payment_id, currency;
   std::optional<std::string> tx_hash;
-  std::string amount_json = "null";            // raw JSON number text
+  std::string amount_json = "null";              // raw JSON number text
   std::optional<std::string> price_amount_json;  // raw JSON number text
 };
 std::string ToJson(const PaymentConfirmed& e);

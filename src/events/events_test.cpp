@@ -1,7 +1,7 @@
 #include "events/events.hpp"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include <fstream>
 #include <regex>
@@ -43,7 +43,8 @@ TEST(Events, AgreeWithTheWebClientTypes) {
   const std::string statuses = m[1];
   std::set<std::string> ts_statuses;
   const std::regex status_re("\"([a-z_]+)\"");
-  for (auto it = std::sregex_iterator(statuses.begin(), statuses.end(), status_re); it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(statuses.begin(), statuses.end(), status_re); it != std::sregex_iterator();
+       ++it) {
     ts_statuses.insert((*it)[1]);
   }
   std::set<std::string> cpp_statuses;
@@ -56,13 +57,15 @@ TEST(Events, NamesAudiencesAndStatusesRoundTrip) {
   EXPECT_EQ(AudienceOf("admin:job-queue-event"), Audience::kAdminsOnly);
   EXPECT_EQ(AudienceOf("admin:webhook-received"), Audience::kAdminsOnly);
   EXPECT_EQ(AudienceOf("fulfillment:error"), Audience::kOrderAndAdmins);
-  for (const char* e : {"", "admin:connection-stats", "subscribe:order", "FULFILLMENT:ERROR"}) EXPECT_FALSE(AudienceOf(e)) << e;
+  for (const char* e : {"", "admin:connection-stats", "subscribe:order", "FULFILLMENT:ERROR"})
+    EXPECT_FALSE(AudienceOf(e)) << e;
   for (auto s : kAllStatuses) EXPECT_EQ(ParseOrderStatus(ToString(s)), s);
   EXPECT_FALSE(ParseOrderStatus("shipped"));
 }
 
 TEST(Events, PayloadBuildersLeaveOutWhatIsNotSet) {
-  auto sc = json::parse(ToJson(StatusChange{"o1", OrderStatus::kProcessing, "in_progress", "", "j1", "active", 50, nullptr, "", "", ""}));
+  auto sc = json::parse(
+      ToJson(StatusChange{"o1", OrderStatus::kProcessing, "in_progress", "", "j1", "active", 50, nullptr, "", "", ""}));
   EXPECT_EQ(sc.at("orderId"), "o1");
   EXPECT_EQ(sc.at("status"), "processing");
   EXPECT_EQ(sc.at("jobProgress"), 50);
@@ -83,7 +86,8 @@ TEST(Events, PayloadBuildersLeaveOutWhatIsNotSet) {
   EXPECT_NE(text.find("\"priceAmount\":50.0"), std::string::npos) << text;
   EXPECT_NE(text.find("\"txHash\":null"), std::string::npos) << text;
 
-  auto hook = json::parse(ToJson(WebhookEvent{7, "nowpayments", "failed", std::nullopt, std::nullopt, std::nullopt, "invalid_signature", 1234}));
+  auto hook = json::parse(ToJson(
+      WebhookEvent{7, "nowpayments", "failed", std::nullopt, std::nullopt, std::nullopt, "invalid_signature", 1234}));
   EXPECT_FALSE(hook.as_object().contains("orderId"));
   EXPECT_EQ(hook.at("bodyBytes"), 1234);
 }

@@ -21,7 +21,9 @@ struct CtxDeleter {
 };
 using Ctx = std::unique_ptr<EVP_CIPHER_CTX, CtxDeleter>;
 
-const unsigned char* U(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+const unsigned char* U(std::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
 
 }  // namespace
 
@@ -85,10 +87,12 @@ std::string UrlSigner::SignedPath(std::string_view path, std::int64_t expires) c
   return std::string(path) + "?expires=" + std::to_string(expires) + "&sig=" + Signature(path, expires);
 }
 
-UrlCheck UrlSigner::Check(std::string_view path, std::string_view expires, std::string_view sig, std::int64_t now) const {
+UrlCheck UrlSigner::Check(std::string_view path, std::string_view expires, std::string_view sig,
+                          std::int64_t now) const {
   std::int64_t exp = 0;
   const auto r = std::from_chars(expires.data(), expires.data() + expires.size(), exp);
-  if (expires.empty() || r.ec != std::errc() || r.ptr != expires.data() + expires.size()) return UrlCheck::kBadSignature;
+  if (expires.empty() || r.ec != std::errc() || r.ptr != expires.data() + expires.size())
+    return UrlCheck::kBadSignature;
   if (!ConstantTimeEquals(Signature(path, exp), sig)) return UrlCheck::kBadSignature;
   return now > exp ? UrlCheck::kExpired : UrlCheck::kValid;
 }

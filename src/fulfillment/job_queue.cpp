@@ -3,8 +3,8 @@
 #include "common/clock.hpp"
 #include "common/encoding.hpp"
 
-#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 #include <algorithm>
 
@@ -13,13 +13,14 @@ namespace fg::fulfillment {
 namespace json = boost::json;
 
 std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 json::object JobView(const store::JobRow& j) {
-  json::object o{{"jobId", j.job_id},       {"queueName", j.queue},       {"orderId", j.order_id},
-                 {"state", j.state},        {"attempts", j.attempts},     {"maxAttempts", j.max_attempts},
-                 {"progress", j.progress},  {"createdAt", j.created_at},  {"updatedAt", j.updated_at}};
+  json::object o{{"jobId", j.job_id},      {"queueName", j.queue},      {"orderId", j.order_id},
+                 {"state", j.state},       {"attempts", j.attempts},    {"maxAttempts", j.max_attempts},
+                 {"progress", j.progress}, {"createdAt", j.created_at}, {"updatedAt", j.updated_at}};
   if (!j.last_error.empty()) o["lastError"] = j.last_error;
   if (j.state == "retry" || j.state == "queued") {
     o["nextRunAt"] = IsoTimestamp(std::chrono::system_clock::time_point(std::chrono::milliseconds(j.next_run_at_ms)));
@@ -57,7 +58,8 @@ Result JobQueue::Retry(const std::string& job_id) {
     auto order = tx.GetOrder(job->order_id);
     if (order && IsFinalPaymentFailure(order->payment_status)) {
       // A refunded, failed or expired payment is final: re-running would deliver unpaid keys.
-      r = Fail(errc::payment_not_completed, "the order's payment is " + order->payment_status + "; its job cannot be retried");
+      r = Fail(errc::payment_not_completed,
+               "the order's payment is " + order->payment_status + "; its job cannot be retried");
       return;
     }
     job->state = "queued";
@@ -103,7 +105,8 @@ std::optional<std::string> JobQueue::EnqueueFor(store::Tx& tx, Outbox& out, cons
 
 std::optional<store::JobRow> JobQueue::Lease() {
   std::optional<store::JobRow> job;
-  store_.Transaction([&](store::Tx& tx) { job = tx.LeaseNextJob(std::string(kQueue), NowMs(), config_.lease.count()); });
+  store_.Transaction(
+      [&](store::Tx& tx) { job = tx.LeaseNextJob(std::string(kQueue), NowMs(), config_.lease.count()); });
   return job;
 }
 

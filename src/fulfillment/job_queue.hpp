@@ -15,7 +15,8 @@ namespace fg::fulfillment {
 
 class JobQueue {
  public:
-  JobQueue(store::FulfillmentStore& store, EventSink sink, const ServiceConfig& config) : store_(store), sink_(std::move(sink)), config_(config) {}
+  JobQueue(store::FulfillmentStore& store, EventSink sink, const ServiceConfig& config)
+      : store_(store), sink_(std::move(sink)), config_(config) {}
 
   Result List(const std::optional<std::string>& state);
   // An operator's re-run of a failed job (never of an order whose payment is final-failed).

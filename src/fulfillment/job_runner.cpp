@@ -2,8 +2,8 @@
 
 #include "common/clock.hpp"
 
-#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 #include <algorithm>
 #include <map>
@@ -38,7 +38,9 @@ JobRunner::JobRunner(store::FulfillmentStore& store, JobQueue& queue, ObjectStor
       sink_(std::move(sink)),
       config_(config) {}
 
-JobRunner::~JobRunner() { Stop(); }
+JobRunner::~JobRunner() {
+  Stop();
+}
 
 void JobRunner::Start() {
   if (const auto n = queue_.TakeBackAbandoned()) {
@@ -78,7 +80,8 @@ void JobRunner::WorkerLoop() {
 void JobRunner::Execute(JobRow job) {
   Run run{std::move(job), {}, {}};
   if (!Begin(run)) return;
-  spdlog::info("job {} (order {}) attempt {}/{}", run.job.job_id, run.order.order_id, run.job.attempts, run.job.max_attempts);
+  spdlog::info("job {} (order {}) attempt {}/{}", run.job.job_id, run.order.order_id, run.job.attempts,
+               run.job.max_attempts);
   try {
     if (!PlaceOrder(run) || !SealKeys(run)) return;
     Complete(run);
@@ -108,7 +111,9 @@ bool JobRunner::StopIfOrderLeft(Tx& tx, Outbox& out, JobRow& job, const OrderRow
   out.Record(tx, Event::kError, current.order_id, ToJson(stopped));
   out.Emit(Event::kJobQueue, current.order_id,
            ToJson(events::JobQueueEvent{job.job_id, "failed", current.order_id,
-                                        json::object{{"error", job.last_error}, {"attempt", job.attempts}, {"willRetry", false},
+                                        json::object{{"error", job.last_error},
+                                                     {"attempt", job.attempts},
+                                                     {"willRetry", false},
                                                      {"reason", "order_left_processing"}}}));
   spdlog::warn("job {} stopped: order {} {}", job.job_id, current.order_id, why);
   return true;
@@ -134,7 +139,8 @@ bool JobRunner::Begin(Run& run) {
   store_.Transaction([&](Tx& tx) {
     auto o = tx.GetOrder(run.job.order_id);
     const bool fulfilled = o && o->status == ToString(OrderStatus::kFulfilled);
-    const bool runnable = o && (o->status == ToString(OrderStatus::kPaid) || o->status == ToString(OrderStatus::kProcessing));
+    const bool runnable =
+        o && (o->status == ToString(OrderStatus::kPaid) || o->status == ToString(OrderStatus::kProcessing));
     if (!runnable) {
       // Nothing to do: already fulfilled (a previous run finished), failed, or gone.
       run.job.state = fulfilled ? "completed" : "failed";
@@ -151,8 +157,9 @@ bool JobRunner::Begin(Run& run) {
     run.order.job_progress = Progress(run.items);
     tx.UpdateOrder(run.order);
     out.Emit(Event::kJobQueue, run.order.order_id,
-             ToJson(events::JobQueueEvent{run.job.job_id, "started", run.order.order_id,
-                                          json::object{{"attempt", run.job.attempts}, {"maxAttempts", run.job.max_attempts}}}));
+             ToJson(events::JobQueueEvent{
+                 run.job.job_id, "started", run.order.order_id,
+                 json::object{{"attempt", run.job.attempts}, {"maxAttempts", run.job.max_attempts}}}));
     out.Record(tx, Event::kStatusChange, run.order.order_id,
                ProcessingUpdate(run.order.order_id, run.job.job_id, run.order.job_progress));
     go = true;
@@ -224,9 +231,11 @@ bool JobRunner::SealKeys(Run& run) {
       run.job.progress = progress;
       tx.UpdateJob(run.job);
       out.Emit(Event::kJobQueue, run.order.order_id,
-               ToJson(events::JobQueueEvent{run.job.job_id, "progress", run.order.order_id, json::object{{"progress", progress}}}));
+               ToJson(events::JobQueueEvent{run.job.job_id, "progress", run.order.order_id,
+                                            json::object{{"progress", progress}}}));
       if (progress < 100) {
-        out.Record(tx, Event::kStatusChange, run.order.order_id, ProcessingUpdate(run.order.order_id, run.job.job_id, progress));
+        out.Record(tx, Event::kStatusChange, run.order.order_id,
+                   ProcessingUpdate(run.order.order_id, run.job.job_id, progress));
       }
     });
     out.Flush(sink_);
@@ -250,9 +259,11 @@ void JobRunner::Complete(Run& run) {
     run.job.state = "completed";
     run.job.progress = 100;
     run.job.lease_until_ms = 0;
-    run.job.result = json::serialize(json::object{{"itemCount", run.items.size()}, {"supplierRef", run.order.supplier_ref}});
+    run.job.result =
+        json::serialize(json::object{{"itemCount", run.items.size()}, {"supplierRef", run.order.supplier_ref}});
     tx.UpdateJob(run.job);
-    out.Record(tx, Event::kKeyDelivered, run.order.order_id, ToJson(events::KeyDelivered{run.order.order_id, run.items.size()}));
+    out.Record(tx, Event::kKeyDelivered, run.order.order_id,
+               ToJson(events::KeyDelivered{run.order.order_id, run.items.size()}));
     const auto stored_items = tx.GetItems(run.order.order_id);
     events::StatusChange fulfilled;
     fulfilled.order_id = run.order.order_id;
@@ -268,11 +279,14 @@ void JobRunner::Complete(Run& run) {
     entry.owner_id = o->user_id;
     entry.owner_json = ToJson(fulfilled);
     out.Emit(Event::kJobQueue, run.order.order_id,
-             ToJson(events::JobQueueEvent{run.job.job_id, "completed", run.order.order_id,
-                                          json::object{{"progress", 100}, {"result", json::object{{"itemCount", run.items.size()}}}}}));
+             ToJson(events::JobQueueEvent{
+                 run.job.job_id, "completed", run.order.order_id,
+                 json::object{{"progress", 100}, {"result", json::object{{"itemCount", run.items.size()}}}}}));
   });
   out.Flush(sink_);
-  if (!stopped) spdlog::info("job {} completed: order {} fulfilled ({} items)", run.job.job_id, run.order.order_id, run.items.size());
+  if (!stopped)
+    spdlog::info("job {} completed: order {} fulfilled ({} items)", run.job.job_id, run.order.order_id,
+                 run.items.size());
 }
 
 void JobRunner::OnFailure(Run& run, const std::exception& e) {
@@ -315,8 +329,9 @@ void JobRunner::OnFailure(Run& run, const std::exception& e) {
       failed.error = e.what();
       out.Record(tx, Event::kStatusChange, order_id, ToJson(failed));
       out.Emit(Event::kJobQueue, order_id,
-               ToJson(events::JobQueueEvent{job.job_id, "failed", order_id,
-                                            json::object{{"error", e.what()}, {"attempt", job.attempts}, {"willRetry", false}}}));
+               ToJson(events::JobQueueEvent{
+                   job.job_id, "failed", order_id,
+                   json::object{{"error", e.what()}, {"attempt", job.attempts}, {"willRetry", false}}}));
       return;
     }
     double r;
@@ -327,14 +342,16 @@ void JobRunner::OnFailure(Run& run, const std::exception& e) {
     job.state = "retry";
     job.next_run_at_ms = NowMs() + config_.backoff.Delay(static_cast<int>(job.attempts), r).count();
     tx.UpdateJob(job);
-    const std::string next = IsoTimestamp(std::chrono::system_clock::time_point(std::chrono::milliseconds(job.next_run_at_ms)));
+    const std::string next =
+        IsoTimestamp(std::chrono::system_clock::time_point(std::chrono::milliseconds(job.next_run_at_ms)));
     err.severity = job.attempts + 1 >= job.max_attempts ? "error" : "warning";
     err.next_retry_at = next;
     out.Record(tx, Event::kError, order_id, ToJson(err));
-    out.Emit(Event::kJobQueue, order_id,
-             ToJson(events::JobQueueEvent{job.job_id, "failed", order_id,
-                                          json::object{{"error", e.what()}, {"attempt", job.attempts}, {"willRetry", true},
-                                                       {"nextRunAt", next}}}));
+    out.Emit(
+        Event::kJobQueue, order_id,
+        ToJson(events::JobQueueEvent{
+            job.job_id, "failed", order_id,
+            json::object{{"error", e.what()}, {"attempt", job.attempts}, {"willRetry", true}, {"nextRunAt", next}}}));
   });
   out.Flush(sink_);
   if (stopped) return;

@@ -24,8 +24,8 @@ namespace fg::fulfillment {
 
 class JobRunner {
  public:
-  JobRunner(store::FulfillmentStore& store, JobQueue& queue, ObjectStore& objects, const KeyCipher& cipher, const KeyLinks& links,
-            Supplier& supplier, EventSink sink, const ServiceConfig& config);
+  JobRunner(store::FulfillmentStore& store, JobQueue& queue, ObjectStore& objects, const KeyCipher& cipher,
+            const KeyLinks& links, Supplier& supplier, EventSink sink, const ServiceConfig& config);
   ~JobRunner();
   void Start();
   void Stop();

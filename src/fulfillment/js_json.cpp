@@ -163,8 +163,10 @@ class Parser {
     const std::size_t start = p_;
     if (p_ < t_.size() && t_[p_] == '-') ++p_;
     if (p_ >= t_.size() || !std::isdigit(static_cast<unsigned char>(t_[p_]))) return nullptr;
-    if (t_[p_] == '0') ++p_;
-    else while (p_ < t_.size() && std::isdigit(static_cast<unsigned char>(t_[p_]))) ++p_;
+    if (t_[p_] == '0')
+      ++p_;
+    else
+      while (p_ < t_.size() && std::isdigit(static_cast<unsigned char>(t_[p_]))) ++p_;
     if (p_ < t_.size() && t_[p_] == '.') {
       ++p_;
       if (p_ >= t_.size() || !std::isdigit(static_cast<unsigned char>(t_[p_]))) return nullptr;
@@ -211,10 +213,14 @@ class Parser {
     for (int i = 0; i < 4; ++i) {
       const char c = t_[p_++];
       out <<= 4;
-      if (c >= '0' && c <= '9') out |= static_cast<std::uint32_t>(c - '0');
-      else if (c >= 'a' && c <= 'f') out |= static_cast<std::uint32_t>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') out |= static_cast<std::uint32_t>(c - 'A' + 10);
-      else return false;
+      if (c >= '0' && c <= '9')
+        out |= static_cast<std::uint32_t>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        out |= static_cast<std::uint32_t>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        out |= static_cast<std::uint32_t>(c - 'A' + 10);
+      else
+        return false;
     }
     return true;
   }
@@ -247,14 +253,30 @@ class Parser {
       if (++p_ >= t_.size()) return false;
       const char e = t_[p_++];
       switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '/':
+          out += '/';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
         case 'u': {
           std::uint32_t cp = 0;
           if (!Hex4(cp)) return false;
@@ -279,7 +301,8 @@ class Parser {
           }
           break;
         }
-        default: return false;
+        default:
+          return false;
       }
     }
     return false;
@@ -316,9 +339,16 @@ std::u16string Utf16(const std::string& s) {
       out += static_cast<char16_t>(cp);
       continue;
     }
-    if (c >= 0xF0) { cp = c & 0x07; extra = 3; }
-    else if (c >= 0xE0) { cp = c & 0x0F; extra = 2; }
-    else if (c >= 0xC0) { cp = c & 0x1F; extra = 1; }
+    if (c >= 0xF0) {
+      cp = c & 0x07;
+      extra = 3;
+    } else if (c >= 0xE0) {
+      cp = c & 0x0F;
+      extra = 2;
+    } else if (c >= 0xC0) {
+      cp = c & 0x1F;
+      extra = 1;
+    }
     ++i;
     for (int k = 0; k < extra && i < s.size(); ++k, ++i) cp = (cp << 6) | (static_cast<unsigned char>(s[i]) & 0x3F);
     if (cp >= 0x10000) {
@@ -346,10 +376,18 @@ std::optional<std::uint32_t> ArrayIndex(const std::string& k) {
 
 void Print(std::string& out, const Value& v) {
   switch (v.kind) {
-    case Value::Kind::kNull: out += "null"; return;
-    case Value::Kind::kBool: out += v.b ? "true" : "false"; return;
-    case Value::Kind::kNumber: out += std::isfinite(v.n) ? JsNumber(v.n) : "null"; return;
-    case Value::Kind::kString: PrintString(out, v.s); return;
+    case Value::Kind::kNull:
+      out += "null";
+      return;
+    case Value::Kind::kBool:
+      out += v.b ? "true" : "false";
+      return;
+    case Value::Kind::kNumber:
+      out += std::isfinite(v.n) ? JsNumber(v.n) : "null";
+      return;
+    case Value::Kind::kString:
+      PrintString(out, v.s);
+      return;
     case Value::Kind::kArray:
       out += '[';
       for (std::size_t i = 0; i < v.items.size(); ++i) {
@@ -435,8 +473,8 @@ std::optional<std::string> NowPaymentsSignature(std::string_view body, std::stri
   if (!canonical) return std::nullopt;
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int len = 0;
-  HMAC(EVP_sha512(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(canonical->data()),
-       canonical->size(), md.data(), &len);
+  HMAC(EVP_sha512(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(canonical->data()), canonical->size(), md.data(), &len);
   return HexEncode(std::string_view(reinterpret_cast<const char*>(md.data()), len));
 }
 
@@ -444,7 +482,8 @@ bool VerifyNowPaymentsSignature(std::string_view body, std::string_view signatur
   auto expected = NowPaymentsSignature(body, secret);
   if (!expected || signature_hex.empty()) return false;
   std::string given(signature_hex);
-  std::transform(given.begin(), given.end(), given.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(given.begin(), given.end(), given.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return ConstantTimeEquals(*expected, given);
 }
 

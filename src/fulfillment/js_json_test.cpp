@@ -13,15 +13,18 @@ struct Vector {
   const char* signature;
 };
 const Vector kVectors[] = {
-  {R"JSON({"payment_id":5077125051,"payment_status":"finished","pay_address":"0x9d","price_amount":50.0,"price_currency":"usd","pay_amount":0.09853637216235617,"actually_paid":0.09853637216235617,"pay_currency":"eth","order_id":"ord-1","order_description":"Caf\u00e9 \"beans\" / tea","purchase_id":"5837122679","outcome_amount":1e21,"outcome_currency":"eth","fee":{"currency":"eth","depositFee":0.0000001,"withdrawalFee":1e-7,"serviceFee":123456789012345680000}})JSON",
-   R"JSON({"actually_paid":0.09853637216235617,"fee":{"currency":"eth","depositFee":1e-7,"serviceFee":123456789012345680000,"withdrawalFee":1e-7},"order_description":"Café \"beans\" / tea","order_id":"ord-1","outcome_amount":1e+21,"outcome_currency":"eth","pay_address":"0x9d","pay_amount":0.09853637216235617,"pay_currency":"eth","payment_id":5077125051,"payment_status":"finished","price_amount":50,"price_currency":"usd","purchase_id":"5837122679"})JSON",
-   "6767adc1857f724a868e740d52732d222d9872a8bf219a47978b792f244c8efcc92e51ea82dbe74d279b0f504a6f813a3ac191f60b1d7822337b3ec92ce35702"},
-  {R"JSON({"b":1,"a":{"z":[3,{"y":2,"x":1}],"10":"ten","2":"two","é":"e-acute","Z":0},"s":"\u2028\ud83d\ude00 ünïcödé 日本\n\t\u0001","n":-0.0,"m":100,"k":1.5e300,"j":123e-20,"i":0.1,"h":1E2,"g":-5e-7,"f":true,"e":null})JSON",
-   R"JSON({"a":{"2":"two","10":"ten","Z":0,"z":[3,{"x":1,"y":2}],"é":"e-acute"},"b":1,"e":null,"f":true,"g":-5e-7,"h":100,"i":0.1,"j":1.23e-18,"k":1.5e+300,"m":100,"n":0,"s":" 😀 ünïcödé 日本\n\t\u0001"})JSON",
-   "45f821fe5461165a169df5d3a2d517d842503c93a5b9bffdc5a35cb0f14adc821ed762afb346ee00b91b62a2df6c23a96a478c669c324da270e8bf61a995858d"},
-  {R"JSON({"x":"\ud800lone","arr":[],"obj":{},"big":9007199254740993,"neg":-1234.5678})JSON",
-   R"JSON({"arr":[],"big":9007199254740992,"neg":-1234.5678,"obj":{},"x":"\ud800lone"})JSON",
-   "85488ee1f8d427f77933fe9b4d7f6b75df8eaed1cfe29c46c88f01dadf96e2b0d2e9df31b029627485ecb93da2f204ef765520db1cc0617f4980288df584fbf6"},
+    {R"JSON({"payment_id":5077125051,"payment_status":"finished","pay_address":"0x9d","price_amount":50.0,"price_currency":"usd","pay_amount":0.09853637216235617,"actually_paid":0.09853637216235617,"pay_currency":"eth","order_id":"ord-1","order_description":"Caf\u00e9 \"beans\" / tea","purchase_id":"5837122679","outcome_amount":1e21,"outcome_currency":"eth","fee":{"currency":"eth","depositFee":0.0000001,"withdrawalFee":1e-7,"serviceFee":123456789012345680000}})JSON",
+     R"JSON({"actually_paid":0.09853637216235617,"fee":{"currency":"eth","depositFee":1e-7,"serviceFee":123456789012345680000,"withdrawalFee":1e-7},"order_description":"Café \"beans\" / tea","order_id":"ord-1","outcome_amount":1e+21,"outcome_currency":"eth","pay_address":"0x9d","pay_amount":0.09853637216235617,"pay_currency":"eth","payment_id":5077125051,"payment_status":"finished","price_amount":50,"price_currency":"usd","purchase_id":"5837122679"})JSON",
+     "6767adc1857f724a868e740d52732d222d9872a8bf219a47978b792f244c8efcc92e51ea82dbe74d279b0f504a6f813a3ac191f60b1d78223"
+     "37b3ec92ce35702"},
+    {R"JSON({"b":1,"a":{"z":[3,{"y":2,"x":1}],"10":"ten","2":"two","é":"e-acute","Z":0},"s":"\u2028\ud83d\ude00 ünïcödé 日本\n\t\u0001","n":-0.0,"m":100,"k":1.5e300,"j":123e-20,"i":0.1,"h":1E2,"g":-5e-7,"f":true,"e":null})JSON",
+     R"JSON({"a":{"2":"two","10":"ten","Z":0,"z":[3,{"x":1,"y":2}],"é":"e-acute"},"b":1,"e":null,"f":true,"g":-5e-7,"h":100,"i":0.1,"j":1.23e-18,"k":1.5e+300,"m":100,"n":0,"s":" 😀 ünïcödé 日本\n\t\u0001"})JSON",
+     "45f821fe5461165a169df5d3a2d517d842503c93a5b9bffdc5a35cb0f14adc821ed762afb346ee00b91b62a2df6c23a96a478c669c324da27"
+     "0e8bf61a995858d"},
+    {R"JSON({"x":"\ud800lone","arr":[],"obj":{},"big":9007199254740993,"neg":-1234.5678})JSON",
+     R"JSON({"arr":[],"big":9007199254740992,"neg":-1234.5678,"obj":{},"x":"\ud800lone"})JSON",
+     "85488ee1f8d427f77933fe9b4d7f6b75df8eaed1cfe29c46c88f01dadf96e2b0d2e9df31b029627485ecb93da2f204ef765520db1cc0617f4"
+     "980288df584fbf6"},
 };
 
 TEST(JsJson, MatchesNodeJsonStringifyOfSortedObject) {
@@ -58,7 +61,8 @@ TEST(JsJson, ManyKeysAreBoundedAndDuplicatesKeepTheLast) {
 }
 
 TEST(JsJson, KeyOrderOfTheBodyDoesNotMatter) {
-  EXPECT_EQ(NowPaymentsSignature(R"({"b":1,"a":{"d":2,"c":3}})", "s"), NowPaymentsSignature(R"({"a":{"c":3,"d":2},"b":1})", "s"));
+  EXPECT_EQ(NowPaymentsSignature(R"({"b":1,"a":{"d":2,"c":3}})", "s"),
+            NowPaymentsSignature(R"({"a":{"c":3,"d":2},"b":1})", "s"));
 }
 
 TEST(JsJson, RejectsTamperingAndGarbage) {

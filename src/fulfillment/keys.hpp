@@ -18,7 +18,8 @@ class KeyLinks {
  public:
   KeyLinks(UrlSigner signer, std::chrono::seconds ttl) : signer_(std::move(signer)), ttl_(ttl) {}
   // The items as clients see them; with `with_links`, delivered items carry a fresh signed link.
-  boost::json::array Items(const store::OrderRow& order, const std::vector<store::ItemRow>& items, bool with_links) const;
+  boost::json::array Items(const store::OrderRow& order, const std::vector<store::ItemRow>& items,
+                           bool with_links) const;
   const UrlSigner& Signer() const { return signer_; }
 
  private:
@@ -30,7 +31,8 @@ class KeyService {
  public:
   KeyService(store::FulfillmentStore& store, ObjectStore& objects, const KeyCipher& cipher, const KeyLinks& links,
              double reveals_per_minute);
-  Result Reveal(const std::string& order_id, const std::string& item_id, const std::string& expires, const std::string& sig);
+  Result Reveal(const std::string& order_id, const std::string& item_id, const std::string& expires,
+                const std::string& sig);
 
  private:
   store::FulfillmentStore& store_;

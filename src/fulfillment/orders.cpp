@@ -4,8 +4,8 @@
 #include "common/encoding.hpp"
 #include "fulfillment/outbox.hpp"
 
-#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 namespace fg::fulfillment {
 
@@ -16,17 +16,20 @@ constexpr std::size_t kMaxItems = 50;
 constexpr std::int64_t kMaxQuantity = 100;
 }  // namespace
 
-bool CanSee(const Caller& c, const store::OrderRow& o) { return c.kind != Caller::Kind::kUser || c.user_id == o.user_id; }
+bool CanSee(const Caller& c, const store::OrderRow& o) {
+  return c.kind != Caller::Kind::kUser || c.user_id == o.user_id;
+}
 
 json::object OrderService::View(store::Tx& tx, const store::OrderRow& o, bool with_links) const {
-  json::object v{{"orderId", o.order_id},
-                 {"userId", o.user_id},
-                 {"status", o.status},
-                 {"fulfillmentStatus", o.fulfillment_status},
-                 {"currency", o.currency},
-                 {"items", links_.Items(o, tx.GetItems(o.order_id), with_links && o.status == ToString(OrderStatus::kFulfilled))},
-                 {"createdAt", o.created_at},
-                 {"updatedAt", o.updated_at}};
+  json::object v{
+      {"orderId", o.order_id},
+      {"userId", o.user_id},
+      {"status", o.status},
+      {"fulfillmentStatus", o.fulfillment_status},
+      {"currency", o.currency},
+      {"items", links_.Items(o, tx.GetItems(o.order_id), with_links && o.status == ToString(OrderStatus::kFulfilled))},
+      {"createdAt", o.created_at},
+      {"updatedAt", o.updated_at}};
   if (!o.job_id.empty()) v["jobId"] = o.job_id;
   if (o.job_progress >= 0) v["jobProgress"] = o.job_progress;
   if (!o.error.empty()) v["error"] = o.error;
@@ -117,9 +120,11 @@ Result OrderService::List(const Caller& caller) {
   return Ok(json::object{{"orders", std::move(orders)}}, true);
 }
 
-Result OrderService::Timeline(const Caller& caller, const std::string& order_id, std::int64_t after, std::int64_t limit) {
+Result OrderService::Timeline(const Caller& caller, const std::string& order_id, std::int64_t after,
+                              std::int64_t limit) {
   if (after < 0 || limit < 1 || limit > kMaxTimelinePage) {
-    return Fail(errc::invalid_query, "\"after\" must be a non-negative integer and \"limit\" 1-" + std::to_string(kMaxTimelinePage));
+    return Fail(errc::invalid_query,
+                "\"after\" must be a non-negative integer and \"limit\" 1-" + std::to_string(kMaxTimelinePage));
   }
   Result r = Fail(errc::not_found, "no such order");
   store_.Transaction([&](store::Tx& tx) {
@@ -133,7 +138,9 @@ Result OrderService::Timeline(const Caller& caller, const std::string& order_id,
     for (const auto& e : rows) {
       boost::system::error_code ec;
       auto payload = json::parse(e.payload, ec);
-      events.push_back(json::object{{"seq", e.seq}, {"event", e.event}, {"data", ec ? json::value(e.payload) : payload},
+      events.push_back(json::object{{"seq", e.seq},
+                                    {"event", e.event},
+                                    {"data", ec ? json::value(e.payload) : payload},
                                     {"createdAt", e.created_at}});
     }
     json::object body{{"orderId", order_id}, {"events", std::move(events)}};

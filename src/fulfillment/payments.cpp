@@ -6,8 +6,8 @@
 #include "fulfillment/js_json.hpp"
 #include "fulfillment/outbox.hpp"
 
-#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 #include <algorithm>
 
@@ -29,8 +29,8 @@ struct Notification {
   json::value parsed;
   bool is_object = false;
 };
-Notification ReadNotification(std::string provider, const std::string& body, std::string_view type_key, std::string_view external_key,
-                              std::string_view order_key) {
+Notification ReadNotification(std::string provider, const std::string& body, std::string_view type_key,
+                              std::string_view external_key, std::string_view order_key) {
   Notification n;
   n.hook.provider = std::move(provider);
   n.hook.raw_body = body;
@@ -53,7 +53,8 @@ WebhookCheck PaymentService::CheckNowPayments(std::string_view body, std::string
   if (config_.ipn_secret.empty()) return WebhookCheck{errc::not_configured, "IPN_SECRET is not configured"};
   // Cheap first: a signature that cannot be an HMAC-SHA512 is refused before the body is parsed.
   if (signature.empty()) return WebhookCheck{errc::invalid_signature, "missing x-nowpayments-sig"};
-  if (!IsHexDigest(signature, 128)) return WebhookCheck{errc::invalid_signature, "x-nowpayments-sig is not 128 hex digits"};
+  if (!IsHexDigest(signature, 128))
+    return WebhookCheck{errc::invalid_signature, "x-nowpayments-sig is not 128 hex digits"};
   if (!VerifyNowPaymentsSignature(body, signature, config_.ipn_secret)) {
     return WebhookCheck{errc::invalid_signature, "x-nowpayments-sig does not match the body"};
   }
@@ -61,8 +62,10 @@ WebhookCheck PaymentService::CheckNowPayments(std::string_view body, std::string
 }
 
 WebhookCheck PaymentService::CheckKinguin(std::string_view secret) const {
-  if (config_.kinguin_secret.empty()) return WebhookCheck{errc::not_configured, "KINGUIN_WEBHOOK_SECRET is not configured"};
-  if (!ConstantTimeEquals(secret, config_.kinguin_secret)) return WebhookCheck{errc::invalid_secret, "missing or wrong X-Event-Secret"};
+  if (config_.kinguin_secret.empty())
+    return WebhookCheck{errc::not_configured, "KINGUIN_WEBHOOK_SECRET is not configured"};
+  if (!ConstantTimeEquals(secret, config_.kinguin_secret))
+    return WebhookCheck{errc::invalid_secret, "missing or wrong X-Event-Secret"};
   return WebhookCheck{};
 }
 
@@ -89,7 +92,8 @@ Result PaymentService::Reject(std::string_view provider, const std::string& body
   if (rejected_log_.Allow("webhook")) {
     const auto suppressed = rejected_unlogged_.exchange(0);
     spdlog::warn("{} webhook {} rejected: {} ({} bytes, sha256 {}){}", provider, hook.id, check.message, hook.body_size,
-                 hook.body_sha256.substr(0, 16), suppressed ? fmt::format("; {} more rejected since the last line", suppressed) : "");
+                 hook.body_sha256.substr(0, 16),
+                 suppressed ? fmt::format("; {} more rejected since the last line", suppressed) : "");
   } else {
     ++rejected_unlogged_;
   }
@@ -105,8 +109,8 @@ Result PaymentService::NowPayments(const std::string& body, const WebhookCheck& 
   Outbox out;
   auto hook_event = [&](const std::string& status, const std::string& error) {
     out.Emit(Event::kWebhook, hook.order_id,
-             ToJson(events::WebhookEvent{hook.id, hook.provider, status, hook.event_type, hook.external_id, hook.order_id, error,
-                                         std::nullopt}));
+             ToJson(events::WebhookEvent{hook.id, hook.provider, status, hook.event_type, hook.external_id,
+                                         hook.order_id, error, std::nullopt}));
   };
   // Authentic (signed with our secret): recorded in full, as verified.
   hook.status = "verified";
@@ -129,7 +133,8 @@ Result PaymentService::NowPayments(const std::string& body, const WebhookCheck& 
   }
 
   const std::string status = hook.event_type;
-  const bool paid = std::find(config_.paid_statuses.begin(), config_.paid_statuses.end(), status) != config_.paid_statuses.end();
+  const bool paid =
+      std::find(config_.paid_statuses.begin(), config_.paid_statuses.end(), status) != config_.paid_statuses.end();
   const bool failing = status == "failed" || status == "expired" || status == "refunded";
   bool duplicate = false, unknown = false, enqueued = false;
   std::string job_id, ignored;
@@ -166,7 +171,8 @@ Result PaymentService::NowPayments(const std::string& body, const WebhookCheck& 
       confirmed.payment_id = hook.external_id;
       const auto* hash = fields.if_contains("payin_hash");
       if (hash && hash->is_string()) confirmed.tx_hash = std::string(hash->as_string());
-      confirmed.currency = FieldText(fields, "pay_currency").empty() ? FieldText(fields, "price_currency") : FieldText(fields, "pay_currency");
+      confirmed.currency = FieldText(fields, "pay_currency").empty() ? FieldText(fields, "price_currency")
+                                                                     : FieldText(fields, "pay_currency");
       // amounts keep the provider's exact number text
       auto raw_amount = json_text::FindMember(body, "actually_paid");
       if (!raw_amount || *raw_amount == "null") raw_amount = json_text::FindMember(body, "pay_amount");
@@ -209,7 +215,8 @@ Result PaymentService::NowPayments(const std::string& body, const WebhookCheck& 
     // waiting, confirming, sending, partially_paid…: progress of a payment not yet complete. Applied
     // only while the order waits for payment and only forward; anything else changes nothing.
     if (current != OrderStatus::kCreated || PaymentRank(status) <= PaymentRank(order->payment_status)) {
-      ignored = "out of order: payment " + status + " after " + (order->payment_status.empty() ? order->status : order->payment_status);
+      ignored = "out of order: payment " + status + " after " +
+                (order->payment_status.empty() ? order->status : order->payment_status);
       return;
     }
     order->payment_status = status;
@@ -230,7 +237,8 @@ Result PaymentService::NowPayments(const std::string& body, const WebhookCheck& 
     spdlog::info("order {} paid (IPN {}), job {} queued", hook.order_id, hook.id, job_id);
     queue_.Wake();
   }
-  json::object reply{{"status", duplicate ? "duplicate" : (ignored.empty() ? "processed" : "ignored")}, {"webhookId", hook.id}};
+  json::object reply{{"status", duplicate ? "duplicate" : (ignored.empty() ? "processed" : "ignored")},
+                     {"webhookId", hook.id}};
   return Ok(reply);
 }
 
@@ -244,8 +252,8 @@ Result PaymentService::Kinguin(const std::string& body, const WebhookCheck& chec
   store_.Transaction([&](Tx& tx) { hook.id = tx.InsertWebhook(hook); });
   Outbox out;
   out.Emit(Event::kWebhook, hook.order_id,
-           ToJson(events::WebhookEvent{hook.id, "kinguin", hook.status, hook.event_type, hook.external_id, hook.order_id, hook.error,
-                                       std::nullopt}));
+           ToJson(events::WebhookEvent{hook.id, "kinguin", hook.status, hook.event_type, hook.external_id,
+                                       hook.order_id, hook.error, std::nullopt}));
   out.Flush(sink_);
   if (!valid) return Fail(errc::invalid_body, "body is not a JSON object");
   return Ok(json::object{{"status", "recorded"}, {"webhookId", hook.id}});

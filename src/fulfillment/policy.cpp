@@ -12,16 +12,18 @@ bool CanTransition(OrderStatus from, OrderStatus to) {
 }
 
 int PaymentRank(std::string_view status) {
-  static constexpr std::pair<std::string_view, int> kRanks[] = {
-      {"waiting", 1}, {"confirming", 2}, {"confirmed", 3}, {"sending", 4}, {"partially_paid", 5},
-      {"finished", 6}, {"failed", 7}, {"expired", 7}, {"refunded", 8}};
+  static constexpr std::pair<std::string_view, int> kRanks[] = {{"waiting", 1}, {"confirming", 2},     {"confirmed", 3},
+                                                                {"sending", 4}, {"partially_paid", 5}, {"finished", 6},
+                                                                {"failed", 7},  {"expired", 7},        {"refunded", 8}};
   for (const auto& [name, rank] : kRanks) {
     if (name == status) return rank;
   }
   return 0;
 }
 
-bool IsFinalPaymentFailure(std::string_view payment_status) { return PaymentRank(payment_status) >= PaymentRank("failed"); }
+bool IsFinalPaymentFailure(std::string_view payment_status) {
+  return PaymentRank(payment_status) >= PaymentRank("failed");
+}
 
 std::chrono::milliseconds Backoff::Delay(int retry, double unit_random) const {
   const int shift = std::clamp(retry - 1, 0, 30);

@@ -2,8 +2,8 @@
 
 namespace fg::fulfillment {
 
-Service::Service(store::FulfillmentStore& store, ObjectStore& objects, KeyCipher cipher, UrlSigner signer, Supplier& supplier,
-                 EventSink sink, ServiceConfig config)
+Service::Service(store::FulfillmentStore& store, ObjectStore& objects, KeyCipher cipher, UrlSigner signer,
+                 Supplier& supplier, EventSink sink, ServiceConfig config)
     : config_(std::move(config)),
       cipher_(std::move(cipher)),
       links_(std::move(signer), config_.url_ttl),
@@ -13,6 +13,8 @@ Service::Service(store::FulfillmentStore& store, ObjectStore& objects, KeyCipher
       keys_(store, objects, cipher_, links_, config_.reveals_per_minute),
       runner_(store, queue_, objects, cipher_, links_, supplier, sink, config_) {}
 
-Service::~Service() { Stop(); }
+Service::~Service() {
+  Stop();
+}
 
 }  // namespace fg::fulfillment

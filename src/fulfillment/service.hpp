@@ -49,15 +49,20 @@ class Service {
     return payments_.CheckNowPayments(body, signature);
   }
   WebhookCheck CheckKinguinSecret(std::string_view secret) const { return payments_.CheckKinguin(secret); }
-  Result HandleNowPaymentsIpn(const std::string& body, const WebhookCheck& check) { return payments_.NowPayments(body, check); }
-  Result HandleKinguinWebhook(const std::string& body, const WebhookCheck& check) { return payments_.Kinguin(body, check); }
+  Result HandleNowPaymentsIpn(const std::string& body, const WebhookCheck& check) {
+    return payments_.NowPayments(body, check);
+  }
+  Result HandleKinguinWebhook(const std::string& body, const WebhookCheck& check) {
+    return payments_.Kinguin(body, check);
+  }
   Result HandleNowPaymentsIpn(const std::string& body, const std::string& signature) {
     return payments_.NowPayments(body, payments_.CheckNowPayments(body, signature));
   }
   Result HandleKinguinWebhook(const std::string& body, const std::string& secret) {
     return payments_.Kinguin(body, payments_.CheckKinguin(secret));
   }
-  Result RevealKey(const std::string& order_id, const std::string& item_id, const std::string& expires, const std::string& sig) {
+  Result RevealKey(const std::string& order_id, const std::string& item_id, const std::string& expires,
+                   const std::string& sig) {
     return keys_.Reveal(order_id, item_id, expires, sig);
   }
   Result ListJobs(const std::optional<std::string>& state) { return queue_.List(state); }

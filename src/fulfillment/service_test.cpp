@@ -4,8 +4,8 @@
 #include "fulfillment/js_json.hpp"
 #include "store/sqlite_order_store.hpp"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include <map>
 
@@ -37,7 +37,9 @@ class FakeSupplier : public Supplier {
       ++purchases;
       refs[external_id] = "KG-" + std::to_string(purchases);
       for (const auto& l : lines) {
-        for (std::int64_t i = 0; i < l.qty; ++i) keys[refs[external_id]].push_back(SupplierKey{l.product_id, "KEY-" + l.product_id + "-" + std::to_string(i), "text/plain"});
+        for (std::int64_t i = 0; i < l.qty; ++i)
+          keys[refs[external_id]].push_back(
+              SupplierKey{l.product_id, "KEY-" + l.product_id + "-" + std::to_string(i), "text/plain"});
       }
     }
     return refs[external_id];
@@ -59,17 +61,21 @@ class ServiceTest : public ::testing::Test {
     c.max_attempts = attempts;
     c.backoff = Backoff{std::chrono::milliseconds(0), std::chrono::milliseconds(0)};
     c.workers = 0;
-    service = std::make_unique<Service>(store, objects, KeyCipher(std::string(32, 'k')), UrlSigner("url-secret"), supplier,
-                                        [this](const std::vector<Emitted>& e) { events.insert(events.end(), e.begin(), e.end()); }, c);
+    service = std::make_unique<Service>(
+        store, objects, KeyCipher(std::string(32, 'k')), UrlSigner("url-secret"), supplier,
+        [this](const std::vector<Emitted>& e) { events.insert(events.end(), e.begin(), e.end()); }, c);
   }
   std::string Create(const std::string& user, json::array items) {
     auto r = service->CreateOrder(Caller{Caller::Kind::kUser, user}, json::object{{"items", items}});
     EXPECT_TRUE(r.created);
     return std::string(r.body.as_object().at("orderId").as_string());
   }
-  Result Ipn(const std::string& order_id, const std::string& status, long long payment_id = 77, const std::string& secret = "ipn-secret") {
-    const std::string body = R"({"payment_id":)" + std::to_string(payment_id) + R"(,"payment_status":")" + status + R"(","order_id":")" +
-                             order_id + R"(","actually_paid":0.09853637216235617,"pay_currency":"eth","price_amount":50.0,"payin_hash":"0xabc"})";
+  Result Ipn(const std::string& order_id, const std::string& status, long long payment_id = 77,
+             const std::string& secret = "ipn-secret") {
+    const std::string body =
+        R"({"payment_id":)" + std::to_string(payment_id) + R"(,"payment_status":")" + status + R"(","order_id":")" +
+        order_id +
+        R"(","actually_paid":0.09853637216235617,"pay_currency":"eth","price_amount":50.0,"payin_hash":"0xabc"})";
     return service->HandleNowPaymentsIpn(body, *NowPaymentsSignature(body, secret));
   }
   std::vector<std::string> Names(const std::string& order_id = "") const {
@@ -85,7 +91,9 @@ class ServiceTest : public ::testing::Test {
     }
     return {};
   }
-  json::object OrderOf(const std::string& id) { return service->GetOrder(Caller{Caller::Kind::kService, ""}, id).body.as_object(); }
+  json::object OrderOf(const std::string& id) {
+    return service->GetOrder(Caller{Caller::Kind::kService, ""}, id).body.as_object();
+  }
 
   store::SqliteStore store{":memory:"};
   MemoryObjects objects;
@@ -95,13 +103,17 @@ class ServiceTest : public ::testing::Test {
 };
 
 TEST_F(ServiceTest, FullFlowFromPaymentToKeys) {
-  const auto id = Create("alice", json::array{json::object{{"productId", "game-a"}, {"quantity", 2}}, json::object{{"productId", "game-b"}}});
+  const auto id = Create("alice", json::array{json::object{{"productId", "game-a"}, {"quantity", 2}},
+                                              json::object{{"productId", "game-b"}}});
   EXPECT_TRUE(Ipn(id, "finished").ok());
   EXPECT_EQ(OrderOf(id).at("status"), "paid");
   const auto confirmed = Last("payment:confirmed");
   EXPECT_EQ(confirmed.at("txHash"), "0xabc");
-  const auto raw = std::find_if(events.begin(), events.end(), [](const Emitted& e) { return e.event == events::Event::kPaymentConfirmed; })->json;
-  EXPECT_NE(raw.find(R"("amount":0.09853637216235617)"), std::string::npos) << "the provider's number text is kept: " << raw;
+  const auto raw = std::find_if(events.begin(), events.end(), [](const Emitted& e) {
+                     return e.event == events::Event::kPaymentConfirmed;
+                   })->json;
+  EXPECT_NE(raw.find(R"("amount":0.09853637216235617)"), std::string::npos)
+      << "the provider's number text is kept: " << raw;
   EXPECT_TRUE(service->RunOnce());
   EXPECT_FALSE(service->RunOnce()) << "one job only";
   const auto order = OrderOf(id);
@@ -136,7 +148,8 @@ TEST_F(ServiceTest, FullFlowFromPaymentToKeys) {
   auto timeline = service->GetTimeline(Caller{Caller::Kind::kUser, "alice"}, id);
   ASSERT_TRUE(timeline.ok());
   const auto& ev = timeline.body.as_object().at("events").as_array();
-  for (std::size_t i = 0; i < ev.size(); ++i) EXPECT_EQ(ev[i].as_object().at("seq").as_int64(), static_cast<std::int64_t>(i + 1));
+  for (std::size_t i = 0; i < ev.size(); ++i)
+    EXPECT_EQ(ev[i].as_object().at("seq").as_int64(), static_cast<std::int64_t>(i + 1));
   EXPECT_EQ(ev.back().as_object().at("event"), "key:revealed");
   EXPECT_EQ(json::serialize(timeline.body).find("KEY-game"), std::string::npos);
 }
@@ -242,14 +255,27 @@ TEST_F(ServiceTest, ValidatesOrders) {
   const Caller alice{Caller::Kind::kUser, "alice"};
   EXPECT_EQ(service->CreateOrder(alice, json::object{}).code, errc::invalid_body);
   EXPECT_EQ(service->CreateOrder(alice, json::object{{"items", json::array{}}}).code, errc::invalid_body);
-  EXPECT_EQ(service->CreateOrder(alice, json::object{{"items", json::array{json::object{{"productId", ""}}}}}).code, errc::invalid_body);
-  EXPECT_EQ(service->CreateOrder(alice, json::object{{"items", json::array{json::object{{"productId", "p"}, {"quantity", 0}}}}}).code, errc::invalid_body);
-  EXPECT_EQ(service->CreateOrder(alice, json::object{{"items", json::array{json::object{{"productId", "p"}, {"quantity", 1.5}}}}}).code, errc::invalid_body);
-  EXPECT_EQ(service->CreateOrder(Caller{Caller::Kind::kService, ""}, json::object{{"items", json::array{json::object{{"productId", "p"}}}}}).code,
+  EXPECT_EQ(service->CreateOrder(alice, json::object{{"items", json::array{json::object{{"productId", ""}}}}}).code,
+            errc::invalid_body);
+  EXPECT_EQ(
+      service
+          ->CreateOrder(alice, json::object{{"items", json::array{json::object{{"productId", "p"}, {"quantity", 0}}}}})
+          .code,
+      errc::invalid_body);
+  EXPECT_EQ(service
+                ->CreateOrder(alice,
+                              json::object{{"items", json::array{json::object{{"productId", "p"}, {"quantity", 1.5}}}}})
+                .code,
+            errc::invalid_body);
+  EXPECT_EQ(service
+                ->CreateOrder(Caller{Caller::Kind::kService, ""},
+                              json::object{{"items", json::array{json::object{{"productId", "p"}}}}})
+                .code,
             errc::invalid_body)
       << "the API key must name the user";
-  auto r = service->CreateOrder(Caller{Caller::Kind::kService, ""},
-                                json::object{{"userId", "carol"}, {"items", json::array{json::object{{"productId", "p"}}}}});
+  auto r =
+      service->CreateOrder(Caller{Caller::Kind::kService, ""},
+                           json::object{{"userId", "carol"}, {"items", json::array{json::object{{"productId", "p"}}}}});
   EXPECT_TRUE(r.created);
   EXPECT_EQ(r.body.as_object().at("userId"), "carol");
 }

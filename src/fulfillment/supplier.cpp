@@ -3,10 +3,10 @@
 #include "common/encoding.hpp"
 #include "net/http_client.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/json.hpp>
-#include <spdlog/spdlog.h>
 
 namespace fg::fulfillment {
 
@@ -58,13 +58,15 @@ void ThrowForStatus(int status, const std::string& body, const std::string& what
 std::string HttpSupplier::PlaceOrder(const std::string& external_id, const std::vector<SupplierLine>& lines) {
   json::array products;
   for (const auto& l : lines) products.push_back(json::object{{"productId", l.product_id}, {"qty", l.qty}});
-  const auto [status, body] = Call(http::verb::post, "/api/v1/order",
-                                   json::serialize(json::object{{"products", products}, {"orderExternalId", external_id}}));
+  const auto [status, body] =
+      Call(http::verb::post, "/api/v1/order",
+           json::serialize(json::object{{"products", products}, {"orderExternalId", external_id}}));
   ThrowForStatus(status, body, "place order");
   boost::system::error_code ec;
   auto v = json::parse(body, ec);
   const json::value* id = (!ec && v.is_object()) ? v.as_object().if_contains("orderId") : nullptr;
-  if (!id || !id->is_string() || id->as_string().empty()) throw SupplierError(true, "bad_response", "supplier order response without orderId");
+  if (!id || !id->is_string() || id->as_string().empty())
+    throw SupplierError(true, "bad_response", "supplier order response without orderId");
   return std::string(id->as_string());
 }
 

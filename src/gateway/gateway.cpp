@@ -4,8 +4,8 @@
 #include "common/encoding.hpp"
 #include "common/errc.hpp"
 
-#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
 
 #include <algorithm>
 
@@ -33,7 +33,8 @@ json::object GlobalStats::ToJson() const {
 // Per-socket state: who it is and where it lives. Owned by the socket (Socket::context).
 class Gateway::Connection : public Subscriber {
  public:
-  Connection(std::weak_ptr<socketio::Socket> socket, auth::Principal p) : socket_(std::move(socket)), principal_(std::move(p)) {}
+  Connection(std::weak_ptr<socketio::Socket> socket, auth::Principal p)
+      : socket_(std::move(socket)), principal_(std::move(p)) {}
   void Send(const net::SharedMessage& frame) override {
     if (auto s = socket_.lock()) s->SendFrame(frame);
   }
@@ -105,7 +106,9 @@ std::vector<std::size_t> Gateway::TargetShards(Audience audience, const std::str
   return out;
 }
 
-Shard& Gateway::ShardFor(const Connection& c) { return *shards_[c.loop]; }
+Shard& Gateway::ShardFor(const Connection& c) {
+  return *shards_[c.loop];
+}
 
 void Gateway::OnConnect(const std::shared_ptr<socketio::Socket>& socket, const json::value& auth, ConnectDone done) {
   std::string token;
@@ -130,7 +133,8 @@ void Gateway::OnConnect(const std::shared_ptr<socketio::Socket>& socket, const j
   }
   auto result = verifier_.Verify(token, UnixSeconds());
   if (result.error != auth::TokenError::kNone) {
-    spdlog::info("connect refused from {}: {} ({})", socket->Handshake().remote_address, auth::ToCode(result.error), result.detail);
+    spdlog::info("connect refused from {}: {} ({})", socket->Handshake().remote_address, auth::ToCode(result.error),
+                 result.detail);
     done(Unauthorized(result.error));
     return;
   }
@@ -209,7 +213,8 @@ void Gateway::HandleSubscribe(const std::shared_ptr<socketio::Socket>& socket, s
   }
   worker_.Submit(
       socket->Executor(), [this, id = *order_id] { return store_.GetOrder(id); },
-      [finish = std::move(finish), user = conn->UserId()](std::optional<std::optional<store::OrderRecord>> r, const std::string& err) mutable {
+      [finish = std::move(finish), user = conn->UserId()](std::optional<std::optional<store::OrderRecord>> r,
+                                                          const std::string& err) mutable {
         if (!err.empty()) spdlog::error("ownership lookup failed: {}", err);
         finish(r && *r && (**r).user_id == user);
       });
@@ -240,7 +245,8 @@ void Gateway::HandleGetConnections(const std::shared_ptr<socketio::Socket>& sock
   });
 }
 
-void Gateway::Publish(std::string_view event, Audience audience, const std::string& order_id, std::string_view data_json) {
+void Gateway::Publish(std::string_view event, Audience audience, const std::string& order_id,
+                      std::string_view data_json) {
   const Outgoing one{event, audience, order_id, data_json};
   PublishAll(std::span<const Outgoing>(&one, 1));
 }
@@ -260,13 +266,15 @@ void Gateway::PublishAll(std::span<const Outgoing> events) {
     if (targets.empty()) continue;  // nobody may see it
     const auto encoded = std::make_shared<const std::string>(EncodeEventFrame(e.event, e.data_json));
     net::SharedMessage owner_encoded;
-    if (!e.owner_data_json.empty()) owner_encoded = std::make_shared<const std::string>(EncodeEventFrame(e.event, e.owner_data_json));
+    if (!e.owner_data_json.empty())
+      owner_encoded = std::make_shared<const std::string>(EncodeEventFrame(e.event, e.owner_data_json));
     for (std::size_t k = 0; k < targets.size(); ++k) {
       // The first loop takes the encoded bytes, every other one its own copy.
       OwnerVariant owner;
-      if (owner_encoded) owner = {std::string(e.owner_id), k == 0 ? owner_encoded : std::make_shared<const std::string>(*owner_encoded)};
-      per_loop[targets[k]].push_back(
-          Routed{e.audience, order_id, k == 0 ? encoded : std::make_shared<const std::string>(*encoded), std::move(owner)});
+      if (owner_encoded)
+        owner = {std::string(e.owner_id), k == 0 ? owner_encoded : std::make_shared<const std::string>(*owner_encoded)};
+      per_loop[targets[k]].push_back(Routed{
+          e.audience, order_id, k == 0 ? encoded : std::make_shared<const std::string>(*encoded), std::move(owner)});
     }
   }
   const std::size_t here = loops_.CurrentIndex();

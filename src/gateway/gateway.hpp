@@ -20,12 +20,12 @@
 
 #include <atomic>
 #include <functional>
-#include <shared_mutex>
-#include <span>
-#include <unordered_map>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
+#include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace fg::gateway {
@@ -42,7 +42,8 @@ class Gateway : public socketio::NamespaceHandler, public std::enable_shared_fro
           const Limits& limits);
 
   // NamespaceHandler
-  void OnConnect(const std::shared_ptr<socketio::Socket>& socket, const boost::json::value& auth, ConnectDone done) override;
+  void OnConnect(const std::shared_ptr<socketio::Socket>& socket, const boost::json::value& auth,
+                 ConnectDone done) override;
   void OnConnected(const std::shared_ptr<socketio::Socket>& socket) override;
   void OnEvent(const std::shared_ptr<socketio::Socket>& socket, socketio::Event event) override;
   void OnDisconnect(const std::shared_ptr<socketio::Socket>& socket, std::string_view reason) override;

@@ -1,13 +1,14 @@
 #include "gateway/gateway.hpp"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 namespace fg::gateway {
 namespace {
 
 TEST(Routing, EventFrameIsOneSocketIoEventPacket) {
-  EXPECT_EQ(EncodeEventFrame("payment:confirmed", R"({"orderId":"o"})"), R"(42/fulfillment,["payment:confirmed",{"orderId":"o"}])");
+  EXPECT_EQ(EncodeEventFrame("payment:confirmed", R"({"orderId":"o"})"),
+            R"(42/fulfillment,["payment:confirmed",{"orderId":"o"}])");
 }
 
 TEST(Stats, JsonShape) {

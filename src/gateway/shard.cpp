@@ -53,7 +53,8 @@ std::size_t Shard::Revoke(const std::string& order_id, const std::string& owner)
   auto o = by_order_.find(order_id);
   if (o == by_order_.end()) return 0;
   auto& subs = o->second;
-  const auto keep = std::partition(subs.begin(), subs.end(), [&](Subscriber* s) { return s->IsAdmin() || s->UserId() == owner; });
+  const auto keep =
+      std::partition(subs.begin(), subs.end(), [&](Subscriber* s) { return s->IsAdmin() || s->UserId() == owner; });
   const auto revoked = static_cast<std::size_t>(subs.end() - keep);
   for (auto it = keep; it != subs.end(); ++it) {
     if (auto mine = by_socket_.find(*it); mine != by_socket_.end()) mine->second.erase(order_id);
@@ -63,7 +64,8 @@ std::size_t Shard::Revoke(const std::string& order_id, const std::string& owner)
   return revoked;
 }
 
-std::size_t Shard::Route(Audience audience, const std::string& order_id, const net::SharedMessage& frame, const OwnerVariant& owner) {
+std::size_t Shard::Route(Audience audience, const std::string& order_id, const net::SharedMessage& frame,
+                         const OwnerVariant& owner) {
   std::size_t n = 0;
   for (auto* a : admins_) {
     a->Send(frame);

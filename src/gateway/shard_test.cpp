@@ -15,7 +15,9 @@ struct FakeSocket : Subscriber {
   std::vector<std::string> got;
 };
 
-net::SharedMessage F(const char* s) { return std::make_shared<const std::string>(s); }
+net::SharedMessage F(const char* s) {
+  return std::make_shared<const std::string>(s);
+}
 
 TEST(Shard, OrderEventsReachSubscribersAndAdminsOnce) {
   Shard shard;

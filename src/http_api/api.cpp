@@ -4,9 +4,9 @@
 #include "common/encoding.hpp"
 #include "net/query.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 #include <charconv>
-#include <spdlog/spdlog.h>
 
 namespace fg::http_api {
 
@@ -24,8 +24,11 @@ net::Response JsonResponse(unsigned version, http::status status, const json::va
 }
 
 json::object OrderJson(const store::OrderRecord& o) {
-  return json::object{{"orderId", o.order_id}, {"userId", o.user_id}, {"status", o.status},
-                      {"createdAt", o.created_at}, {"updatedAt", o.updated_at}};
+  return json::object{{"orderId", o.order_id},
+                      {"userId", o.user_id},
+                      {"status", o.status},
+                      {"createdAt", o.created_at},
+                      {"updatedAt", o.updated_at}};
 }
 
 // "/a/b/c" → {"a","b","c"}
@@ -44,14 +47,16 @@ std::vector<std::string_view> Segments(std::string_view path) {
   return out;
 }
 
-std::string_view BearerOf(const net::Request& req) { return auth::BearerToken(req[http::field::authorization]); }
+std::string_view BearerOf(const net::Request& req) {
+  return auth::BearerToken(req[http::field::authorization]);
+}
 
 }  // namespace
 
 net::Response ErrorResponse(unsigned version, errc e, std::string_view message) {
-  return JsonResponse(version, static_cast<http::status>(HttpStatus(e)), json::object{{"error", WireCode(e)}, {"message", message}});
+  return JsonResponse(version, static_cast<http::status>(HttpStatus(e)),
+                      json::object{{"error", WireCode(e)}, {"message", message}});
 }
-
 
 std::optional<fulfillment::Caller> Api::Authenticate(const net::Request& req) const {
   const auto token = BearerOf(req);
@@ -63,19 +68,21 @@ std::optional<fulfillment::Caller> Api::Authenticate(const net::Request& req) co
                              r.principal.user_id};
 }
 
-void Api::RunService(const std::shared_ptr<net::HttpConnection>& conn, unsigned version, std::function<fulfillment::Result()> work) {
-  worker_.Submit(conn->Executor(), std::move(work), [conn, version](std::optional<fulfillment::Result> r, const std::string& err) {
-    if (!r) {
-      spdlog::error("request failed: {}", err);
-      conn->Respond(ErrorResponse(version, errc::store_unavailable, "the store failed; retry later"));
-      return;
-    }
-    auto res = r->ok() ? JsonResponse(version, r->created ? http::status::created : http::status::ok, r->body)
-                       : ErrorResponse(version, r->code, r->message);
-    if (!r->no_store) res.erase(http::field::cache_control);
-    if (r->retry_after_s > 0) res.set(http::field::retry_after, std::to_string(r->retry_after_s));
-    conn->Respond(std::move(res));
-  });
+void Api::RunService(const std::shared_ptr<net::HttpConnection>& conn, unsigned version,
+                     std::function<fulfillment::Result()> work) {
+  worker_.Submit(
+      conn->Executor(), std::move(work), [conn, version](std::optional<fulfillment::Result> r, const std::string& err) {
+        if (!r) {
+          spdlog::error("request failed: {}", err);
+          conn->Respond(ErrorResponse(version, errc::store_unavailable, "the store failed; retry later"));
+          return;
+        }
+        auto res = r->ok() ? JsonResponse(version, r->created ? http::status::created : http::status::ok, r->body)
+                           : ErrorResponse(version, r->code, r->message);
+        if (!r->no_store) res.erase(http::field::cache_control);
+        if (r->retry_after_s > 0) res.set(http::field::retry_after, std::to_string(r->retry_after_s));
+        conn->Respond(std::move(res));
+      });
 }
 
 void Api::RunWebhook(const std::shared_ptr<net::HttpConnection>& conn, unsigned version, std::string body,
@@ -90,10 +97,12 @@ void Api::RunWebhook(const std::shared_ptr<net::HttpConnection>& conn, unsigned 
                                                                      const std::string& err) mutable {
         if (!c) {
           spdlog::error("webhook check failed: {}", err);
-          conn->Respond(ErrorResponse(version, errc::store_unavailable, "the webhook could not be checked; retry later"));
+          conn->Respond(
+              ErrorResponse(version, errc::store_unavailable, "the webhook could not be checked; retry later"));
           return;
         }
-        RunService(conn, version, [shared_body, c = std::move(*c), handle = std::move(handle)] { return handle(*shared_body, c); });
+        RunService(conn, version,
+                   [shared_body, c = std::move(*c), handle = std::move(handle)] { return handle(*shared_body, c); });
       });
 }
 
@@ -195,7 +204,9 @@ bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&
   return true;
 }
 
-void Api::Fail(const Request& call, errc e, std::string_view message) { call.conn->Respond(ErrorResponse(call.req.version(), e, message)); }
+void Api::Fail(const Request& call, errc e, std::string_view message) {
+  call.conn->Respond(ErrorResponse(call.req.version(), e, message));
+}
 
 void Api::Health(const Request& call) {
   call.conn->Respond(JsonResponse(call.req.version(), http::status::ok, json::object{{"status", "ok"}}));
@@ -212,7 +223,9 @@ void Api::NowPaymentsWebhook(const Request& call) {
   auto& svc = service_;
   RunWebhook(
       call.conn, call.req.version(), std::move(call.req.body()),
-      [&svc, sig = std::string(call.req["x-nowpayments-sig"])](const std::string& b) { return svc.CheckNowPaymentsSignature(b, sig); },
+      [&svc, sig = std::string(call.req["x-nowpayments-sig"])](const std::string& b) {
+        return svc.CheckNowPaymentsSignature(b, sig);
+      },
       [&svc](const std::string& b, const fulfillment::WebhookCheck& c) { return svc.HandleNowPaymentsIpn(b, c); });
 }
 
@@ -221,14 +234,18 @@ void Api::KinguinWebhook(const Request& call) {
   auto& svc = service_;
   RunWebhook(
       call.conn, call.req.version(), std::move(call.req.body()),
-      [&svc, secret = std::string(call.req["X-Event-Secret"])](const std::string&) { return svc.CheckKinguinSecret(secret); },
+      [&svc, secret = std::string(call.req["X-Event-Secret"])](const std::string&) {
+        return svc.CheckKinguinSecret(secret);
+      },
       [&svc](const std::string& b, const fulfillment::WebhookCheck& c) { return svc.HandleKinguinWebhook(b, c); });
 }
 
 void Api::RevealKey(const Request& call) {
   const net::Query q(call.target);
-  RunService(call.conn, call.req.version(), [&svc = service_, o = call.captures[0], i = call.captures[1], e = q.GetOr("expires"),
-                                             s = q.GetOr("sig")] { return svc.RevealKey(o, i, e, s); });
+  RunService(call.conn, call.req.version(),
+             [&svc = service_, o = call.captures[0], i = call.captures[1], e = q.GetOr("expires"), s = q.GetOr("sig")] {
+               return svc.RevealKey(o, i, e, s);
+             });
 }
 
 void Api::ListJobs(const Request& call) {
@@ -252,7 +269,8 @@ void Api::CreateOrder(const Request& call) {
     Fail(call, errc::malformed_json, "body is not valid JSON: " + ec.message());
     return;
   }
-  RunService(call.conn, call.req.version(), [&svc = service_, c = *call.caller, b = std::move(body)] { return svc.CreateOrder(c, b); });
+  RunService(call.conn, call.req.version(),
+             [&svc = service_, c = *call.caller, b = std::move(body)] { return svc.CreateOrder(c, b); });
 }
 
 bool Api::BadOrderId(const Request& call) {
@@ -263,7 +281,8 @@ bool Api::BadOrderId(const Request& call) {
 
 void Api::GetOrder(const Request& call) {
   if (BadOrderId(call)) return;
-  RunService(call.conn, call.req.version(), [&svc = service_, c = *call.caller, id = call.captures[0]] { return svc.GetOrder(c, id); });
+  RunService(call.conn, call.req.version(),
+             [&svc = service_, c = *call.caller, id = call.captures[0]] { return svc.GetOrder(c, id); });
 }
 
 void Api::GetTimeline(const Request& call) {
@@ -302,28 +321,34 @@ void Api::PutOrder(const Request& call) {
   const auto* o = v.if_object();
   const auto* user = o ? o->if_contains("userId") : nullptr;
   if (!user || !user->is_string() || user->as_string().empty() || user->as_string().size() > 128) {
-    conn->Respond(ErrorResponse(version, errc::invalid_body, "\"userId\" must be a non-empty string (at most 128 characters)"));
+    conn->Respond(
+        ErrorResponse(version, errc::invalid_body, "\"userId\" must be a non-empty string (at most 128 characters)"));
     return;
   }
   std::optional<std::string> status;
   if (const auto* s = o->if_contains("status"); s && !s->is_null()) {
     if (!s->is_string() || s->as_string().empty() || s->as_string().size() > 64) {
-      conn->Respond(ErrorResponse(version, errc::invalid_body, "\"status\" must be a non-empty string (at most 64 characters)"));
+      conn->Respond(
+          ErrorResponse(version, errc::invalid_body, "\"status\" must be a non-empty string (at most 64 characters)"));
       return;
     }
     status = std::string(s->as_string());
   }
   worker_.Submit(
       conn->Executor(),
-      [this, order_id, user_id = std::string(user->as_string()), status] { return store_.UpsertOrder(order_id, user_id, status); },
+      [this, order_id, user_id = std::string(user->as_string()), status] {
+        return store_.UpsertOrder(order_id, user_id, status);
+      },
       [this, conn, version](std::optional<store::UpsertResult> r, const std::string& err) {
         if (!r) {
           spdlog::error("order upsert failed: {}", err);
           conn->Respond(ErrorResponse(version, errc::store_unavailable, "the order store failed; retry later"));
           return;
         }
-        if (!r->created && r->previous_user_id != r->order.user_id) gateway_.RevokeOrder(r->order.order_id, r->order.user_id);
-        conn->Respond(JsonResponse(version, r->created ? http::status::created : http::status::ok, OrderJson(r->order)));
+        if (!r->created && r->previous_user_id != r->order.user_id)
+          gateway_.RevokeOrder(r->order.order_id, r->order.user_id);
+        conn->Respond(
+            JsonResponse(version, r->created ? http::status::created : http::status::ok, OrderJson(r->order)));
       });
 }
 
@@ -343,7 +368,8 @@ void Api::PostEvents(const Request& call) {
     out.reserve(batch.size());
     for (const auto& p : batch) out.push_back({p.event, p.audience, p.order_id, p.data_json});
     gateway_.PublishAll(out);
-    conn->Respond(JsonResponse(req.version(), http::status::accepted, json::object{{"status", "accepted"}, {"accepted", batch.size()}}));
+    conn->Respond(JsonResponse(req.version(), http::status::accepted,
+                               json::object{{"status", "accepted"}, {"accepted", batch.size()}}));
     return;
   }
   PublishRequest p;

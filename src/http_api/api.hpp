@@ -72,7 +72,8 @@ class Api {
   void PutOrder(const Request& call);
   void GetTimeline(const Request& call);
   // Runs `work` (returning a Reply) on the StoreWorker and answers with it.
-  void RunService(const std::shared_ptr<net::HttpConnection>& conn, unsigned version, std::function<fulfillment::Result()> work);
+  void RunService(const std::shared_ptr<net::HttpConnection>& conn, unsigned version,
+                  std::function<fulfillment::Result()> work);
   // A provider webhook: `check` (signature/secret, CPU only) on the verifier thread, then `handle`
   // (records and applies) on the StoreWorker.
   void RunWebhook(const std::shared_ptr<net::HttpConnection>& conn, unsigned version, std::string body,

@@ -11,7 +11,8 @@ namespace json = boost::json;
 
 int HttpStatus(errc e) {
   switch (e) {
-    case errc::ok: return 200;
+    case errc::ok:
+      return 200;
     case errc::malformed_json:
     case errc::invalid_body:
     case errc::invalid_query:
@@ -20,30 +21,42 @@ int HttpStatus(errc e) {
     case errc::missing_order_id:
     case errc::unknown_event:
     case errc::payload_too_large:
-    case errc::invalid_argument: return 400;
+    case errc::invalid_argument:
+      return 400;
     case errc::unauthorized:
     case errc::invalid_signature:
-    case errc::invalid_secret: return 401;
+    case errc::invalid_secret:
+      return 401;
     case errc::forbidden:
-    case errc::invalid_link_signature: return 403;
+    case errc::invalid_link_signature:
+      return 403;
     case errc::not_found:
-    case errc::order_not_found: return 404;
-    case errc::method_not_allowed: return 405;
+    case errc::order_not_found:
+      return 404;
+    case errc::method_not_allowed:
+      return 405;
     case errc::not_failed:
-    case errc::payment_not_completed: return 409;
-    case errc::link_expired: return 410;
-    case errc::body_too_large: return 413;
+    case errc::payment_not_completed:
+      return 409;
+    case errc::link_expired:
+      return 410;
+    case errc::body_too_large:
+      return 413;
     case errc::too_many_subscriptions:
-    case errc::rate_limited: return 429;
+    case errc::rate_limited:
+      return 429;
     case errc::integrity_error:
-    case errc::internal: return 500;
+    case errc::internal:
+      return 500;
     case errc::not_configured:
-    case errc::store_unavailable: return 503;
+    case errc::store_unavailable:
+      return 503;
   }
   return 500;
 }
 
-std::optional<errc> ParsePublish(std::string_view body, std::size_t max_order_id, PublishRequest& out, std::string& message) {
+std::optional<errc> ParsePublish(std::string_view body, std::size_t max_order_id, PublishRequest& out,
+                                 std::string& message) {
   boost::system::error_code ec;
   json::value v = json::parse(body, ec);
   if (ec) {

@@ -20,11 +20,12 @@ int HttpStatus(errc e);
 struct PublishRequest {
   std::string event;
   gateway::Audience audience;
-  std::string order_id;  // empty for admin events without one
+  std::string order_id;   // empty for admin events without one
   std::string data_json;  // original text, with "timestamp" appended when absent
 };
 // Parses and validates a POST /api/v1/events body; on failure returns the error and sets `message`.
-std::optional<errc> ParsePublish(std::string_view body, std::size_t max_order_id, PublishRequest& out, std::string& message);
+std::optional<errc> ParsePublish(std::string_view body, std::size_t max_order_id, PublishRequest& out,
+                                 std::string& message);
 
 // The batch form: a JSON array of {event, data} (1..kMaxBatch). All or nothing: the first invalid
 // element fails the request, naming its index.

@@ -36,7 +36,8 @@ bool Admission::EvictOneWaiting() {
 std::shared_ptr<void> Admission::AdmitConnection(const std::string& ip) {
   // At the bound, room is made by closing the oldest connection still waiting for its first
   // request (its fd is freed a moment later, on its own loop: the bound sits 256 below the fd limit).
-  if (limits_.max_connections && connections_.load(std::memory_order_relaxed) >= limits_.max_connections && !EvictOneWaiting()) {
+  if (limits_.max_connections && connections_.load(std::memory_order_relaxed) >= limits_.max_connections &&
+      !EvictOneWaiting()) {
     return nullptr;
   }
   // Behind a trusted proxy every connection comes from the proxy: the per-address bound is
@@ -51,7 +52,8 @@ std::shared_ptr<void> Admission::AdmitConnection(const std::string& ip) {
   connections_.fetch_add(1, std::memory_order_relaxed);
   class Slot {
    public:
-    Slot(std::shared_ptr<Admission> owner, std::string ip, bool per_ip) : owner_(std::move(owner)), ip_(std::move(ip)), per_ip_(per_ip) {}
+    Slot(std::shared_ptr<Admission> owner, std::string ip, bool per_ip)
+        : owner_(std::move(owner)), ip_(std::move(ip)), per_ip_(per_ip) {}
     Slot(const Slot&) = delete;
     Slot& operator=(const Slot&) = delete;
     ~Slot() {

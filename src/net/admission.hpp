@@ -59,7 +59,8 @@ class Admission : public std::enable_shared_from_this<Admission> {
   std::mutex waiting_mutex_;
   std::uint64_t next_waiting_ = 1;
   std::list<std::pair<std::uint64_t, std::function<void()>>> waiting_;  // oldest first
-  std::unordered_map<std::uint64_t, std::list<std::pair<std::uint64_t, std::function<void()>>>::iterator> waiting_index_;
+  std::unordered_map<std::uint64_t, std::list<std::pair<std::uint64_t, std::function<void()>>>::iterator>
+      waiting_index_;
 };
 
 }  // namespace fg::net

@@ -16,8 +16,8 @@ struct HttpResult {
 };
 
 // Throws boost::system::system_error (beast::error::timeout on the deadline) on network failure.
-HttpResult HttpRequest(const std::string& host, const std::string& port, boost::beast::http::verb verb, const std::string& target,
-                       const std::string& body, const std::map<std::string, std::string>& headers,
-                       std::chrono::milliseconds timeout);
+HttpResult HttpRequest(const std::string& host, const std::string& port, boost::beast::http::verb verb,
+                       const std::string& target, const std::string& body,
+                       const std::map<std::string, std::string>& headers, std::chrono::milliseconds timeout);
 
 }  // namespace fg::net

@@ -2,10 +2,10 @@
 
 #include "net/ws_connection.hpp"
 
-#include <boost/asio/dispatch.hpp>
-#include <boost/json.hpp>
-#include <boost/beast/websocket/rfc6455.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/asio/dispatch.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/json.hpp>
 
 namespace fg::net {
 
@@ -13,7 +13,11 @@ namespace beast = boost::beast;
 
 HttpConnection::HttpConnection(boost::asio::ip::tcp::socket socket, HttpHandler& handler, const Limits& limits,
                                std::shared_ptr<Admission> admission, std::shared_ptr<void> slot)
-    : stream_(std::move(socket)), handler_(handler), limits_(limits), admission_(std::move(admission)), slot_(std::move(slot)) {
+    : stream_(std::move(socket)),
+      handler_(handler),
+      limits_(limits),
+      admission_(std::move(admission)),
+      slot_(std::move(slot)) {
   boost::system::error_code ec;
   auto ep = stream_.socket().remote_endpoint(ec);
   if (!ec) remote_ = ep.address().to_string();
@@ -55,10 +59,13 @@ void HttpConnection::DoRead() {
   // With a response pending (a held long-poll) the read only watches for the peer going away;
   // otherwise the next request header must arrive in time — at once when connections run short.
   auto timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(limits_.header_timeout);
-  if (response_pending_) timeout = limits_.http_idle_timeout;
-  else if (NearCapacity()) timeout = std::min<std::chrono::steady_clock::duration>(timeout, std::chrono::seconds(1));
+  if (response_pending_)
+    timeout = limits_.http_idle_timeout;
+  else if (NearCapacity())
+    timeout = std::min<std::chrono::steady_clock::duration>(timeout, std::chrono::seconds(1));
   stream_.expires_after(timeout);
-  http::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnHeader(ec); });
+  http::async_read_header(stream_, buffer_, *parser_,
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnHeader(ec); });
 }
 
 void HttpConnection::RefuseRequest(http::status status, std::string_view code, std::string_view message) {
@@ -85,8 +92,9 @@ void HttpConnection::OnHeader(beast::error_code ec) {
     return RefuseRequest(http::status::request_header_fields_too_large, "headers_too_large",
                          "request line and headers exceed " + std::to_string(limits_.max_header_bytes) + " bytes");
   }
-  if (ec && ec.category() == http::make_error_code(http::error::bad_target).category() && ec != http::error::end_of_stream &&
-      ec != http::error::partial_message && ec != http::error::body_limit && !response_pending_) {
+  if (ec && ec.category() == http::make_error_code(http::error::bad_target).category() &&
+      ec != http::error::end_of_stream && ec != http::error::partial_message && ec != http::error::body_limit &&
+      !response_pending_) {
     // A malformed request (including Content-Length with Transfer-Encoding, which the parser
     // rejects): a clear 400, then close — never a silent drop.
     reading_ = false;
@@ -112,15 +120,17 @@ void HttpConnection::OnHeader(beast::error_code ec) {
     const std::size_t want = length ? static_cast<std::size_t>(std::min<std::uint64_t>(*length, limit + 1)) : limit;
     if (admission_ && want > 0 && !admission_->ReserveBody(want)) {
       reading_ = false;
-      spdlog::warn("http {}: refusing a {}-byte body: {} bytes of bodies already arriving (--max-inflight-body)", remote_, want,
-                   admission_->InflightBodyBytes());
+      spdlog::warn("http {}: refusing a {}-byte body: {} bytes of bodies already arriving (--max-inflight-body)",
+                   remote_, want, admission_->InflightBodyBytes());
       if (response_pending_) return Close();
-      return RefuseRequest(http::status::service_unavailable, "overloaded", "too many request bodies in flight; retry shortly");
+      return RefuseRequest(http::status::service_unavailable, "overloaded",
+                           "too many request bodies in flight; retry shortly");
     }
     if (admission_) body_reserved_ = want;
     if (!response_pending_) stream_.expires_after(limits_.body_timeout);
   }
-  http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code e, std::size_t n) { self->OnRead(e, n); });
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](beast::error_code e, std::size_t n) { self->OnRead(e, n); });
 }
 
 void HttpConnection::OnRead(beast::error_code ec, std::size_t) {
@@ -243,13 +253,14 @@ void HttpConnection::Drain() {
 }
 
 void HttpConnection::DoDrain() {
-  stream_.async_read_some(boost::asio::buffer(*drain_buffer_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-    if (ec) {
-      self->Close();
-      return;
-    }
-    self->DoDrain();
-  });
+  stream_.async_read_some(boost::asio::buffer(*drain_buffer_),
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            if (ec) {
+                              self->Close();
+                              return;
+                            }
+                            self->DoDrain();
+                          });
 }
 
 void HttpConnection::Close() {

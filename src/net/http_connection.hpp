@@ -85,9 +85,9 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   bool closed_ = false;
   bool upgraded_ = false;
   std::shared_ptr<Admission> admission_;
-  std::shared_ptr<void> slot_;         // this connection's place in the admission count
-  std::size_t body_reserved_ = 0;      // bytes of the in-flight body budget held by this request
-  std::uint64_t waiting_id_ = 0;       // registered with the admission while no request has come yet
+  std::shared_ptr<void> slot_;     // this connection's place in the admission count
+  std::size_t body_reserved_ = 0;  // bytes of the in-flight body budget held by this request
+  std::uint64_t waiting_id_ = 0;   // registered with the admission while no request has come yet
 };
 
 }  // namespace fg::net

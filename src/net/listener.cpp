@@ -1,7 +1,7 @@
 #include "net/listener.hpp"
 
-#include <boost/asio/ip/address.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/asio/ip/address.hpp>
 
 #include <stdexcept>
 
@@ -12,7 +12,11 @@ using tcp = asio::ip::tcp;
 
 Listener::Listener(Loops& loops, const std::string& host, unsigned short port, HttpHandler& handler,
                    const Limits& limits)
-    : loops_(loops), acceptor_(loops.At(0)), handler_(handler), limits_(limits), admission_(std::make_shared<Admission>(limits)) {
+    : loops_(loops),
+      acceptor_(loops.At(0)),
+      handler_(handler),
+      limits_(limits),
+      admission_(std::make_shared<Admission>(limits)) {
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(host, ec);
   if (ec) throw std::runtime_error("invalid HOST address '" + host + "'");
@@ -22,14 +26,17 @@ Listener::Listener(Loops& loops, const std::string& host, unsigned short port, H
   if (ec) throw std::runtime_error("cannot open socket for " + where + ": " + ec.message());
   acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
   acceptor_.bind(endpoint, ec);
-  if (ec == asio::error::address_in_use) throw std::runtime_error("port " + std::to_string(port) + " is already in use (" + where + ")");
+  if (ec == asio::error::address_in_use)
+    throw std::runtime_error("port " + std::to_string(port) + " is already in use (" + where + ")");
   if (ec) throw std::runtime_error("cannot bind " + where + ": " + ec.message());
   acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
   port_ = acceptor_.local_endpoint().port();
 }
 
-void Listener::Start() { DoAccept(); }
+void Listener::Start() {
+  DoAccept();
+}
 
 void Listener::Stop() {
   asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
@@ -54,12 +61,16 @@ void Listener::DoAccept() {
     if (!slot) {
       // Over a connection bound: closed at once, so an fd flood never reaches EMFILE.
       if (self->refused_++ % 1000 == 0) {
-        spdlog::warn("refusing connections: {} open (--max-connections {}, --max-connections-per-ip {}); {} refused so far",
-                     self->admission_->Connections(), self->limits_.max_connections, self->limits_.max_connections_per_ip, self->refused_);
+        spdlog::warn(
+            "refusing connections: {} open (--max-connections {}, --max-connections-per-ip {}); {} refused so far",
+            self->admission_->Connections(), self->limits_.max_connections, self->limits_.max_connections_per_ip,
+            self->refused_);
       }
       socket.close(peer_ec);
     } else {
-      std::make_shared<HttpConnection>(std::move(socket), self->handler_, self->limits_, self->admission_, std::move(slot))->Start();
+      std::make_shared<HttpConnection>(std::move(socket), self->handler_, self->limits_, self->admission_,
+                                       std::move(slot))
+          ->Start();
     }
     self->DoAccept();
   });

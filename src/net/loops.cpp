@@ -20,7 +20,9 @@ Loops::~Loops() {
   Join();
 }
 
-boost::asio::io_context& Loops::Next() { return *contexts_[next_.fetch_add(1) % contexts_.size()]; }
+boost::asio::io_context& Loops::Next() {
+  return *contexts_[next_.fetch_add(1) % contexts_.size()];
+}
 
 std::size_t Loops::CurrentIndex() const {
   return t_loop_index < contexts_.size() ? t_loop_index : contexts_.size();

@@ -16,7 +16,9 @@ class Query {
   // valid RFC 3986 text is treated as empty.
   explicit Query(std::string_view target);
   std::optional<std::string> Get(std::string_view key) const;
-  std::string GetOr(std::string_view key, std::string fallback = {}) const { return Get(key).value_or(std::move(fallback)); }
+  std::string GetOr(std::string_view key, std::string fallback = {}) const {
+    return Get(key).value_or(std::move(fallback));
+  }
   bool Has(std::string_view key) const { return Get(key).has_value(); }
   std::map<std::string, std::string> ToMap() const;
 

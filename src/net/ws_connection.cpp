@@ -2,11 +2,11 @@
 
 #include "common/encoding.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
-#include <spdlog/spdlog.h>
 
 #include <array>
 #include <deque>
@@ -30,7 +30,7 @@ thread_local std::array<asio::const_buffer, 2 * kBatch> t_buffers;
 
 struct WsConnection::Pending {
   const SharedMessage* frame;  // into Combiner::frames, which keeps the bytes alive for the pass
-  std::uint32_t next;  // the same connection's next pending frame, or kNoPending
+  std::uint32_t next;          // the same connection's next pending frame, or kNoPending
   std::uint8_t opcode;
 };
 
@@ -105,7 +105,8 @@ void WsConnection::Accept(const http::request<http::string_body>& req) {
   if (req.method() != http::verb::get || req.version() != 11 || !boost::beast::websocket::is_upgrade(req)) {
     *reply = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
   } else if (req[http::field::sec_websocket_version] != "13") {
-    *reply = "HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    *reply =
+        "HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
   } else if (!decoded || decoded->size() != 16) {
     *reply = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
   } else {
@@ -115,31 +116,33 @@ void WsConnection::Accept(const http::request<http::string_body>& req) {
   }
   boost::system::error_code ec;
   socket_.set_option(tcp::no_delay(true), ec);
-  asio::async_write(socket_, asio::buffer(*reply), [self = shared_from_this(), reply, ok](boost::system::error_code e, std::size_t) {
-    if (e || !ok) {
-      if (!ok) spdlog::debug("ws {}: bad upgrade request", self->remote_);
-      self->open_ = ok && !e;  // a failed handshake after a good request still tells the owner
-      self->Fail();
-      return;
-    }
-    self->open_ = true;
-    boost::system::error_code ignored;
-    self->socket_.non_blocking(true, ignored);
-    if (self->callbacks_.on_open) self->callbacks_.on_open();
-    if (!self->in_.empty()) {
-      std::string early = std::move(self->in_);
-      self->in_.clear();
-      self->Consume(early.data(), early.size());
-    }
-    if (self->closed_) return;
-    self->DoWait();
-    self->Flush();
-  });
+  asio::async_write(socket_, asio::buffer(*reply),
+                    [self = shared_from_this(), reply, ok](boost::system::error_code e, std::size_t) {
+                      if (e || !ok) {
+                        if (!ok) spdlog::debug("ws {}: bad upgrade request", self->remote_);
+                        self->open_ = ok && !e;  // a failed handshake after a good request still tells the owner
+                        self->Fail();
+                        return;
+                      }
+                      self->open_ = true;
+                      boost::system::error_code ignored;
+                      self->socket_.non_blocking(true, ignored);
+                      if (self->callbacks_.on_open) self->callbacks_.on_open();
+                      if (!self->in_.empty()) {
+                        std::string early = std::move(self->in_);
+                        self->in_.clear();
+                        self->Consume(early.data(), early.size());
+                      }
+                      if (self->closed_) return;
+                      self->DoWait();
+                      self->Flush();
+                    });
 }
 
 void WsConnection::DoWait() {
   if (closed_) return;
-  socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](boost::system::error_code ec) { self->OnReadable(ec); });
+  socket_.async_wait(tcp::socket::wait_read,
+                     [self = shared_from_this()](boost::system::error_code ec) { self->OnReadable(ec); });
 }
 
 void WsConnection::OnReadable(boost::system::error_code ec) {
@@ -214,7 +217,8 @@ void WsConnection::OnFrame(const ws::FrameHeader& h, std::string payload) {
         return;
       }
       if (payload.size() >= 2) {
-        code = static_cast<std::uint16_t>((static_cast<std::uint8_t>(payload[0]) << 8) | static_cast<std::uint8_t>(payload[1]));
+        code = static_cast<std::uint16_t>((static_cast<std::uint8_t>(payload[0]) << 8) |
+                                          static_cast<std::uint8_t>(payload[1]));
         if (!ws::ValidUtf8(std::string_view(payload).substr(2))) code = ws::kInvalidPayload;
       }
       if (closing_ && close_written_) {
@@ -455,7 +459,8 @@ void WsConnection::SendClose(std::uint16_t code, bool discard_queue) {
     queue_.resize(head_ + keep);
   }
   // Before the handshake finished (refused early) it waits in the queue and goes right after it.
-  Queue(std::make_shared<const std::string>(std::string{static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)}), ws::kClose);
+  Queue(std::make_shared<const std::string>(std::string{static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)}),
+        ws::kClose);
 }
 
 void WsConnection::AfterCloseSent() {

@@ -27,8 +27,8 @@
 #include <functional>
 #include "net/message.hpp"
 
-#include <span>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -62,8 +62,8 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
     SharedMessage frame;
     std::uint8_t opcode;
   };
-  struct Pending;   // a frame in this loop's combined flush
-  class Combiner;   // the loop's pending frames (an io_context service: one per loop)
+  struct Pending;  // a frame in this loop's combined flush
+  class Combiner;  // the loop's pending frames (an io_context service: one per loop)
 
  private:
   template <class F>
@@ -76,7 +76,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   // A whole inbound message (reassembled from its frames) goes up to the owner's on_message.
   void PassUp(std::string message, bool binary);
   void Queue(const SharedMessage& frame, std::uint8_t opcode);
-  void Flush();          // writes what the socket takes now; waits for writability for the rest
+  void Flush();  // writes what the socket takes now; waits for writability for the rest
   void WaitWritable();
   bool CutIfSlow();  // past --max-send-queue: disconnects (slow consumer) and returns true
   void FlushPending(std::vector<Pending>& entries);  // from the loop's combined flush

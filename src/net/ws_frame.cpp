@@ -14,8 +14,8 @@ Parse ParseHeader(std::string_view in, FrameHeader& h) {
   if (b0 & 0x70) return Parse::kProtocolError;  // RSV1-3: no extension negotiated
   h.opcode = b0 & 0x0F;
   const bool control = (h.opcode & 0x08) != 0;
-  if (h.opcode != kContinuation && h.opcode != kText && h.opcode != kBinary && h.opcode != kClose && h.opcode != kPing &&
-      h.opcode != kPong) {
+  if (h.opcode != kContinuation && h.opcode != kText && h.opcode != kBinary && h.opcode != kClose &&
+      h.opcode != kPing && h.opcode != kPong) {
     return Parse::kProtocolError;
   }
   h.masked = (b1 & 0x80) != 0;
@@ -73,10 +73,14 @@ bool ValidUtf8(std::string_view s) {
       continue;
     }
     std::size_t n = 0;
-    if (c >= 0xC2 && c <= 0xDF) n = 2;
-    else if (c >= 0xE0 && c <= 0xEF) n = 3;
-    else if (c >= 0xF0 && c <= 0xF4) n = 4;
-    else return false;
+    if (c >= 0xC2 && c <= 0xDF)
+      n = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+      n = 3;
+    else if (c >= 0xF0 && c <= 0xF4)
+      n = 4;
+    else
+      return false;
     if (i + n > s.size()) return false;
     for (std::size_t k = 1; k < n; ++k) {
       if ((b(i + k) & 0xC0) != 0x80) return false;

@@ -38,7 +38,9 @@ Parse ParseHeader(std::string_view in, FrameHeader& out);
 // Writes a server (unmasked) frame header into `out`; returns its size (2, 4 or 10).
 std::size_t EncodeHeader(std::array<char, 10>& out, bool fin, std::uint8_t opcode, std::uint64_t length);
 // The size EncodeHeader gives for a payload of `length` bytes.
-constexpr std::size_t HeaderSize(std::uint64_t length) { return length < 126 ? 2 : length <= 0xFFFF ? 4 : 10; }
+constexpr std::size_t HeaderSize(std::uint64_t length) {
+  return length < 126 ? 2 : length <= 0xFFFF ? 4 : 10;
+}
 
 // XORs `data` with the mask; `offset` is the position of data[0] within the payload.
 void Unmask(char* data, std::size_t n, const std::array<std::uint8_t, 4>& mask, std::size_t offset);

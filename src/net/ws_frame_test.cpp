@@ -5,7 +5,8 @@
 namespace fg::net::ws {
 namespace {
 
-std::string ClientFrame(bool fin, std::uint8_t opcode, std::string payload, std::array<std::uint8_t, 4> mask = {1, 2, 3, 4}) {
+std::string ClientFrame(bool fin, std::uint8_t opcode, std::string payload,
+                        std::array<std::uint8_t, 4> mask = {1, 2, 3, 4}) {
   std::string out;
   out += static_cast<char>((fin ? 0x80 : 0) | opcode);
   if (payload.size() < 126) {
@@ -52,7 +53,8 @@ TEST(WsFrame, RejectsWhatRfc6455Forbids) {
   EXPECT_EQ(ParseHeader(rsv, h), Parse::kProtocolError) << "no extension negotiated";
   EXPECT_EQ(ParseHeader(ClientFrame(true, 0x3, "a"), h), Parse::kProtocolError) << "reserved opcode";
   EXPECT_EQ(ParseHeader(ClientFrame(false, kPing, "a"), h), Parse::kProtocolError) << "fragmented control frame";
-  EXPECT_EQ(ParseHeader(ClientFrame(true, kPing, std::string(126, 'a')), h), Parse::kProtocolError) << "control frame > 125";
+  EXPECT_EQ(ParseHeader(ClientFrame(true, kPing, std::string(126, 'a')), h), Parse::kProtocolError)
+      << "control frame > 125";
   const std::string nonminimal("\x81\xFE\x00\x05\x01\x02\x03\x04", 8);
   EXPECT_EQ(ParseHeader(nonminimal, h), Parse::kProtocolError) << "16-bit length below 126";
 }

@@ -10,32 +10,46 @@ namespace fg::socketio {
 
 const char* ToString(DecodeError e) {
   switch (e) {
-    case DecodeError::kNone: return "none";
-    case DecodeError::kEmpty: return "empty packet";
-    case DecodeError::kBadType: return "unknown packet type";
-    case DecodeError::kBadAttachments: return "illegal attachments";
-    case DecodeError::kBadNamespace: return "illegal namespace";
-    case DecodeError::kBadId: return "illegal ack id";
-    case DecodeError::kBadJson: return "invalid JSON payload";
-    case DecodeError::kBadPayload: return "invalid payload";
+    case DecodeError::kNone:
+      return "none";
+    case DecodeError::kEmpty:
+      return "empty packet";
+    case DecodeError::kBadType:
+      return "unknown packet type";
+    case DecodeError::kBadAttachments:
+      return "illegal attachments";
+    case DecodeError::kBadNamespace:
+      return "illegal namespace";
+    case DecodeError::kBadId:
+      return "illegal ack id";
+    case DecodeError::kBadJson:
+      return "invalid JSON payload";
+    case DecodeError::kBadPayload:
+      return "invalid payload";
   }
   return "unknown";
 }
 
 namespace {
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 bool PayloadValid(PacketType type, const Packet& p) {
   const auto& v = p.payload;
   switch (type) {
-    case PacketType::kConnect: return !p.has_payload || v.is_object();
-    case PacketType::kDisconnect: return !p.has_payload;
-    case PacketType::kConnectError: return p.has_payload && (v.is_object() || v.is_string());
+    case PacketType::kConnect:
+      return !p.has_payload || v.is_object();
+    case PacketType::kDisconnect:
+      return !p.has_payload;
+    case PacketType::kConnectError:
+      return p.has_payload && (v.is_object() || v.is_string());
     case PacketType::kEvent:
     case PacketType::kBinaryEvent:
       return p.has_payload && v.is_array() && !v.as_array().empty() && v.as_array()[0].is_string();
     case PacketType::kAck:
-    case PacketType::kBinaryAck: return p.has_payload && v.is_array();
+    case PacketType::kBinaryAck:
+      return p.has_payload && v.is_array();
   }
   return false;
 }
@@ -102,8 +116,8 @@ DecodeResult Decode(std::string_view t, const DecodeLimits& limits) {
   return r;
 }
 
-std::string EncodeFrame(PacketType type, std::string_view nsp, std::optional<std::uint64_t> id,
-                        std::size_t attachments, std::string_view payload_json) {
+std::string EncodeFrame(PacketType type, std::string_view nsp, std::optional<std::uint64_t> id, std::size_t attachments,
+                        std::string_view payload_json) {
   std::string out;
   out.reserve(payload_json.size() + nsp.size() + 24);
   out += '4';

@@ -1,7 +1,7 @@
 #include "socketio/packet.hpp"
 
-#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/serialize.hpp>
 
 namespace fg::socketio {
 namespace {
@@ -57,7 +57,8 @@ TEST(SocketIoPacket, RejectsMalformed) {
 }
 
 TEST(SocketIoPacket, EncodesFrames) {
-  EXPECT_EQ(EncodeFrame(PacketType::kConnect, "/fulfillment", std::nullopt, 0, R"({"sid":"x"})"), R"(40/fulfillment,{"sid":"x"})");
+  EXPECT_EQ(EncodeFrame(PacketType::kConnect, "/fulfillment", std::nullopt, 0, R"({"sid":"x"})"),
+            R"(40/fulfillment,{"sid":"x"})");
   EXPECT_EQ(EncodeFrame(PacketType::kAck, "/", 7, 0, "[1]"), "437[1]");
   EXPECT_EQ(EncodeFrame(PacketType::kBinaryAck, "/", 789, 2, "[]"), "462-789[]");
   EXPECT_EQ(EncodeFrame(PacketType::kDisconnect, "/a", std::nullopt, 0, ""), "41/a,");

@@ -40,7 +40,8 @@ void Socket::Ack(std::uint64_t id, const boost::json::array& args, const std::ve
 
 void Socket::Disconnect() {
   if (!connected_) return;
-  session_->Send(std::make_shared<const std::string>(EncodeFrame(PacketType::kDisconnect, nsp_, std::nullopt, 0, "")), false);
+  session_->Send(std::make_shared<const std::string>(EncodeFrame(PacketType::kDisconnect, nsp_, std::nullopt, 0, "")),
+                 false);
   if (auto c = client_.lock()) c->RemoveSocket(nsp_, "server namespace disconnect");
 }
 
@@ -169,8 +170,8 @@ void Client::OnPacket(Packet p, std::vector<std::string> attachments) {
 void Client::OnConnectPacket(Packet p) {
   auto handler = server_.Find(p.nsp);
   if (!handler) {
-    session_->Send(std::make_shared<const std::string>(
-                       EncodeFrame(PacketType::kConnectError, p.nsp, std::nullopt, 0, R"({"message":"Invalid namespace"})")),
+    session_->Send(std::make_shared<const std::string>(EncodeFrame(PacketType::kConnectError, p.nsp, std::nullopt, 0,
+                                                                   R"({"message":"Invalid namespace"})")),
                    false);
     return;
   }
@@ -179,25 +180,28 @@ void Client::OnConnectPacket(Packet p) {
   auto socket = std::make_shared<Socket>(session_, p.nsp);
   socket->client_ = weak_from_this();
   const boost::json::value auth = p.has_payload ? p.payload : boost::json::object{};
-  handler->OnConnect(socket, auth, [self = shared_from_this(), socket, handler](std::optional<boost::json::object> error) {
-    self->connecting_.erase(socket->Namespace());
-    if (self->closed_) return;
-    if (error) {
-      self->session_->Send(std::make_shared<const std::string>(EncodeFrame(
-                               PacketType::kConnectError, socket->Namespace(), std::nullopt, 0, boost::json::serialize(*error))),
-                           false);
-      return;
-    }
-    socket->connected_ = true;
-    self->sockets_[socket->Namespace()] = socket;
-    self->session_->MarkJoined();
-    boost::json::object ack;
-    ack["sid"] = socket->Id();
-    self->session_->Send(std::make_shared<const std::string>(EncodeFrame(
-                             PacketType::kConnect, socket->Namespace(), std::nullopt, 0, boost::json::serialize(ack))),
-                         false);
-    handler->OnConnected(socket);
-  });
+  handler->OnConnect(
+      socket, auth, [self = shared_from_this(), socket, handler](std::optional<boost::json::object> error) {
+        self->connecting_.erase(socket->Namespace());
+        if (self->closed_) return;
+        if (error) {
+          self->session_->Send(
+              std::make_shared<const std::string>(EncodeFrame(PacketType::kConnectError, socket->Namespace(),
+                                                              std::nullopt, 0, boost::json::serialize(*error))),
+              false);
+          return;
+        }
+        socket->connected_ = true;
+        self->sockets_[socket->Namespace()] = socket;
+        self->session_->MarkJoined();
+        boost::json::object ack;
+        ack["sid"] = socket->Id();
+        self->session_->Send(
+            std::make_shared<const std::string>(
+                EncodeFrame(PacketType::kConnect, socket->Namespace(), std::nullopt, 0, boost::json::serialize(ack))),
+            false);
+        handler->OnConnected(socket);
+      });
 }
 
 void Client::RemoveSocket(const std::string& nsp, std::string_view reason) {

@@ -21,7 +21,7 @@ struct OrderRow {
   std::string status = "created";
   std::string fulfillment_status = "pending";
   std::string currency = "USD";
-  std::string job_id;  // empty: none
+  std::string job_id;              // empty: none
   std::int64_t job_progress = -1;  // -1: none
   std::string error;
   std::string payment_status;

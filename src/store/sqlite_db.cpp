@@ -5,7 +5,8 @@
 namespace fg::store {
 
 SqliteDb::SqliteDb(const std::string& path) {
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+      SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     db_ = nullptr;
@@ -47,7 +48,8 @@ void SqliteDb::Release(sqlite3_stmt* stmt, bool cached) const {
   }
   sqlite3_reset(stmt);
   sqlite3_clear_bindings(stmt);
-  if (auto it = cache_.find(sqlite3_sql(stmt)); it != cache_.end() && it->second.stmt == stmt) it->second.in_use = false;
+  if (auto it = cache_.find(sqlite3_sql(stmt)); it != cache_.end() && it->second.stmt == stmt)
+    it->second.in_use = false;
 }
 
 void SqliteDb::Exec(const char* sql) {
@@ -59,10 +61,16 @@ void SqliteDb::Exec(const char* sql) {
   }
 }
 
-std::int64_t SqliteDb::Changes() const { return sqlite3_changes(db_); }
+std::int64_t SqliteDb::Changes() const {
+  return sqlite3_changes(db_);
+}
 
-Statement::Statement(const SqliteDb& db, const char* sql) : owner_(db), db_(db.Handle()) { stmt_ = owner_.Acquire(sql, cached_); }
-Statement::~Statement() { owner_.Release(stmt_, cached_); }
+Statement::Statement(const SqliteDb& db, const char* sql) : owner_(db), db_(db.Handle()) {
+  stmt_ = owner_.Acquire(sql, cached_);
+}
+Statement::~Statement() {
+  owner_.Release(stmt_, cached_);
+}
 Statement& Statement::Bind(int i, const std::string& v) {
   sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   return *this;
@@ -83,9 +91,14 @@ bool Statement::Step() {
 }
 std::string Statement::Text(int col) const {
   const auto* p = sqlite3_column_text(stmt_, col);
-  return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+  return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
+           : std::string();
 }
-std::int64_t Statement::Int(int col) const { return sqlite3_column_int64(stmt_, col); }
-bool Statement::IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+std::int64_t Statement::Int(int col) const {
+  return sqlite3_column_int64(stmt_, col);
+}
+bool Statement::IsNull(int col) const {
+  return sqlite3_column_type(stmt_, col) == SQLITE_NULL;
+}
 
 }  // namespace fg::store

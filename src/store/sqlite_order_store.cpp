@@ -77,7 +77,8 @@ CREATE TABLE IF NOT EXISTS notifications (
 )";
 
 constexpr const char* kOrderColumns =
-    "order_id, user_id, status, fulfillment_status, currency, job_id, job_progress, error, payment_status, supplier_ref, "
+    "order_id, user_id, status, fulfillment_status, currency, job_id, job_progress, error, payment_status, "
+    "supplier_ref, "
     "created_at, updated_at";
 OrderRow ReadOrder(const Statement& st) {
   OrderRow o;
@@ -97,7 +98,8 @@ OrderRow ReadOrder(const Statement& st) {
 }
 
 constexpr const char* kJobColumns =
-    "job_id, queue, order_id, state, attempts, max_attempts, next_run_at_ms, lease_until_ms, progress, last_error, result, "
+    "job_id, queue, order_id, state, attempts, max_attempts, next_run_at_ms, lease_until_ms, progress, last_error, "
+    "result, "
     "created_at, updated_at";
 JobRow ReadJob(const Statement& st) {
   JobRow j;
@@ -137,9 +139,10 @@ class SqliteTx : public Tx {
     return row;
   }
   void InsertOrder(const OrderRow& o) override {
-    Statement st(db_,
-                 "INSERT INTO orders(order_id, user_id, status, fulfillment_status, currency, job_id, job_progress, error, "
-                 "payment_status, supplier_ref, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+    Statement st(
+        db_,
+        "INSERT INTO orders(order_id, user_id, status, fulfillment_status, currency, job_id, job_progress, error, "
+        "payment_status, supplier_ref, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
     const std::string now = IsoTimestamp();
     st.Bind(1, o.order_id).Bind(2, o.user_id).Bind(3, o.status).Bind(4, o.fulfillment_status).Bind(5, o.currency);
     st.Bind(6, o.job_id).Bind(7, o.job_progress).Bind(8, o.error).Bind(9, o.payment_status).Bind(10, o.supplier_ref);
@@ -148,37 +151,51 @@ class SqliteTx : public Tx {
     owners_seen.emplace_back(o.order_id, o.user_id);
   }
   void UpdateOrder(const OrderRow& o) override {
-    Statement st(db_,
-                 "UPDATE orders SET user_id=?, status=?, fulfillment_status=?, currency=?, job_id=?, job_progress=?, error=?, "
-                 "payment_status=?, supplier_ref=?, updated_at=? WHERE order_id=?");
+    Statement st(
+        db_,
+        "UPDATE orders SET user_id=?, status=?, fulfillment_status=?, currency=?, job_id=?, job_progress=?, error=?, "
+        "payment_status=?, supplier_ref=?, updated_at=? WHERE order_id=?");
     st.Bind(1, o.user_id).Bind(2, o.status).Bind(3, o.fulfillment_status).Bind(4, o.currency).Bind(5, o.job_id);
-    st.Bind(6, o.job_progress).Bind(7, o.error).Bind(8, o.payment_status).Bind(9, o.supplier_ref).Bind(10, IsoTimestamp());
+    st.Bind(6, o.job_progress)
+        .Bind(7, o.error)
+        .Bind(8, o.payment_status)
+        .Bind(9, o.supplier_ref)
+        .Bind(10, IsoTimestamp());
     st.Bind(11, o.order_id);
     st.Step();
     if (db_.Changes() > 0) owners_seen.emplace_back(o.order_id, o.user_id);
   }
   std::vector<OrderRow> ListOrders(const std::string& user_id, std::int64_t limit) override {
     Statement st(db_, (std::string("SELECT ") + kOrderColumns +
-                       " FROM orders WHERE (?1 = '' OR user_id = ?1) ORDER BY created_at DESC, rowid DESC LIMIT ?2").c_str());
+                       " FROM orders WHERE (?1 = '' OR user_id = ?1) ORDER BY created_at DESC, rowid DESC LIMIT ?2")
+                          .c_str());
     st.Bind(1, user_id).Bind(2, limit);
     std::vector<OrderRow> out;
     while (st.Step()) out.push_back(ReadOrder(st));
     return out;
   }
   std::vector<ItemRow> GetItems(const std::string& order_id) override {
-    Statement st(db_,
-                 "SELECT item_id, order_id, product_id, quantity, status, key_ref, key_type FROM order_items WHERE order_id = ? "
-                 "ORDER BY position");
+    Statement st(
+        db_,
+        "SELECT item_id, order_id, product_id, quantity, status, key_ref, key_type FROM order_items WHERE order_id = ? "
+        "ORDER BY position");
     st.Bind(1, order_id);
     std::vector<ItemRow> out;
-    while (st.Step()) out.push_back(ItemRow{st.Text(0), st.Text(1), st.Text(2), st.Int(3), st.Text(4), st.Text(5), st.Text(6)});
+    while (st.Step())
+      out.push_back(ItemRow{st.Text(0), st.Text(1), st.Text(2), st.Int(3), st.Text(4), st.Text(5), st.Text(6)});
     return out;
   }
   void InsertItem(const ItemRow& i) override {
-    Statement st(db_,
-                 "INSERT INTO order_items(item_id, order_id, product_id, quantity, status, key_ref, key_type, position) "
-                 "VALUES(?,?,?,?,?,?,?, (SELECT COUNT(*) FROM order_items WHERE order_id = ?))");
-    st.Bind(1, i.item_id).Bind(2, i.order_id).Bind(3, i.product_id).Bind(4, i.quantity).Bind(5, i.status).Bind(6, i.key_ref);
+    Statement st(
+        db_,
+        "INSERT INTO order_items(item_id, order_id, product_id, quantity, status, key_ref, key_type, position) "
+        "VALUES(?,?,?,?,?,?,?, (SELECT COUNT(*) FROM order_items WHERE order_id = ?))");
+    st.Bind(1, i.item_id)
+        .Bind(2, i.order_id)
+        .Bind(3, i.product_id)
+        .Bind(4, i.quantity)
+        .Bind(5, i.status)
+        .Bind(6, i.key_ref);
     st.Bind(7, i.key_type).Bind(8, i.order_id);
     st.Step();
   }
@@ -223,17 +240,28 @@ class SqliteTx : public Tx {
   }
   void InsertJob(const JobRow& j) override {
     Statement st(db_,
-                 "INSERT INTO jobs(job_id, queue, order_id, state, attempts, max_attempts, next_run_at_ms, lease_until_ms, progress, "
+                 "INSERT INTO jobs(job_id, queue, order_id, state, attempts, max_attempts, next_run_at_ms, "
+                 "lease_until_ms, progress, "
                  "last_error, result, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
     const std::string now = IsoTimestamp();
-    st.Bind(1, j.job_id).Bind(2, j.queue).Bind(3, j.order_id).Bind(4, j.state).Bind(5, j.attempts).Bind(6, j.max_attempts);
-    st.Bind(7, j.next_run_at_ms).Bind(8, j.lease_until_ms).Bind(9, j.progress).Bind(10, j.last_error).Bind(11, j.result);
+    st.Bind(1, j.job_id)
+        .Bind(2, j.queue)
+        .Bind(3, j.order_id)
+        .Bind(4, j.state)
+        .Bind(5, j.attempts)
+        .Bind(6, j.max_attempts);
+    st.Bind(7, j.next_run_at_ms)
+        .Bind(8, j.lease_until_ms)
+        .Bind(9, j.progress)
+        .Bind(10, j.last_error)
+        .Bind(11, j.result);
     st.Bind(12, now).Bind(13, now);
     st.Step();
   }
   void UpdateJob(const JobRow& j) override {
     Statement st(db_,
-                 "UPDATE jobs SET state=?, attempts=?, max_attempts=?, next_run_at_ms=?, lease_until_ms=?, progress=?, last_error=?, "
+                 "UPDATE jobs SET state=?, attempts=?, max_attempts=?, next_run_at_ms=?, lease_until_ms=?, progress=?, "
+                 "last_error=?, "
                  "result=?, updated_at=? WHERE job_id=?");
     st.Bind(1, j.state).Bind(2, j.attempts).Bind(3, j.max_attempts).Bind(4, j.next_run_at_ms).Bind(5, j.lease_until_ms);
     st.Bind(6, j.progress).Bind(7, j.last_error).Bind(8, j.result).Bind(9, IsoTimestamp()).Bind(10, j.job_id);
@@ -266,9 +294,10 @@ class SqliteTx : public Tx {
     return out;
   }
   std::int64_t InsertWebhook(const WebhookRow& w) override {
-    Statement st(db_,
-                 "INSERT INTO webhooks(provider, event_type, external_id, order_id, status, error, raw_body, body_sha256, "
-                 "body_size, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?) RETURNING id");
+    Statement st(
+        db_,
+        "INSERT INTO webhooks(provider, event_type, external_id, order_id, status, error, raw_body, body_sha256, "
+        "body_size, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?) RETURNING id");
     const std::string now = IsoTimestamp();
     st.Bind(1, w.provider).Bind(2, w.event_type).Bind(3, w.external_id).Bind(4, w.order_id).Bind(5, w.status);
     st.Bind(6, w.error).Bind(7, w.raw_body).Bind(8, w.body_sha256).Bind(9, w.body_size).Bind(10, now).Bind(11, now);
@@ -276,8 +305,14 @@ class SqliteTx : public Tx {
     return st.Int(0);
   }
   void UpdateWebhook(const WebhookRow& w) override {
-    Statement st(db_, "UPDATE webhooks SET status=?, error=?, order_id=?, event_type=?, external_id=?, updated_at=? WHERE id=?");
-    st.Bind(1, w.status).Bind(2, w.error).Bind(3, w.order_id).Bind(4, w.event_type).Bind(5, w.external_id).Bind(6, IsoTimestamp());
+    Statement st(
+        db_, "UPDATE webhooks SET status=?, error=?, order_id=?, event_type=?, external_id=?, updated_at=? WHERE id=?");
+    st.Bind(1, w.status)
+        .Bind(2, w.error)
+        .Bind(3, w.order_id)
+        .Bind(4, w.event_type)
+        .Bind(5, w.external_id)
+        .Bind(6, IsoTimestamp());
     st.Bind(7, w.id);
     st.Step();
   }
@@ -322,7 +357,8 @@ SqliteStore::SqliteStore(const std::string& path, std::size_t owner_cache_entrie
 std::optional<OrderRecord> SqliteStore::GetOrder(const std::string& order_id) {
   std::optional<OrderRecord> out;
   Transaction([&](Tx& tx) {
-    if (auto o = tx.GetOrder(order_id)) out = OrderRecord{o->order_id, o->user_id, o->status, o->created_at, o->updated_at};
+    if (auto o = tx.GetOrder(order_id))
+      out = OrderRecord{o->order_id, o->user_id, o->status, o->created_at, o->updated_at};
   });
   return out;
 }

@@ -92,7 +92,8 @@ TEST(SqliteStore, RemembersUnknownOrdersUntilTheyAreCreated) {
   EXPECT_FALSE(store.CachedMissing("o1")) << "the creation's commit forgets it";
   EXPECT_EQ(store.CachedOwner("o1"), "alice");
   for (const char* id : {"a", "b", "c"}) store.GetOrder(id);
-  EXPECT_EQ(static_cast<int>(store.CachedMissing("a")) + store.CachedMissing("b") + store.CachedMissing("c"), 2) << "bounded";
+  EXPECT_EQ(static_cast<int>(store.CachedMissing("a")) + store.CachedMissing("b") + store.CachedMissing("c"), 2)
+      << "bounded";
 }
 
 TEST(SqliteDb, ReusesStatementsAndCopesWithTheSameSqlOpenTwice) {
@@ -138,7 +139,6 @@ TEST(SqliteStore, SurvivesReopen) {
 TEST(SqliteStore, ReportsUnopenableFile) {
   EXPECT_THROW(SqliteStore("/nonexistent-dir/x/y.db"), StoreError);
 }
-
 
 }  // namespace
 }  // namespace fg::store

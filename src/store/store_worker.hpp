@@ -32,9 +32,7 @@ class StoreWorker {
       });
     });
   }
-  void Stop() {
-    pool_.join();
-  }
+  void Stop() { pool_.join(); }
 
  private:
   boost::asio::thread_pool pool_;

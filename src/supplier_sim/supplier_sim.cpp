@@ -1,11 +1,11 @@
 #include "supplier_sim/supplier_sim.hpp"
 
-#include "common/encoding.hpp"
-#include "net/http_client.hpp"
+#include <spdlog/spdlog.h>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/json.hpp>
-#include <spdlog/spdlog.h>
+#include "common/encoding.hpp"
+#include "net/http_client.hpp"
 
 namespace fg::supplier_sim {
 
@@ -14,8 +14,8 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace json = boost::json;
 
-
-SupplierSim::SupplierSim(SimOptions options) : options_(std::move(options)), rng_(options_.seed ? options_.seed : std::random_device{}()) {}
+SupplierSim::SupplierSim(SimOptions options)
+    : options_(std::move(options)), rng_(options_.seed ? options_.seed : std::random_device{}()) {}
 
 net::Response SupplierSim::OnBodyTooLarge(const net::http::request_parser<net::http::string_body>::value_type& header) {
   net::Response res{http::status::payload_too_large, header.version()};
@@ -51,8 +51,10 @@ net::Response SupplierSim::Handle(const net::Request& req, bool& fail_after) {
   };
   const std::string target(req.target());
   if (target == "/api/v1/stats" && req.method() == http::verb::get) {
-    return reply(http::status::ok, json::object{{"purchases", purchases_.load()}, {"keysIssued", keys_issued_.load()},
-                                                {"requests", requests_.load()}, {"injectedFailures", injected_failures_.load()}});
+    return reply(http::status::ok, json::object{{"purchases", purchases_.load()},
+                                                {"keysIssued", keys_issued_.load()},
+                                                {"requests", requests_.load()},
+                                                {"injectedFailures", injected_failures_.load()}});
   }
   if (!options_.api_key.empty() && !ConstantTimeEquals(req["X-Api-Key"], options_.api_key)) {
     return reply(http::status::unauthorized, json::object{{"code", "unauthorized"}});
@@ -64,7 +66,8 @@ net::Response SupplierSim::Handle(const net::Request& req, bool& fail_after) {
   }
   if (scripted_failures_.fetch_add(1) < options_.fail_first || roll < options_.failure_rate / 2) {
     injected_failures_++;
-    return reply(http::status::service_unavailable, json::object{{"code", "unavailable"}, {"message", "simulated failure"}});
+    return reply(http::status::service_unavailable,
+                 json::object{{"code", "unavailable"}, {"message", "simulated failure"}});
   }
   if (roll < options_.failure_rate) {
     injected_failures_++;
@@ -90,18 +93,21 @@ net::Response SupplierSim::Handle(const net::Request& req, bool& fail_after) {
       const std::string product(pid->as_string());
       if (product.rfind("oos-", 0) == 0) {
         fail_after = false;
-        return reply(http::status::conflict, json::object{{"code", "out_of_stock"}, {"message", product + " is out of stock"}});
+        return reply(http::status::conflict,
+                     json::object{{"code", "out_of_stock"}, {"message", product + " is out of stock"}});
       }
       for (std::int64_t i = 0; i < qty->as_int64(); ++i) {
         std::string serial = HexEncode(RandomId(9)).substr(0, 15);
         for (auto& c : serial) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        keys.push_back(SupplierKey{product, serial.substr(0, 5) + "-" + serial.substr(5, 5) + "-" + serial.substr(10, 5), "text/plain"});
+        keys.push_back(SupplierKey{
+            product, serial.substr(0, 5) + "-" + serial.substr(5, 5) + "-" + serial.substr(10, 5), "text/plain"});
       }
     }
     std::lock_guard lock(mutex_);
     const std::string external(ext->as_string());
     auto it = by_external_.find(external);
-    if (it != by_external_.end()) return reply(http::status::ok, json::object{{"orderId", it->second}, {"status", "completed"}});
+    if (it != by_external_.end())
+      return reply(http::status::ok, json::object{{"orderId", it->second}, {"status", "completed"}});
     const std::string ref = "KG-" + RandomId(9);
     by_external_[external] = ref;
     keys_issued_ += keys.size();
@@ -117,7 +123,8 @@ net::Response SupplierSim::Handle(const net::Request& req, bool& fail_after) {
     auto it = keys_by_ref_.find(ref);
     if (it == keys_by_ref_.end()) return reply(http::status::not_found, json::object{{"code", "not_found"}});
     json::array arr;
-    for (const auto& k : it->second) arr.push_back(json::object{{"productId", k.product_id}, {"serial", k.serial}, {"type", k.type}});
+    for (const auto& k : it->second)
+      arr.push_back(json::object{{"productId", k.product_id}, {"serial", k.serial}, {"type", k.type}});
     return reply(http::status::ok, arr);
   }
   fail_after = false;

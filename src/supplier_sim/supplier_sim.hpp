@@ -21,10 +21,10 @@ using fulfillment::SupplierKey;
 
 struct SimOptions {
   std::chrono::milliseconds latency{20};
-  double failure_rate = 0.0;  // share of requests answered 503 (half of them after doing the work)
+  double failure_rate = 0.0;     // share of requests answered 503 (half of them after doing the work)
   std::uint64_t fail_first = 0;  // the first N order/key requests answer 503 (deterministic tests)
-  std::string api_key;        // empty: no check
-  std::uint64_t seed = 0;     // 0: random
+  std::string api_key;           // empty: no check
+  std::uint64_t seed = 0;        // 0: random
 };
 
 class SupplierSim : public net::HttpHandler {
@@ -41,8 +41,8 @@ class SupplierSim : public net::HttpHandler {
   SimOptions options_;
   std::mutex mutex_;
   std::mt19937_64 rng_;
-  std::map<std::string, std::string> by_external_;                 // external id → ref
-  std::map<std::string, std::vector<SupplierKey>> keys_by_ref_;     // ref → keys
+  std::map<std::string, std::string> by_external_;               // external id → ref
+  std::map<std::string, std::vector<SupplierKey>> keys_by_ref_;  // ref → keys
   std::atomic<std::uint64_t> scripted_failures_{0};
   std::atomic<std::uint64_t> purchases_{0}, keys_issued_{0}, requests_{0}, injected_failures_{0};
 };

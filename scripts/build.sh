@@ -6,15 +6,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kind=${1:-release}
+# The trees are the CMake presets of the same names (CMakePresets.json).
 case "$kind" in
-  release) dir=build; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DFG_WERROR=ON) ;;
-  asan) dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=Debug -DFG_SANITIZE=ON -DFG_WERROR=ON) ;;
-  tsan) dir=build-tsan; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DFG_BUILD_TESTS=OFF "-DCMAKE_CXX_FLAGS=-fsanitize=thread"
-                               "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread") ;;
+  release) dir=build ;;
+  asan) dir=build-asan ;;
+  tsan) dir=build-tsan ;;
   *) echo "usage: $0 [release|asan|tsan]" >&2; exit 2 ;;
 esac
 if [ ! -f "$dir/build.ninja" ]; then
-  cmake -S . -B "$dir" -G Ninja "${flags[@]}" >/dev/null
+  cmake --preset "$kind" >/dev/null
 fi
 # 2 cores, ~1 GiB per Boost-heavy compile: two jobs fit comfortably.
 targets=()

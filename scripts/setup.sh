@@ -2,7 +2,8 @@
 # Installs what building and testing need on Debian 12, only when missing: Debian packages
 # (compiler, CMake, Boost 1.81, OpenSSL, SQLite, spdlog, CLI11, GoogleTest, Node.js) and the npm
 # packages of the web app and the integration tests. `--test` adds what only the tests need
-# (Chromium for the browser tests, clang's libFuzzer runtime). Safe to run again.
+# (Chromium for the browser tests, clang's libFuzzer runtime, clang-format and clang-tidy for the
+# lint of changed lines). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +14,7 @@ for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ "${1:-}" = "--test" ]; then
-  for p in chromium clang libclang-rt-14-dev; do
+  for p in chromium clang libclang-rt-14-dev clang-format clang-tidy; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
 fi

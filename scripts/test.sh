@@ -81,7 +81,7 @@ run_web() {  # hooks (Vitest, against the release binary) and pages (Playwright 
 run_fuzz() {  # each libFuzzer target for a few seconds from the committed seeds; crashes fail the run
   echo "== fuzz: libFuzzer smoke (${FUZZ_SECONDS:-8} s per target)"
   if [ ! -f build-fuzz/build.ninja ]; then
-    CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DFG_BUILD_FUZZ=ON >/dev/null
+    cmake --preset fuzz >/dev/null
   fi
   ninja -C build-fuzz >/dev/null
   local t corpus
@@ -103,7 +103,11 @@ run_fuzz() {  # each libFuzzer target for a few seconds from the committed seeds
 kinds=${FG_TEST_KINDS:-"release asan tsan"}
 for k in $kinds; do
   run_suite "$k"
-  if [ "$k" = release ]; then run_web; fi
+  if [ "$k" = release ]; then
+    run_web
+    echo "== lint: clang-format and clang-tidy on the lines of the last commit (scripts/lint.sh)"
+    if scripts/lint.sh; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+  fi
 done
 [ "${FG_FUZZ:-1}" = 1 ] && run_fuzz
 echo "$pass passed, $fail failed"

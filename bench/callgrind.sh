@@ -15,7 +15,7 @@ LOADGEN=${2:-build/fg-loadgen}
 CONNECTIONS=${CONNECTIONS:-300}
 EVENTS=${EVENTS:-20}
 command -v valgrind > /dev/null || { echo "callgrind.sh: valgrind is not installed (apt-get install valgrind)" >&2; exit 1; }
-export JWT_SECRET=cg-secret-$RANDOM API_KEY=cg-key-$RANDOM
+export JWT_SECRET=cg-secret-$RANDOM-$RANDOM-0123456789 API_KEY=cg-key-$RANDOM
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

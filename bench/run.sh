@@ -14,7 +14,7 @@ ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 SCALE=${SCALE:-1}
 n() { awk -v x="$1" -v s="$SCALE" 'BEGIN { v = int(x * s); if (v < 10) v = 10; print v }'; }
-export JWT_SECRET=bench-secret-$RANDOM API_KEY=bench-key-$RANDOM
+export JWT_SECRET=bench-secret-$RANDOM-$RANDOM-0123456789 API_KEY=bench-key-$RANDOM
 run_id=$(date -u +%Y%m%dT%H%M%SZ)
 out=bench/results/$run_id
 mkdir -p "$out"

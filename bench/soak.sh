@@ -14,7 +14,7 @@ DURATION=${DURATION:-600}
 TARGETED=${TARGETED:-17000}
 BROADCAST=${BROADCAST:-1500}
 CHURN=${CHURN:-300}
-export JWT_SECRET=soak-secret-$RANDOM API_KEY=soak-key-$RANDOM
+export JWT_SECRET=soak-secret-$RANDOM-$RANDOM-0123456789 API_KEY=soak-key-$RANDOM
 data=$(mktemp -d)
 out=bench/results/soak-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out"

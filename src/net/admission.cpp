@@ -1,13 +1,15 @@
 #include "net/admission.hpp"
 
+#include "net/http_connection.hpp"
+
 #include <algorithm>
 
 namespace fg::net {
 
-std::uint64_t Admission::WaitingForRequest(std::function<void()> close) {
+std::uint64_t Admission::WaitingForRequest(std::weak_ptr<HttpConnection> conn) {
   std::lock_guard lock(waiting_mutex_);
   const std::uint64_t id = next_waiting_++;
-  waiting_.emplace_back(id, std::move(close));
+  waiting_.emplace_back(id, std::move(conn));
   waiting_index_[id] = std::prev(waiting_.end());
   return id;
 }
@@ -21,15 +23,17 @@ void Admission::Forget(std::uint64_t id) {
 }
 
 bool Admission::EvictOneWaiting() {
-  std::function<void()> close;
+  std::shared_ptr<HttpConnection> victim;
   {
     std::lock_guard lock(waiting_mutex_);
-    if (waiting_.empty()) return false;
-    close = std::move(waiting_.front().second);
-    waiting_index_.erase(waiting_.front().first);
-    waiting_.pop_front();
+    while (!victim && !waiting_.empty()) {
+      victim = waiting_.front().second.lock();
+      waiting_index_.erase(waiting_.front().first);
+      waiting_.pop_front();
+    }
   }
-  close();
+  if (!victim) return false;
+  victim->Evict();
   return true;
 }
 

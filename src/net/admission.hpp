@@ -26,6 +26,8 @@
 
 namespace fg::net {
 
+class HttpConnection;
+
 class Admission : public std::enable_shared_from_this<Admission> {
  public:
   explicit Admission(const Limits& limits) : limits_(limits) {}
@@ -33,9 +35,9 @@ class Admission : public std::enable_shared_from_this<Admission> {
   // A slot for a new connection from `ip`, released when the last holder drops it; null when a
   // bound is reached (the caller closes the socket). The slot moves with the socket (HTTP → WebSocket).
   std::shared_ptr<void> AdmitConnection(const std::string& ip);
-  // A fresh connection waiting for its first request: closable by `close` (which must be safe to
-  // call from any thread) when room is needed. Forget() once the request header has arrived.
-  std::uint64_t WaitingForRequest(std::function<void()> close);
+  // A fresh connection waiting for its first request: closed (HttpConnection::Evict) when room is
+  // needed. Forget() once the request header has arrived.
+  std::uint64_t WaitingForRequest(std::weak_ptr<HttpConnection> conn);
   void Forget(std::uint64_t id);
   // Few connections left: refuse Engine.IO, shorten header timeouts.
   bool NearCapacity() const;
@@ -58,8 +60,8 @@ class Admission : public std::enable_shared_from_this<Admission> {
   std::unordered_map<std::string, std::size_t> per_ip_;
   std::mutex waiting_mutex_;
   std::uint64_t next_waiting_ = 1;
-  std::list<std::pair<std::uint64_t, std::function<void()>>> waiting_;  // oldest first
-  std::unordered_map<std::uint64_t, std::list<std::pair<std::uint64_t, std::function<void()>>>::iterator>
+  std::list<std::pair<std::uint64_t, std::weak_ptr<HttpConnection>>> waiting_;  // oldest first
+  std::unordered_map<std::uint64_t, std::list<std::pair<std::uint64_t, std::weak_ptr<HttpConnection>>>::iterator>
       waiting_index_;
 };
 

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json.hpp>
 
@@ -24,19 +25,16 @@ HttpConnection::HttpConnection(boost::asio::ip::tcp::socket socket, HttpHandler&
   stream_.socket().set_option(boost::asio::ip::tcp::no_delay(true), ec);
 }
 
+void HttpConnection::Evict() {
+  boost::asio::post(stream_.get_executor(), [self = shared_from_this()] {
+    self->waiting_id_ = 0;
+    self->Close();
+  });
+}
+
 void HttpConnection::Start() {
-  if (admission_) {
-    // Until its first request header arrives this connection may be closed to make room.
-    std::weak_ptr<HttpConnection> weak = shared_from_this();
-    waiting_id_ = admission_->WaitingForRequest([weak, exec = stream_.get_executor()] {
-      boost::asio::post(exec, [weak] {
-        if (auto self = weak.lock()) {
-          self->waiting_id_ = 0;
-          self->Close();
-        }
-      });
-    });
-  }
+  // Until its first request header arrives this connection may be closed to make room.
+  if (admission_) waiting_id_ = admission_->WaitingForRequest(weak_from_this());
   boost::asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
 }
 

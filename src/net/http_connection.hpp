@@ -53,6 +53,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 
   boost::asio::any_io_executor Executor() { return stream_.get_executor(); }
   const std::string& RemoteAddress() const { return remote_; }
+  // Closes this connection (from any thread) to make room: it never sent a request.
+  void Evict();
   // Few connections left (see net/admission.hpp): Engine.IO should refuse new sessions.
   bool NearCapacity() const { return admission_ && admission_->NearCapacity(); }
 

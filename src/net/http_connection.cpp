@@ -160,7 +160,8 @@ void HttpConnection::OnRead(beast::error_code ec, std::size_t) {
 void HttpConnection::Dispatch(Request req) {
   keep_alive_ = req.keep_alive();
   // Absolute-form targets (RFC 9112 §3.2.2, "GET http://host/path") are routed like origin-form.
-  if (const std::string t(req.target()); !t.empty() && t.front() != '/' && t != "*") {
+  if (!req.target().empty() && req.target().front() != '/' && req.target() != "*") {
+    const std::string t(req.target());
     const auto scheme = t.find("://");
     if (scheme != std::string::npos) {
       const auto path = t.find('/', scheme + 3);

@@ -132,16 +132,26 @@ const std::vector<Api::Route>& Api::Routes() {
 namespace {
 // Captures of `pattern` in `path` ("{}" matches one non-empty segment), or nullopt.
 std::optional<std::vector<std::string>> Match(std::string_view pattern, const std::vector<std::string_view>& path) {
-  const auto parts = Segments(pattern);
-  if (parts.size() != path.size()) return std::nullopt;
+  // Walks the pattern in place: no allocation for the routes that do not match.
   std::vector<std::string> captures;
-  for (std::size_t i = 0; i < parts.size(); ++i) {
-    if (parts[i] == "{}") {
+  std::size_t i = 0;
+  while (!pattern.empty()) {
+    if (pattern.front() == '/') {
+      pattern.remove_prefix(1);
+      continue;
+    }
+    const auto slash = pattern.find('/');
+    const std::string_view part = pattern.substr(0, slash);
+    if (i >= path.size()) return std::nullopt;
+    if (part == "{}") {
       captures.emplace_back(path[i]);
-    } else if (parts[i] != path[i]) {
+    } else if (part != path[i]) {
       return std::nullopt;
     }
+    ++i;
+    pattern.remove_prefix(slash == std::string_view::npos ? pattern.size() : slash);
   }
+  if (i != path.size()) return std::nullopt;
   return captures;
 }
 

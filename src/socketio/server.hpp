@@ -80,7 +80,7 @@ class NamespaceHandler {
 };
 
 struct ServerOptions {
-  std::chrono::milliseconds connect_timeout{45000};
+  std::chrono::milliseconds connect_timeout{10000};
   DecodeLimits decode;
   // Bytes of one packet: its JSON frame plus every binary attachment (socket.io's maxPayload
   // covers the whole packet). Also the most a connection ever buffers for incoming attachments.

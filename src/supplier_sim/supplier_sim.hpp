@@ -20,7 +20,7 @@ namespace fg::supplier_sim {
 using fulfillment::SupplierKey;
 
 struct SimOptions {
-  std::chrono::milliseconds latency{20};
+  std::chrono::milliseconds latency{50};
   double failure_rate = 0.0;     // share of requests answered 503 (half of them after doing the work)
   std::uint64_t fail_first = 0;  // the first N order/key requests answer 503 (deterministic tests)
   std::string api_key;           // empty: no check

@@ -1,0 +1,245 @@
+#include "app/serve.hpp"
+
+#include "app/data_dir.hpp"
+#include "app/demo.hpp"
+#include "app/router.hpp"
+#include "app/static_files.hpp"
+#include "auth/jwt.hpp"
+#include "common/clock.hpp"
+#include "common/log.hpp"
+#include "fulfillment/service.hpp"
+#include "gateway/gateway.hpp"
+#include "http_api/api.hpp"
+#include "net/listener.hpp"
+#include "net/loops.hpp"
+#include "socketio/server.hpp"
+#include "store/sqlite_order_store.hpp"
+#include "supplier_sim/supplier_sim.hpp"
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+namespace fg::app {
+
+namespace fs = std::filesystem;
+
+int Fatal(const std::string& message) {
+  std::fprintf(stderr, "fulfillment-gateway: error: %s\n", message.c_str());
+  return 2;
+}
+
+namespace {
+
+std::string DefaultWebDir() {
+  std::error_code ec;
+  const auto exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const auto candidate = exe.parent_path().parent_path() / "web" / "dist";
+    if (fs::exists(candidate / "index.html")) return candidate.string();
+  }
+  return "web/dist";
+}
+
+// Secrets of the fulfillment flow: from the environment, else kept in the data dir. Returns the
+// key cipher; throws with a one-line message.
+fulfillment::KeyCipher LoadSecrets(Config& c, const fs::path& data, std::vector<std::string>& notes) {
+  std::string master_source = "KEY_ENCRYPTION_KEY";
+  if (c.key_encryption_key.empty()) {
+    master_source = (data / "master.key").string();
+    c.key_encryption_key = DataDirSecret(data / "master.key", 32, 1);
+    notes.push_back("KEY_ENCRYPTION_KEY not set: using the generated key in " + master_source);
+  }
+  if (c.url_signing_secret.empty())
+    c.url_signing_secret = DataDirSecret(data / "url-signing.secret", 32, kMinSecretBytes);
+  if (c.demo && c.service.ipn_secret.empty())
+    c.service.ipn_secret = DataDirSecret(data / "ipn.secret", 24, kMinSecretBytes);
+  if (c.demo && c.service.kinguin_secret.empty())
+    c.service.kinguin_secret = DataDirSecret(data / "kinguin.secret", 24, kMinSecretBytes);
+  auto master = fulfillment::ParseMasterKey(c.key_encryption_key);
+  if (!master) throw std::runtime_error("the master key in " + master_source + " must be base64 of exactly 32 bytes");
+  if (c.service.ipn_secret.empty()) notes.push_back("IPN_SECRET not set: POST /webhooks/nowpayments answers 503");
+  return fulfillment::KeyCipher(*master);
+}
+
+}  // namespace
+
+int Serve(Config c) {
+  const Limits& limits = c.limits;
+  const fs::path data(c.data_dir);
+  std::unique_ptr<store::SqliteStore> store;
+  try {
+    PrepareDataDir(data);
+    store = std::make_unique<store::SqliteStore>((data / "gateway.db").string(), 100'000, limits.unknown_order_cache);
+    TightenFileModes(data, {"gateway.db", "gateway.db-wal", "gateway.db-shm"});  // made by an older version
+  } catch (const std::exception& e) {
+    return Fatal(e.what());
+  }
+
+  // Notes are logged once the port is bound, so a start-up failure stays one line.
+  std::vector<std::string> notes;
+  std::optional<fulfillment::KeyCipher> cipher;
+  try {
+    cipher.emplace(LoadSecrets(c, data, notes));
+  } catch (const std::exception& e) {
+    return Fatal(e.what());
+  }
+
+  const std::size_t threads = c.threads ? c.threads : std::max(1u, std::thread::hardware_concurrency());
+  net::Loops loops(threads);
+  store::StoreWorker worker(1);
+
+  // Supplier: SUPPLIER_URL, else the simulator in-process on a loopback port.
+  std::unique_ptr<net::Loops> sim_loops;
+  std::unique_ptr<supplier_sim::SupplierSim> sim;
+  std::shared_ptr<net::Listener> sim_listener;
+  if (c.supplier_url.empty()) {
+    sim = std::make_unique<supplier_sim::SupplierSim>(c.sim);
+    sim_loops = std::make_unique<net::Loops>(1);
+    sim_listener = std::make_shared<net::Listener>(*sim_loops, "127.0.0.1", 0, *sim, limits);
+    sim_listener->Start();
+    sim_loops->Start();
+    c.supplier_url = "http://127.0.0.1:" + std::to_string(sim_listener->Port());
+    notes.push_back("SUPPLIER_URL not set: using the built-in supplier simulator at " + c.supplier_url +
+                    " (failure rate " + std::to_string(c.sim.failure_rate) + ")");
+  }
+  std::unique_ptr<fulfillment::HttpSupplier> supplier;
+  try {
+    supplier = std::make_unique<fulfillment::HttpSupplier>(c.supplier_url, c.supplier_api_key, c.supplier_timeout);
+  } catch (const std::exception& e) {
+    return Fatal(e.what());
+  }
+  std::unique_ptr<fulfillment::LocalObjectStore> objects;
+  try {
+    objects = std::make_unique<fulfillment::LocalObjectStore>((data / "keys").string());
+  } catch (const std::exception& e) {
+    return Fatal(std::string("cannot use the key directory: ") + e.what());
+  }
+
+  auto gateway = std::make_shared<gateway::Gateway>(loops, *store, worker, auth::JwtVerifier(c.jwt_secret), limits);
+  fulfillment::Service service(
+      *store, *objects, std::move(*cipher), fulfillment::UrlSigner(c.url_signing_secret), *supplier,
+      [gw = gateway.get()](const std::vector<fulfillment::Emitted>& events) {
+        std::vector<gateway::Gateway::Outgoing> out;
+        out.reserve(events.size());
+        for (const auto& e : events) {
+          out.push_back(
+              {events::Name(e.event), events::AudienceOf(e.event), e.order_id, e.json, e.owner_id, e.owner_json});
+        }
+        gw->PublishAll(out);
+      },
+      c.service);
+
+  socketio::Server sio(c.sio);
+  sio.AddNamespace(std::string(gateway::kNamespace), gateway);
+
+  engineio::Server engine(c.engine, limits, [&sio](const std::shared_ptr<engineio::Session>& s) { sio.OnSession(s); });
+
+  http_api::Api api(*gateway, *store, worker, c.api_key, auth::JwtVerifier(c.jwt_secret), service, limits);
+  StaticFiles web;
+  const std::string web_dir = c.web_dir.empty() ? DefaultWebDir() : c.web_dir;
+  if (web.Load(web_dir)) {
+    notes.push_back("serving the web app from " + web_dir + " (" + std::to_string(web.Count()) + " files)");
+  } else {
+    notes.push_back("no web app at " + web_dir + " (build it with scripts/build.sh); pages answer 404");
+  }
+  auto demo_token = [&c](const std::string& sub, const std::string& role) {
+    boost::json::object claims{{"sub", sub}, {"email", sub + "@demo.example"}, {"exp", UnixSeconds() + 7 * 86400}};
+    if (!role.empty()) claims["role"] = role;
+    return auth::SignHs256(claims, c.jwt_secret);
+  };
+  Router router({&engine}, [&](const std::shared_ptr<net::HttpConnection>& conn, net::Request req) {
+    if (c.demo && req.target() == "/api/v1/demo/users" && req.method() == net::http::verb::get) {
+      // Demo mode only: the login page's user list. Not routed at all outside demo mode.
+      boost::json::array users;
+      for (const char* u : kDemoUsers)
+        users.push_back(boost::json::object{{"userId", u}, {"role", "user"}, {"token", demo_token(u, "")}});
+      users.push_back(
+          boost::json::object{{"userId", kDemoAdmin}, {"role", "admin"}, {"token", demo_token(kDemoAdmin, "admin")}});
+      net::Response res{net::http::status::ok, req.version()};
+      res.set(net::http::field::content_type, "application/json");
+      res.set(net::http::field::cache_control, "no-store");
+      res.body() = boost::json::serialize(boost::json::object{{"users", users}});
+      conn->Respond(std::move(res));
+      return;
+    }
+    if (api.Handle(conn, req)) return;
+    if (auto page = web.Serve(req)) {
+      conn->Respond(std::move(*page));
+      return;
+    }
+    conn->Respond(Router::JsonError(req.version(), net::http::status::not_found, "not_found",
+                                    "no such route: " + std::string(req.target())));
+  });
+
+  std::shared_ptr<net::Listener> listener;
+  try {
+    listener = std::make_shared<net::Listener>(loops, c.host, c.port, router, limits);
+  } catch (const std::exception& e) {
+    return Fatal(e.what());
+  }
+  for (const auto& n : notes) spdlog::warn("{}", n);
+  listener->Start();
+  service.Start();
+
+  std::unique_ptr<DemoDriver> demo;
+  if (c.demo && c.demo_interval.count() > 0) {
+    DemoConfig dc;
+    dc.port = listener->Port();
+    dc.api_key = c.api_key;
+    dc.ipn_secret = c.service.ipn_secret;
+    dc.interval = c.demo_interval;
+    demo = std::make_unique<DemoDriver>(dc);
+  }
+  if (c.demo) {
+    const std::string base =
+        c.public_url.empty() ? "http://localhost:" + std::to_string(listener->Port()) : c.public_url;
+    if (demo) {
+      std::printf(
+          "\nDemo mode: a new order every %.1f s (signed IPNs, job queue, supplier simulator with transient "
+          "failures).\n",
+          static_cast<double>(c.demo_interval.count()) / 1000.0);
+    } else {
+      std::printf("\nDemo mode (no automatic orders).\n");
+    }
+    std::printf("  Sign in:          %s/login\n", base.c_str());
+    for (const char* user : kDemoUsers) {
+      std::printf("  %-6s orders:    %s/#token=%s\n", user, base.c_str(), demo_token(user, "").c_str());
+    }
+    std::printf("  Admin dashboard:  %s/admin#token=%s\n\n", base.c_str(), demo_token(kDemoAdmin, "admin").c_str());
+  }
+
+  boost::asio::signal_set signals(loops.At(0), SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {}: closing {} sessions and stopping", sig, engine.SessionCount());
+    listener->Stop();
+    engine.CloseAll("server shutting down");
+    auto timer = std::make_shared<boost::asio::steady_timer>(loops.At(0), std::chrono::milliseconds(200));
+    timer->async_wait([&loops, timer](boost::system::error_code) { loops.Stop(); });
+  });
+
+  spdlog::info("fulfillment-gateway listening on http://{}:{} ({} loops, data dir {})", c.host, listener->Port(),
+               threads, c.data_dir);
+  std::printf("READY port=%u\n", listener->Port());
+  std::fflush(stdout);
+  if (demo) demo->Start();
+  loops.Start();
+  loops.Join();
+  if (demo) demo->Stop();
+  service.Stop();
+  worker.Stop();
+  if (sim_loops) {
+    sim_loops->Stop();
+    sim_loops->Join();
+  }
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace fg::app

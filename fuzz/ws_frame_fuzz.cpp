@@ -1,4 +1,5 @@
 // libFuzzer target: RFC 6455 frame headers as a client could send them.
+#include "common/encoding.hpp"
 #include "net/ws_frame.hpp"
 
 #include <cstdint>
@@ -14,7 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::size_t take = h.length < avail ? static_cast<std::size_t>(h.length) : avail;
     std::string payload(in.substr(h.header_size, take));
     fg::net::ws::Unmask(payload.data(), payload.size(), h.mask, 0);
-    (void)fg::net::ws::ValidUtf8(payload);
+    (void)fg::ValidUtf8(payload);
     in.remove_prefix(h.header_size + take);
   }
   return 0;

@@ -28,6 +28,12 @@ std::string Sha256(std::string_view data);  // raw 32 bytes
 // True when `s` is exactly `digits` hexadecimal digits (either case).
 bool IsHexDigest(std::string_view s, std::size_t digits);
 
+// Length of the well-formed UTF-8 sequence starting at s[i] (RFC 3629: no overlongs, no
+// surrogates, at most U+10FFFF), or 0 when none starts there. The one UTF-8 rule of the project.
+std::size_t Utf8SequenceLength(std::string_view s, std::size_t i);
+// Strict UTF-8 throughout, as RFC 6455 requires of WebSocket text.
+bool ValidUtf8(std::string_view s);
+
 // At most `max` bytes of `s` with every byte outside printable ASCII replaced by '?': a sample of
 // untrusted input that is safe to store, log and show.
 std::string PrintablePrefix(std::string_view s, std::size_t max);

@@ -77,4 +77,16 @@ TEST(RateLimiter, BurstThenRateAndBoundedKeys) {
 }
 
 }  // namespace
+TEST(Encoding, Utf8IsStrict) {
+  EXPECT_TRUE(ValidUtf8("héllo 日本 😀"));
+  EXPECT_FALSE(ValidUtf8("\xC0\xAF"));          // overlong
+  EXPECT_FALSE(ValidUtf8("\xE0\x80\xAF"));      // overlong, three bytes
+  EXPECT_FALSE(ValidUtf8("\xED\xA0\x80"));      // surrogate
+  EXPECT_FALSE(ValidUtf8("\xF4\x90\x80\x80"));  // > U+10FFFF
+  EXPECT_FALSE(ValidUtf8("\xE6\x97"));          // truncated
+  EXPECT_FALSE(ValidUtf8("a\x80"));             // lone continuation byte
+  EXPECT_EQ(Utf8SequenceLength("a日", 1), 3u);
+  EXPECT_EQ(Utf8SequenceLength("\xE6\x97", 0), 0u);
+}
+
 }  // namespace fg

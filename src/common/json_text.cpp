@@ -115,7 +115,9 @@ std::string AppendMember(std::string_view t, std::string_view key, std::string_v
   out.reserve(t.size() + key.size() + raw_value.size() + 8);
   out.append(t.substr(0, close));
   if (!empty) out += ',';
-  out += Quote(key);
+  out += '"';
+  AppendEscaped(out, key);
+  out += '"';
   out += ':';
   out.append(raw_value);
   out.append(t.substr(close));
@@ -156,15 +158,6 @@ void AppendEscaped(std::string& out, std::string_view s) {
         }
     }
   }
-}
-
-std::string Quote(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  out += '"';
-  AppendEscaped(out, s);
-  out += '"';
-  return out;
 }
 
 }  // namespace fg::json_text

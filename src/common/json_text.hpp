@@ -24,9 +24,9 @@ std::optional<std::vector<std::string_view>> ArrayElements(std::string_view arra
 // `object_text` with `"key":raw_value` appended as its last member.
 std::string AppendMember(std::string_view object_text, std::string_view key, std::string_view raw_value);
 
-// A JSON string literal for `s` (quotes included), escaped as JavaScript's JSON.stringify does.
-std::string Quote(std::string_view s);
-// The escaped characters of `s` (no quotes) appended to `out`, as in Quote().
+// The characters of `s` (no quotes) appended to `out` escaped exactly as JavaScript's
+// JSON.stringify escapes them: the byte-exact form signatures over JSON depend on (Boost.JSON's
+// serializer escapes differently, so it serves everywhere else).
 void AppendEscaped(std::string& out, std::string_view s);
 
 }  // namespace fg::json_text

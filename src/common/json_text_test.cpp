@@ -35,7 +35,9 @@ TEST(JsonText, AppendsMembers) {
 }
 
 TEST(JsonText, QuotesLikeJavaScript) {
-  EXPECT_EQ(Quote("a\"b\\c\n\x01/é"), "\"a\\\"b\\\\c\\n\\u0001/é\"");
+  std::string out;
+  AppendEscaped(out, "a\"b\\c\n\x01/é");
+  EXPECT_EQ(out, "a\\\"b\\\\c\\n\\u0001/é");
 }
 
 TEST(JsonText, SkipValueStopsOnGarbage) {

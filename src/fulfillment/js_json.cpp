@@ -33,29 +33,8 @@ struct Value {
   std::string s;  // UTF-8; lone surrogates kept as WTF-8-ish escape markers (see below)
   std::vector<std::unique_ptr<Value>> items;
   std::vector<Member> members;
+  std::string_view raw;  // the value's text in the document
 };
-
-// Length of the well-formed UTF-8 sequence at t[i] (RFC 3629: no overlongs, no surrogates,
-// at most U+10FFFF), or 0 when it is not one.
-std::size_t Utf8SequenceLength(std::string_view t, std::size_t i) {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(t[k]); };
-  const unsigned char c = b(i);
-  auto cont = [&](std::size_t k) { return k < t.size() && (b(k) & 0xC0) == 0x80; };
-  if (c >= 0xC2 && c <= 0xDF) return cont(i + 1) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (!cont(i + 1) || !cont(i + 2)) return 0;
-    if (c == 0xE0 && b(i + 1) < 0xA0) return 0;   // overlong
-    if (c == 0xED && b(i + 1) >= 0xA0) return 0;  // surrogate
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (!cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
-    if (c == 0xF0 && b(i + 1) < 0x90) return 0;   // overlong
-    if (c == 0xF4 && b(i + 1) >= 0x90) return 0;  // > U+10FFFF
-    return 4;
-  }
-  return 0;
-}
 
 class Parser {
  public:
@@ -77,8 +56,14 @@ class Parser {
     return true;
   }
   std::unique_ptr<Value> ParseValue(int depth) {
-    if (depth > kMaxDepth) return nullptr;
     SkipWs();
+    const std::size_t start = p_;
+    auto v = ParseValueAt(depth);
+    if (v) v->raw = t_.substr(start, p_ - start);
+    return v;
+  }
+  std::unique_ptr<Value> ParseValueAt(int depth) {
+    if (depth > kMaxDepth) return nullptr;
     if (p_ >= t_.size()) return nullptr;
     auto v = std::make_unique<Value>();
     const char c = t_[p_];
@@ -458,33 +443,96 @@ std::string JsNumber(double d) {
   return out;
 }
 
-std::optional<std::string> CanonicalJson(std::string_view json) {
+namespace {
+
+// A decoded string as UTF-8 for storage and display: the parser's lone-surrogate markers
+// (0xFF + 4 hex digits, kept for the canonical form) become U+FFFD.
+std::string DisplayText(const std::string& s) {
+  if (s.find('\xFF') == std::string::npos) return s;
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\xFF' && i + 4 < s.size()) {
+      out += "\xEF\xBF\xBD";
+      i += 4;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+bool IsInteger(std::string_view raw) {
+  if (!raw.empty() && raw[0] == '-') raw.remove_prefix(1);
+  return !raw.empty() && std::all_of(raw.begin(), raw.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
+const JsonField* ParsedBody::Find(std::string_view key) const {
+  for (const auto& [k, v] : fields) {
+    if (k == key) return &v;
+  }
+  return nullptr;
+}
+
+std::string ParsedBody::Text(std::string_view key) const {
+  const auto* f = Find(key);
+  if (!f) return {};
+  if (f->is_string) return f->text;
+  return IsInteger(f->raw) ? f->raw : std::string();
+}
+
+std::optional<ParsedBody> ParseBody(std::string_view json, bool canonical) {
   Parser p(json);
   auto v = p.ParseDocument();
   if (!v) return std::nullopt;
-  std::string out;
-  out.reserve(json.size());
-  Print(out, *v);
+  ParsedBody out;
+  if (canonical) {
+    out.canonical.reserve(json.size());
+    Print(out.canonical, *v);
+  }
+  out.is_object = v->kind == Value::Kind::kObject;
+  for (const auto& [key, child] : v->members) {
+    JsonField f;
+    f.is_string = child->kind == Value::Kind::kString;
+    if (f.is_string) f.text = DisplayText(child->s);
+    f.raw = std::string(child->raw);
+    out.fields.emplace_back(DisplayText(key), std::move(f));
+  }
   return out;
+}
+
+std::optional<std::string> CanonicalJson(std::string_view json) {
+  auto body = ParseBody(json, true);
+  if (!body) return std::nullopt;
+  return std::move(body->canonical);
+}
+
+std::string NowPaymentsSignatureOf(std::string_view canonical, std::string_view secret) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+  unsigned int len = 0;
+  HMAC(EVP_sha512(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(canonical.data()), canonical.size(), md.data(), &len);
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(md.data()), len));
 }
 
 std::optional<std::string> NowPaymentsSignature(std::string_view body, std::string_view secret) {
   auto canonical = CanonicalJson(body);
   if (!canonical) return std::nullopt;
-  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-  unsigned int len = 0;
-  HMAC(EVP_sha512(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(canonical->data()), canonical->size(), md.data(), &len);
-  return HexEncode(std::string_view(reinterpret_cast<const char*>(md.data()), len));
+  return NowPaymentsSignatureOf(*canonical, secret);
+}
+
+bool SignatureMatches(std::string_view expected_hex, std::string_view signature_hex) {
+  if (signature_hex.empty()) return false;
+  std::string given(signature_hex);
+  std::transform(given.begin(), given.end(), given.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ConstantTimeEquals(expected_hex, given);
 }
 
 bool VerifyNowPaymentsSignature(std::string_view body, std::string_view signature_hex, std::string_view secret) {
   auto expected = NowPaymentsSignature(body, secret);
-  if (!expected || signature_hex.empty()) return false;
-  std::string given(signature_hex);
-  std::transform(given.begin(), given.end(), given.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return ConstantTimeEquals(*expected, given);
+  return expected && SignatureMatches(*expected, signature_hex);
 }
 
 }  // namespace fg::fulfillment

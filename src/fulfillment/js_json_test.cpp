@@ -105,3 +105,31 @@ TEST(JsJson, NumbersAsJavaScriptPrintsThem) {
 
 }  // namespace
 }  // namespace fg::fulfillment
+
+namespace fg::fulfillment {
+namespace {
+
+TEST(JsJson, ParsedBodyKeepsRawTextAndTheLastDuplicate) {
+  const auto body =
+      ParseBody(R"({"payment_id":5077125051,"order_id":"o-1","actually_paid":0.10000000,"price_amount":"12.50",)"
+                R"("order_id":"o-2","bad":"\ud800x","nested":{"a":1}})",
+                true);
+  ASSERT_TRUE(body);
+  EXPECT_TRUE(body->is_object);
+  EXPECT_EQ(body->Text("payment_id"), "5077125051");  // an integer id keeps its digits
+  EXPECT_EQ(body->Text("order_id"), "o-2");           // JSON.parse keeps the last duplicate
+  EXPECT_EQ(body->Find("actually_paid")->raw, "0.10000000");
+  EXPECT_EQ(body->Find("price_amount")->raw, "\"12.50\"");
+  EXPECT_EQ(body->Text("actually_paid"), "");     // not an identifier
+  EXPECT_EQ(body->Text("bad"), "\xEF\xBF\xBDx");  // lone surrogate shown as U+FFFD
+  EXPECT_EQ(body->Find("nested")->raw, "{\"a\":1}");
+  EXPECT_EQ(body->canonical,
+            *CanonicalJson(R"({"payment_id":5077125051,"order_id":"o-1","actually_paid":0.10000000,)"
+                           R"("price_amount":"12.50","order_id":"o-2","bad":"\ud800x","nested":{"a":1}})"));
+  EXPECT_FALSE(ParseBody("{\"a\":", false));
+  EXPECT_FALSE(ParseBody("[1]", false)->is_object);
+  EXPECT_TRUE(ParseBody("{}", false)->canonical.empty());  // only computed when asked for
+}
+
+}  // namespace
+}  // namespace fg::fulfillment

@@ -23,49 +23,44 @@ namespace {
 constexpr std::size_t kFailedBodyPrefix = 256;
 
 // A provider notification as first recorded: the raw body and the fields that identify it (read
-// best-effort: the record is kept even when the body is not JSON or not authentic).
-struct Notification {
+// best-effort: the record is kept even when the body is not a JSON object).
+store::WebhookRow ReadNotification(std::string provider, const std::string& body, const ParsedBody* parsed,
+                                   std::string_view type_key, std::string_view external_key,
+                                   std::string_view order_key) {
   store::WebhookRow hook;
-  json::value parsed;
-  bool is_object = false;
-};
-Notification ReadNotification(std::string provider, const std::string& body, std::string_view type_key,
-                              std::string_view external_key, std::string_view order_key) {
-  Notification n;
-  n.hook.provider = std::move(provider);
-  n.hook.raw_body = body;
-  boost::system::error_code ec;
-  n.parsed = json::parse(body, ec);
-  n.is_object = !ec && n.parsed.is_object();
-  if (n.is_object) {
-    const auto& fields = n.parsed.as_object();
-    n.hook.event_type = FieldText(fields, type_key);
-    n.hook.external_id = FieldText(fields, external_key);
-    n.hook.order_id = FieldText(fields, order_key);
-    if (n.hook.order_id.size() > kMaxIdLength) n.hook.order_id.resize(kMaxIdLength);
+  hook.provider = std::move(provider);
+  hook.raw_body = body;
+  if (parsed && parsed->is_object) {
+    hook.event_type = parsed->Text(type_key);
+    hook.external_id = parsed->Text(external_key);
+    hook.order_id = parsed->Text(order_key);
+    if (hook.order_id.size() > kMaxIdLength) hook.order_id.resize(kMaxIdLength);
   }
-  return n;
+  return hook;
 }
 
 }  // namespace
 
 WebhookCheck PaymentService::CheckNowPayments(std::string_view body, std::string_view signature) const {
-  if (config_.ipn_secret.empty()) return WebhookCheck{errc::not_configured, "IPN_SECRET is not configured"};
+  if (config_.ipn_secret.empty()) return WebhookCheck::Refused(errc::not_configured, "IPN_SECRET is not configured");
   // Cheap first: a signature that cannot be an HMAC-SHA512 is refused before the body is parsed.
-  if (signature.empty()) return WebhookCheck{errc::invalid_signature, "missing x-nowpayments-sig"};
+  if (signature.empty()) return WebhookCheck::Refused(errc::invalid_signature, "missing x-nowpayments-sig");
   if (!IsHexDigest(signature, 128))
-    return WebhookCheck{errc::invalid_signature, "x-nowpayments-sig is not 128 hex digits"};
-  if (!VerifyNowPaymentsSignature(body, signature, config_.ipn_secret)) {
-    return WebhookCheck{errc::invalid_signature, "x-nowpayments-sig does not match the body"};
+    return WebhookCheck::Refused(errc::invalid_signature, "x-nowpayments-sig is not 128 hex digits");
+  auto parsed = ParseBody(body, true);
+  if (!parsed || !SignatureMatches(NowPaymentsSignatureOf(parsed->canonical, config_.ipn_secret), signature)) {
+    return WebhookCheck::Refused(errc::invalid_signature, "x-nowpayments-sig does not match the body");
   }
-  return WebhookCheck{};
+  WebhookCheck ok;
+  ok.body = std::make_shared<const ParsedBody>(std::move(*parsed));
+  return ok;
 }
 
 WebhookCheck PaymentService::CheckKinguin(std::string_view secret) const {
   if (config_.kinguin_secret.empty())
-    return WebhookCheck{errc::not_configured, "KINGUIN_WEBHOOK_SECRET is not configured"};
+    return WebhookCheck::Refused(errc::not_configured, "KINGUIN_WEBHOOK_SECRET is not configured");
   if (!ConstantTimeEquals(secret, config_.kinguin_secret))
-    return WebhookCheck{errc::invalid_secret, "missing or wrong X-Event-Secret"};
+    return WebhookCheck::Refused(errc::invalid_secret, "missing or wrong X-Event-Secret");
   return WebhookCheck{};
 }
 
@@ -100,139 +95,62 @@ Result PaymentService::Reject(std::string_view provider, const std::string& body
   return Fail(check.code, check.message);
 }
 
+// One transaction per authentic IPN: the webhook record, the order's change, its timeline events,
+// the job and the record's outcome commit together (or not at all: the provider retries).
 Result PaymentService::NowPayments(const std::string& body, const WebhookCheck& check) {
   if (!check.ok()) return Reject("nowpayments", body, check);
-  Notification n = ReadNotification("nowpayments", body, "payment_status", "payment_id", "order_id");
-  store::WebhookRow& hook = n.hook;
-  const json::object empty;
-  const json::object& fields = n.is_object ? n.parsed.as_object() : empty;
+  const ParsedBody* parsed = check.body.get();
+  store::WebhookRow hook = ReadNotification("nowpayments", body, parsed, "payment_status", "payment_id", "order_id");
   Outbox out;
   auto hook_event = [&](const std::string& status, const std::string& error) {
     out.Emit(Event::kWebhook, hook.order_id,
              ToJson(events::WebhookEvent{hook.id, hook.provider, status, hook.event_type, hook.external_id,
                                          hook.order_id, error, std::nullopt}));
   };
-  // Authentic (signed with our secret): recorded in full, as verified.
-  hook.status = "verified";
-  store_.Transaction([&](Tx& tx) { hook.id = tx.InsertWebhook(hook); });
-  hook_event("received", "");
-  hook_event("verified", "");
-
-  auto fail = [&](errc code, const std::string& message) {
-    hook.status = "failed";
-    hook.error = message;
-    store_.Transaction([&](Tx& tx) { tx.UpdateWebhook(hook); });
-    hook_event("failed", message);
-    out.Flush(sink_);
-    spdlog::warn("nowpayments IPN {} rejected: {}", hook.id, message);
-    return Fail(code, message);
-  };
-  if (!n.is_object) return fail(errc::invalid_body, "IPN body is not a JSON object");
-  if (hook.order_id.empty() || hook.event_type.empty() || hook.external_id.empty()) {
-    return fail(errc::invalid_body, "IPN needs order_id, payment_id and payment_status");
-  }
-
-  const std::string status = hook.event_type;
-  const bool paid =
-      std::find(config_.paid_statuses.begin(), config_.paid_statuses.end(), status) != config_.paid_statuses.end();
-  const bool failing = status == "failed" || status == "expired" || status == "refunded";
-  bool duplicate = false, unknown = false, enqueued = false;
+  std::optional<errc> failure;
+  bool duplicate = false, enqueued = false;
   std::string job_id, ignored;
   store_.Transaction([&](Tx& tx) {
-    auto order = tx.GetOrder(hook.order_id);
-    if (!order) {
-      unknown = true;
-      return;
-    }
-    if (!tx.RememberNotification("nowpayments", hook.external_id + ":" + status)) {
-      duplicate = true;
-      return;
-    }
-    const auto current = ParseOrderStatus(order->status).value_or(OrderStatus::kCreated);
-    const auto status_change = [&](std::string message) {
-      events::StatusChange sc;
-      sc.order_id = order->order_id;
-      sc.status = ParseOrderStatus(order->status).value_or(OrderStatus::kCreated);
-      sc.fulfillment_status = order->fulfillment_status;
-      sc.payment_status = order->payment_status;
-      sc.message = std::move(message);
-      out.Record(tx, Event::kStatusChange, order->order_id, ToJson(sc));
+    out.Clear();  // a retried transaction starts over
+    failure.reset();
+    duplicate = enqueued = false;
+    ignored.clear();
+    // Authentic (signed with our secret): recorded in full, as verified.
+    hook.status = "verified";
+    hook.error.clear();
+    hook.id = tx.InsertWebhook(hook);
+    hook_event("received", "");
+    hook_event("verified", "");
+    const auto fail = [&](errc code, std::string message) {
+      failure = code;
+      hook.status = "failed";
+      hook.error = std::move(message);
+      tx.UpdateWebhook(hook);
+      hook_event("failed", hook.error);
     };
-    if (paid) {
-      if (!CanTransition(current, OrderStatus::kPaid)) {
-        ignored = "order is already " + order->status;
-        return;
-      }
-      order->status = ToString(OrderStatus::kPaid);
-      order->payment_status = status;
-      tx.UpdateOrder(*order);
-      events::PaymentConfirmed confirmed;
-      confirmed.order_id = order->order_id;
-      confirmed.payment_id = hook.external_id;
-      const auto* hash = fields.if_contains("payin_hash");
-      if (hash && hash->is_string()) confirmed.tx_hash = std::string(hash->as_string());
-      confirmed.currency = FieldText(fields, "pay_currency").empty() ? FieldText(fields, "price_currency")
-                                                                     : FieldText(fields, "pay_currency");
-      // amounts keep the provider's exact number text
-      auto raw_amount = json_text::FindMember(body, "actually_paid");
-      if (!raw_amount || *raw_amount == "null") raw_amount = json_text::FindMember(body, "pay_amount");
-      confirmed.amount_json = raw_amount ? std::string(*raw_amount) : "null";
-      if (auto price = json_text::FindMember(body, "price_amount")) confirmed.price_amount_json = std::string(*price);
-      out.Record(tx, Event::kPaymentConfirmed, order->order_id, ToJson(confirmed));
-      status_change("");
-      if (auto id = queue_.EnqueueFor(tx, out, order->order_id)) {
-        order->job_id = *id;
-        tx.UpdateOrder(*order);
-        job_id = *id;
-        enqueued = true;
-      }
-      return;
+    if (!parsed || !parsed->is_object) return fail(errc::invalid_body, "IPN body is not a JSON object");
+    if (hook.order_id.empty() || hook.event_type.empty() || hook.external_id.empty())
+      return fail(errc::invalid_body, "IPN needs order_id, payment_id and payment_status");
+    auto order = tx.GetOrder(hook.order_id);
+    if (!order) return fail(errc::order_not_found, "IPN for unknown order " + hook.order_id);
+    if (!tx.RememberNotification("nowpayments", hook.external_id + ":" + hook.event_type)) {
+      duplicate = true;
+    } else {
+      ignored = ApplyPayment(tx, out, *parsed, hook, *order, job_id);
+      enqueued = !job_id.empty();
     }
-    if (failing) {
-      if (CanTransition(current, OrderStatus::kFailed)) {
-        order->status = ToString(OrderStatus::kFailed);
-        order->fulfillment_status = "failed";
-        order->error = "payment " + status;
-        order->payment_status = status;
-        tx.UpdateOrder(*order);
-        events::ErrorEvent err;
-        err.order_id = order->order_id;
-        err.severity = "error";
-        err.code = "payment_" + status;
-        err.error = "The payment was " + status + ".";
-        out.Record(tx, Event::kError, order->order_id, ToJson(err));
-        status_change("");
-      } else if (order->payment_status != status && PaymentRank(status) > PaymentRank(order->payment_status)) {
-        // e.g. refunded after the keys were delivered: the order stays fulfilled; its payment moved on.
-        order->payment_status = status;
-        tx.UpdateOrder(*order);
-        status_change("");
-      } else {
-        ignored = "order is " + order->status + " with payment " + order->payment_status;
-      }
-      return;
-    }
-    // waiting, confirming, sending, partially_paid…: progress of a payment not yet complete. Applied
-    // only while the order waits for payment and only forward; anything else changes nothing.
-    if (current != OrderStatus::kCreated || PaymentRank(status) <= PaymentRank(order->payment_status)) {
-      ignored = "out of order: payment " + status + " after " +
-                (order->payment_status.empty() ? order->status : order->payment_status);
-      return;
-    }
-    order->payment_status = status;
-    tx.UpdateOrder(*order);
-    status_change(status == "partially_paid" ? "A partial payment was received; the order waits for the rest." : "");
+    hook.status = "processed";
+    if (duplicate) hook.error = "duplicate notification ignored";
+    if (!ignored.empty()) hook.error = "recorded, not applied: " + ignored;
+    tx.UpdateWebhook(hook);
+    hook_event("processed", "");
   });
-  if (unknown) return fail(errc::order_not_found, "IPN for unknown order " + hook.order_id);
-  hook.status = "processed";
-  if (duplicate) hook.error = "duplicate notification ignored";
-  if (!ignored.empty()) {
-    hook.error = "recorded, not applied: " + ignored;
-    spdlog::info("IPN {} for order {}: {}", hook.id, hook.order_id, hook.error);
-  }
-  store_.Transaction([&](Tx& tx) { tx.UpdateWebhook(hook); });
-  hook_event("processed", "");
   out.Flush(sink_);
+  if (failure) {
+    spdlog::warn("nowpayments IPN {} rejected: {}", hook.id, hook.error);
+    return Fail(*failure, hook.error);
+  }
+  if (!ignored.empty()) spdlog::info("IPN {} for order {}: {}", hook.id, hook.order_id, hook.error);
   if (enqueued) {
     spdlog::info("order {} paid (IPN {}), job {} queued", hook.order_id, hook.id, job_id);
     queue_.Wake();
@@ -242,11 +160,91 @@ Result PaymentService::NowPayments(const std::string& body, const WebhookCheck& 
   return Ok(reply);
 }
 
+// Applies an authentic, new payment status to `order` inside the IPN's transaction. Returns why it
+// changed nothing, or empty; sets `job_id` when it queued the fulfilment job.
+std::string PaymentService::ApplyPayment(Tx& tx, Outbox& out, const ParsedBody& fields, const store::WebhookRow& hook,
+                                         store::OrderRow& order, std::string& job_id) {
+  const std::string& status = hook.event_type;
+  const auto current = ParseOrderStatus(order.status).value_or(OrderStatus::kCreated);
+  const auto status_change = [&](std::string message) {
+    events::StatusChange sc;
+    sc.order_id = order.order_id;
+    sc.status = ParseOrderStatus(order.status).value_or(OrderStatus::kCreated);
+    sc.fulfillment_status = order.fulfillment_status;
+    sc.payment_status = order.payment_status;
+    sc.message = std::move(message);
+    out.Record(tx, Event::kStatusChange, order.order_id, ToJson(sc));
+  };
+  const bool paid =
+      std::find(config_.paid_statuses.begin(), config_.paid_statuses.end(), status) != config_.paid_statuses.end();
+  if (paid) {
+    if (!CanTransition(current, OrderStatus::kPaid)) return "order is already " + order.status;
+    order.status = ToString(OrderStatus::kPaid);
+    order.payment_status = status;
+    tx.UpdateOrder(order);
+    events::PaymentConfirmed confirmed;
+    confirmed.order_id = order.order_id;
+    confirmed.payment_id = hook.external_id;
+    if (const auto* hash = fields.Find("payin_hash"); hash && hash->is_string) confirmed.tx_hash = hash->text;
+    confirmed.currency =
+        fields.Text("pay_currency").empty() ? fields.Text("price_currency") : fields.Text("pay_currency");
+    // amounts keep the provider's exact number text
+    const JsonField* amount = fields.Find("actually_paid");
+    if (!amount || amount->raw == "null") amount = fields.Find("pay_amount");
+    confirmed.amount_json = amount ? amount->raw : "null";
+    if (const auto* price = fields.Find("price_amount")) confirmed.price_amount_json = price->raw;
+    out.Record(tx, Event::kPaymentConfirmed, order.order_id, ToJson(confirmed));
+    status_change("");
+    if (auto id = queue_.EnqueueFor(tx, out, order.order_id)) {
+      order.job_id = *id;
+      tx.UpdateOrder(order);
+      job_id = *id;
+    }
+    return {};
+  }
+  if (status == "failed" || status == "expired" || status == "refunded") {
+    if (CanTransition(current, OrderStatus::kFailed)) {
+      order.status = ToString(OrderStatus::kFailed);
+      order.fulfillment_status = "failed";
+      order.error = "payment " + status;
+      order.payment_status = status;
+      tx.UpdateOrder(order);
+      events::ErrorEvent err;
+      err.order_id = order.order_id;
+      err.severity = "error";
+      err.code = "payment_" + status;
+      err.error = "The payment was " + status + ".";
+      out.Record(tx, Event::kError, order.order_id, ToJson(err));
+      status_change("");
+      return {};
+    }
+    if (order.payment_status != status && PaymentRank(status) > PaymentRank(order.payment_status)) {
+      // e.g. refunded after the keys were delivered: the order stays fulfilled; its payment moved on.
+      order.payment_status = status;
+      tx.UpdateOrder(order);
+      status_change("");
+      return {};
+    }
+    return "order is " + order.status + " with payment " + order.payment_status;
+  }
+  // waiting, confirming, sending, partially_paid…: progress of a payment not yet complete. Applied
+  // only while the order waits for payment and only forward; anything else changes nothing.
+  if (current != OrderStatus::kCreated || PaymentRank(status) <= PaymentRank(order.payment_status)) {
+    return "out of order: payment " + status + " after " +
+           (order.payment_status.empty() ? order.status : order.payment_status);
+  }
+  order.payment_status = status;
+  tx.UpdateOrder(order);
+  status_change(status == "partially_paid" ? "A partial payment was received; the order waits for the rest." : "");
+  return {};
+}
+
 Result PaymentService::Kinguin(const std::string& body, const WebhookCheck& check) {
   if (!check.ok()) return Reject("kinguin", body, check);
-  Notification n = ReadNotification("kinguin", body, "status", "orderId", "orderExternalId");
-  store::WebhookRow& hook = n.hook;
-  const bool valid = n.is_object;
+  const auto parsed = ParseBody(body, false);
+  store::WebhookRow hook =
+      ReadNotification("kinguin", body, parsed ? &*parsed : nullptr, "status", "orderId", "orderExternalId");
+  const bool valid = parsed && parsed->is_object;
   hook.status = valid ? "processed" : "failed";
   hook.error = valid ? "" : "body is not a JSON object";
   store_.Transaction([&](Tx& tx) { hook.id = tx.InsertWebhook(hook); });

@@ -7,6 +7,7 @@
 
 #include "common/rate_limit.hpp"
 #include "fulfillment/job_queue.hpp"
+#include "fulfillment/outbox.hpp"
 #include "fulfillment/types.hpp"
 #include "store/fulfillment_store.hpp"
 
@@ -26,6 +27,8 @@ class PaymentService {
 
  private:
   Result Reject(std::string_view provider, const std::string& body, const WebhookCheck& check);
+  std::string ApplyPayment(store::Tx& tx, Outbox& out, const ParsedBody& fields, const store::WebhookRow& hook,
+                           store::OrderRow& order, std::string& job_id);
 
   store::FulfillmentStore& store_;
   JobQueue& queue_;

@@ -4,6 +4,7 @@
 
 #include "common/errc.hpp"
 #include "events/events.hpp"
+#include "fulfillment/js_json.hpp"
 #include "fulfillment/policy.hpp"
 
 #include <boost/json/object.hpp>
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -53,7 +55,15 @@ Result Created(boost::json::value body);
 struct WebhookCheck {
   errc code = errc::ok;
   std::string message;
+  // The body as parsed for the check (signed providers): the handler reads it, never re-parses.
+  std::shared_ptr<const ParsedBody> body;
   bool ok() const { return code == errc::ok; }
+  static WebhookCheck Refused(errc c, std::string why) {
+    WebhookCheck check;
+    check.code = c;
+    check.message = std::move(why);
+    return check;
+  }
 };
 
 struct ServiceConfig {

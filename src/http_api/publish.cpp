@@ -55,14 +55,12 @@ int HttpStatus(errc e) {
   return 500;
 }
 
-std::optional<errc> ParsePublish(std::string_view body, std::size_t max_order_id, PublishRequest& out,
-                                 std::string& message) {
-  boost::system::error_code ec;
-  json::value v = json::parse(body, ec);
-  if (ec) {
-    message = "body is not valid JSON: " + ec.message();
-    return errc::malformed_json;
-  }
+namespace {
+
+// Validates one parsed {event, data} object; `raw` is its text, from which data's bytes are kept
+// as they were sent.
+std::optional<errc> FromValue(const json::value& v, std::string_view raw, std::size_t max_order_id, PublishRequest& out,
+                              std::string& message) {
   if (!v.is_object()) {
     message = "body must be a JSON object {\"event\": ..., \"data\": {...}}";
     return errc::invalid_body;
@@ -96,27 +94,43 @@ std::optional<errc> ParsePublish(std::string_view body, std::size_t max_order_id
   }
   out.event = std::string(event->as_string());
   out.audience = *audience;
-  const auto raw = json_text::FindMember(body, "data");
-  if (!raw) {
+  const auto data_text = json_text::FindMember(raw, "data");
+  if (!data_text) {
     message = "\"data\" could not be located";
     return errc::invalid_body;
   }
-  out.data_json = data->as_object().contains("timestamp")
-                      ? std::string(*raw)
-                      : json_text::AppendMember(*raw, "timestamp", json_text::Quote(IsoTimestamp()));
+  out.data_json =
+      data->as_object().contains("timestamp")
+          ? std::string(*data_text)
+          : json_text::AppendMember(*data_text, "timestamp", json::serialize(json::string_view(IsoTimestamp())));
   return std::nullopt;
+}
+
+std::optional<errc> ParseJson(std::string_view body, json::value& out, std::string& message) {
+  boost::system::error_code ec;
+  out = json::parse(body, ec);
+  if (!ec) return std::nullopt;
+  message = "body is not valid JSON: " + ec.message();
+  return errc::malformed_json;
+}
+
+}  // namespace
+
+// The body is parsed once into a tree (validation, fields); its raw text is only scanned to find
+// where each "data" member starts and ends, so the payload goes out byte-for-byte as published.
+std::optional<errc> ParsePublish(std::string_view body, std::size_t max_order_id, PublishRequest& out,
+                                 std::string& message) {
+  json::value v;
+  if (auto err = ParseJson(body, v, message)) return err;
+  return FromValue(v, body, max_order_id, out, message);
 }
 
 std::optional<errc> ParsePublishBatch(std::string_view body, std::size_t max_order_id, std::vector<PublishRequest>& out,
                                       std::string& message) {
-  boost::system::error_code ec;
-  json::parse(body, ec);
-  if (ec) {
-    message = "body is not valid JSON: " + ec.message();
-    return errc::malformed_json;
-  }
-  auto elements = json_text::ArrayElements(body);
-  if (!elements || elements->empty() || elements->size() > kMaxBatch) {
+  json::value v;
+  if (auto err = ParseJson(body, v, message)) return err;
+  const auto elements = v.is_array() ? json_text::ArrayElements(body) : std::nullopt;
+  if (!elements || elements->empty() || elements->size() > kMaxBatch || elements->size() != v.as_array().size()) {
     message = "a batch is an array of 1-" + std::to_string(kMaxBatch) + " {event, data} objects";
     return errc::invalid_body;
   }
@@ -124,7 +138,7 @@ std::optional<errc> ParsePublishBatch(std::string_view body, std::size_t max_ord
   out.reserve(elements->size());
   for (std::size_t i = 0; i < elements->size(); ++i) {
     PublishRequest p;
-    if (auto err = ParsePublish((*elements)[i], max_order_id, p, message)) {
+    if (auto err = FromValue(v.as_array()[i], (*elements)[i], max_order_id, p, message)) {
       message = "element " + std::to_string(i) + ": " + message;
       return err;
     }

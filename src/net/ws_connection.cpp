@@ -219,7 +219,7 @@ void WsConnection::OnFrame(const ws::FrameHeader& h, std::string payload) {
       if (payload.size() >= 2) {
         code = static_cast<std::uint16_t>((static_cast<std::uint8_t>(payload[0]) << 8) |
                                           static_cast<std::uint8_t>(payload[1]));
-        if (!ws::ValidUtf8(std::string_view(payload).substr(2))) code = ws::kInvalidPayload;
+        if (!ValidUtf8(std::string_view(payload).substr(2))) code = ws::kInvalidPayload;
       }
       if (closing_ && close_written_) {
         Fail();  // the handshake is complete
@@ -262,7 +262,7 @@ void WsConnection::OnFrame(const ws::FrameHeader& h, std::string payload) {
 }
 
 void WsConnection::PassUp(std::string message, bool binary) {
-  if (!binary && !ws::ValidUtf8(message)) {
+  if (!binary && !ValidUtf8(message)) {
     SendClose(ws::kInvalidPayload, true);
     return;
   }

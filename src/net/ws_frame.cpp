@@ -63,37 +63,6 @@ void Unmask(char* data, std::size_t n, const std::array<std::uint8_t, 4>& mask, 
   for (std::size_t i = 0; i < n; ++i) data[i] = static_cast<char>(data[i] ^ static_cast<char>(mask[(offset + i) & 3]));
 }
 
-bool ValidUtf8(std::string_view s) {
-  const auto b = [&](std::size_t k) { return static_cast<std::uint8_t>(s[k]); };
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const std::uint8_t c = b(i);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t n = 0;
-    if (c >= 0xC2 && c <= 0xDF)
-      n = 2;
-    else if (c >= 0xE0 && c <= 0xEF)
-      n = 3;
-    else if (c >= 0xF0 && c <= 0xF4)
-      n = 4;
-    else
-      return false;
-    if (i + n > s.size()) return false;
-    for (std::size_t k = 1; k < n; ++k) {
-      if ((b(i + k) & 0xC0) != 0x80) return false;
-    }
-    if (c == 0xE0 && b(i + 1) < 0xA0) return false;
-    if (c == 0xED && b(i + 1) >= 0xA0) return false;
-    if (c == 0xF0 && b(i + 1) < 0x90) return false;
-    if (c == 0xF4 && b(i + 1) >= 0x90) return false;
-    i += n;
-  }
-  return true;
-}
-
 std::string AcceptKey(std::string_view client_key) {
   const std::string input = std::string(client_key) + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
   unsigned char digest[SHA_DIGEST_LENGTH];

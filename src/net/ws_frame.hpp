@@ -45,9 +45,6 @@ constexpr std::size_t HeaderSize(std::uint64_t length) {
 // XORs `data` with the mask; `offset` is the position of data[0] within the payload.
 void Unmask(char* data, std::size_t n, const std::array<std::uint8_t, 4>& mask, std::size_t offset);
 
-// Strict UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF), as RFC 6455 requires for text.
-bool ValidUtf8(std::string_view s);
-
 // Sec-WebSocket-Accept for a client's Sec-WebSocket-Key.
 std::string AcceptKey(std::string_view client_key);
 

@@ -70,14 +70,6 @@ TEST(WsFrame, EncodesServerHeaders) {
   EXPECT_EQ(static_cast<unsigned char>(out[1]), 127);
 }
 
-TEST(WsFrame, Utf8Validation) {
-  EXPECT_TRUE(ValidUtf8("héllo 日本 😀"));
-  EXPECT_FALSE(ValidUtf8("\xC0\xAF"));          // overlong
-  EXPECT_FALSE(ValidUtf8("\xED\xA0\x80"));      // surrogate
-  EXPECT_FALSE(ValidUtf8("\xF4\x90\x80\x80"));  // > U+10FFFF
-  EXPECT_FALSE(ValidUtf8("\xE6\x97"));          // truncated
-}
-
 TEST(WsFrame, AcceptKeyFromRfc6455) {
   EXPECT_EQ(AcceptKey("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 }

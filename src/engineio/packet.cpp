@@ -10,6 +10,14 @@ std::optional<Packet> DecodePacket(std::string_view frame, bool binary) {
   return Packet{static_cast<PacketType>(frame[0]), std::string(frame.substr(1)), false};
 }
 
+std::optional<Packet> DecodeOwnedPacket(std::string&& frame, bool binary) {
+  if (binary) return Packet{PacketType::kMessage, std::move(frame), true};
+  if (frame.empty() || frame[0] < '0' || frame[0] > '6') return std::nullopt;
+  const auto type = static_cast<PacketType>(frame[0]);
+  frame.erase(0, 1);  // in place: a move of the bytes, no allocation
+  return Packet{type, std::move(frame), false};
+}
+
 PayloadError DecodePayload(std::string_view body, std::vector<Packet>& out, std::size_t max_packets) {
   if (body.empty()) return PayloadError::kEmpty;
   std::size_t start = 0;

@@ -32,6 +32,8 @@ inline constexpr char kRecordSeparator = '\x1e';
 
 // A text frame ("4hello") or, with binary = true, raw bytes (always a binary message).
 std::optional<Packet> DecodePacket(std::string_view frame, bool binary);
+// The same, taking the frame's buffer: the packet's data reuses it (no copy of the message).
+std::optional<Packet> DecodeOwnedPacket(std::string&& frame, bool binary);
 
 enum class PayloadError { kNone, kEmpty, kBadPacket, kTooManyPackets };
 // Splits a polling body. On error `out` holds the packets decoded before the bad one.

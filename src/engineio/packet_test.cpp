@@ -95,4 +95,19 @@ TEST(EngineIoPayload, EveryPrefixIsSafe) {
 }
 
 }  // namespace
+TEST(EnginePacket, DecodingAnOwnedFrameReusesItsBuffer) {
+  std::string frame = "4" + std::string(1000, 'x');
+  const char* buffer = frame.data();
+  auto p = DecodeOwnedPacket(std::move(frame), false);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->type, PacketType::kMessage);
+  EXPECT_EQ(p->data, std::string(1000, 'x'));
+  EXPECT_EQ(p->data.data(), buffer);
+  EXPECT_FALSE(DecodeOwnedPacket(std::string("9x"), false));
+  std::string bytes("\x00\x01", 2);
+  auto b = DecodeOwnedPacket(std::move(bytes), true);
+  ASSERT_TRUE(b && b->binary);
+  EXPECT_EQ(b->data.size(), 2u);
+}
+
 }  // namespace fg::engineio

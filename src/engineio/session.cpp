@@ -204,7 +204,7 @@ void Session::OnProbeFrame(const std::shared_ptr<net::WsConnection>& ws, std::st
 
 void Session::OnFrame(std::string data, bool binary) {
   if (state_ == State::kClosed) return;
-  auto p = DecodePacket(data, binary);
+  auto p = DecodeOwnedPacket(std::move(data), binary);
   if (!p) {
     spdlog::debug("eio {}: invalid packet", id_);
     CloseWith("parse error", '1');

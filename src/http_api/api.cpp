@@ -198,7 +198,11 @@ bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&
     }
   }
   if (!route) {
-    Fail(call, errc::method_not_allowed, Allowed(methods));
+    auto res = ErrorResponse(req.version(), errc::method_not_allowed, Allowed(methods));
+    std::string allow;  // RFC 9110 §15.5.6: a 405 lists the methods the resource has
+    for (const auto m : methods) allow += (allow.empty() ? "" : ", ") + std::string(http::to_string(m));
+    res.set(http::field::allow, allow);
+    conn->Respond(std::move(res));
     return true;
   }
   const auto kind = call.caller ? call.caller->kind : fulfillment::Caller::Kind::kUser;

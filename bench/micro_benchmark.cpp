@@ -35,7 +35,7 @@ BENCHMARK(BM_SocketIoDecodeSubscribe);
 void BM_EncodeEventFrame(benchmark::State& state) {
   const std::string data =
       R"({"orderId":"ord_qohrUhzO2OYhhWLm","status":"processing","jobProgress":50,"timestamp":"2026-11-26T00:00:00.000Z"})";
-  for (auto _ : state) benchmark::DoNotOptimize(fg::gateway::EncodeEventFrame("fulfillment:status-change", data));
+  for (auto _ : state) benchmark::DoNotOptimize(fg::gateway::EncodeEventMessage("fulfillment:status-change", data));
 }
 BENCHMARK(BM_EncodeEventFrame);
 

@@ -41,7 +41,7 @@ void Session::StartWebSocket(const std::shared_ptr<net::WsConnection>& ws, std::
       .on_message =
           [weak, exec](std::string data, bool binary) {
             boost::asio::dispatch(exec, [weak, d = std::move(data), binary]() mutable {
-              if (auto s = weak.lock()) s->OnFrame(std::move(d), binary);
+              if (auto s = weak.lock()) s->OnTransportMessage(std::move(d), binary);
             });
           },
       .on_close =
@@ -148,9 +148,9 @@ void Session::AttachProbe(const std::shared_ptr<Session>& session, const std::sh
               auto w = weak_ws.lock();
               if (!s || !w) return;
               if (s->probe_ == w) {
-                s->OnProbeFrame(w, std::move(d), binary);
+                s->OnProbeMessage(w, std::move(d), binary);
               } else if (s->ws_ == w) {
-                s->OnFrame(std::move(d), binary);
+                s->OnTransportMessage(std::move(d), binary);
               }
             });
           },
@@ -173,7 +173,7 @@ void Session::AttachProbe(const std::shared_ptr<Session>& session, const std::sh
   boost::asio::dispatch(exec, [session, ws] { session->OnProbe(ws); });
 }
 
-void Session::OnProbeFrame(const std::shared_ptr<net::WsConnection>& ws, std::string data, bool binary) {
+void Session::OnProbeMessage(const std::shared_ptr<net::WsConnection>& ws, std::string data, bool binary) {
   if (!binary && data == "2probe" && state_ == State::kOpen) {
     state_ = State::kUpgrading;
     ws->Send(kProbeAnswer, false);
@@ -202,7 +202,7 @@ void Session::OnProbeFrame(const std::shared_ptr<net::WsConnection>& ws, std::st
   ws->Close(net::ws::kProtocolError);
 }
 
-void Session::OnFrame(std::string data, bool binary) {
+void Session::OnTransportMessage(std::string data, bool binary) {
   if (state_ == State::kClosed) return;
   auto p = DecodeOwnedPacket(std::move(data), binary);
   if (!p) {

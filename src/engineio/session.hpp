@@ -91,9 +91,9 @@ class Session : public std::enable_shared_from_this<Session> {
     net::SharedMessage frame;
     bool binary;
   };
-  void OnFrame(std::string data, bool binary);
+  void OnTransportMessage(std::string data, bool binary);
   void OnProbe(const std::shared_ptr<net::WsConnection>& ws);
-  void OnProbeFrame(const std::shared_ptr<net::WsConnection>& ws, std::string data, bool binary);
+  void OnProbeMessage(const std::shared_ptr<net::WsConnection>& ws, std::string data, bool binary);
   void HandlePacket(Packet p);
   void FlushPoll();
   void SchedulePing();

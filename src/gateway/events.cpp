@@ -4,7 +4,7 @@
 
 namespace fg::gateway {
 
-std::string EncodeEventFrame(std::string_view event, std::string_view data_json) {
+std::string EncodeEventMessage(std::string_view event, std::string_view data_json) {
   return socketio::EncodeEvent(kNamespace, event, data_json);
 }
 

@@ -14,6 +14,6 @@ using events::AudienceOf;
 using events::kNamespace;
 
 // `42/fulfillment,["<event>",<data_json>]`, encoded by Socket.IO once for every recipient.
-std::string EncodeEventFrame(std::string_view event, std::string_view data_json);
+std::string EncodeEventMessage(std::string_view event, std::string_view data_json);
 
 }  // namespace fg::gateway

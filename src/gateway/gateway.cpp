@@ -36,7 +36,7 @@ class Gateway::Connection : public Subscriber {
   Connection(std::weak_ptr<socketio::Socket> socket, auth::Principal p)
       : socket_(std::move(socket)), principal_(std::move(p)) {}
   void Send(const net::SharedMessage& frame) override {
-    if (auto s = socket_.lock()) s->SendFrame(frame);
+    if (auto s = socket_.lock()) s->SendEncoded(frame);
   }
   bool IsAdmin() const override { return principal_.admin; }
   const std::string& UserId() const override { return principal_.user_id; }
@@ -264,10 +264,10 @@ void Gateway::PublishAll(std::span<const Outgoing> events) {
     order_id.assign(e.order_id);
     const auto targets = TargetShards(e.audience, order_id);
     if (targets.empty()) continue;  // nobody may see it
-    const auto encoded = std::make_shared<const std::string>(EncodeEventFrame(e.event, e.data_json));
+    const auto encoded = std::make_shared<const std::string>(EncodeEventMessage(e.event, e.data_json));
     net::SharedMessage owner_encoded;
     if (!e.owner_data_json.empty())
-      owner_encoded = std::make_shared<const std::string>(EncodeEventFrame(e.event, e.owner_data_json));
+      owner_encoded = std::make_shared<const std::string>(EncodeEventMessage(e.event, e.owner_data_json));
     for (std::size_t k = 0; k < targets.size(); ++k) {
       // The first loop takes the encoded bytes, every other one its own copy.
       OwnerVariant owner;

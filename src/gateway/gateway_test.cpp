@@ -7,7 +7,7 @@ namespace fg::gateway {
 namespace {
 
 TEST(Routing, EventFrameIsOneSocketIoEventPacket) {
-  EXPECT_EQ(EncodeEventFrame("payment:confirmed", R"({"orderId":"o"})"),
+  EXPECT_EQ(EncodeEventMessage("payment:confirmed", R"({"orderId":"o"})"),
             R"(42/fulfillment,["payment:confirmed",{"orderId":"o"}])");
 }
 

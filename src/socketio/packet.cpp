@@ -116,8 +116,8 @@ DecodeResult Decode(std::string_view t, const DecodeLimits& limits) {
   return r;
 }
 
-std::string EncodeFrame(PacketType type, std::string_view nsp, std::optional<std::uint64_t> id, std::size_t attachments,
-                        std::string_view payload_json) {
+std::string EncodePacketText(PacketType type, std::string_view nsp, std::optional<std::uint64_t> id,
+                             std::size_t attachments, std::string_view payload_json) {
   std::string out;
   out.reserve(payload_json.size() + nsp.size() + 24);
   out += '4';

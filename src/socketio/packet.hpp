@@ -49,8 +49,8 @@ DecodeResult Decode(std::string_view text, const DecodeLimits& limits = {});
 
 // The whole Engine.IO message ("4" prefix included) carrying a Socket.IO packet whose payload is
 // already serialized JSON text (may be empty).
-std::string EncodeFrame(PacketType type, std::string_view nsp, std::optional<std::uint64_t> id, std::size_t attachments,
-                        std::string_view payload_json);
+std::string EncodePacketText(PacketType type, std::string_view nsp, std::optional<std::uint64_t> id,
+                             std::size_t attachments, std::string_view payload_json);
 
 // The whole Engine.IO message of an EVENT packet `["<event>",<arg_json>]` on `nsp`, built in one
 // pass (a broadcast is encoded once; its argument is already JSON text).

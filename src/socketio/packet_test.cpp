@@ -57,15 +57,15 @@ TEST(SocketIoPacket, RejectsMalformed) {
 }
 
 TEST(SocketIoPacket, EncodesFrames) {
-  EXPECT_EQ(EncodeFrame(PacketType::kConnect, "/fulfillment", std::nullopt, 0, R"({"sid":"x"})"),
+  EXPECT_EQ(EncodePacketText(PacketType::kConnect, "/fulfillment", std::nullopt, 0, R"({"sid":"x"})"),
             R"(40/fulfillment,{"sid":"x"})");
-  EXPECT_EQ(EncodeFrame(PacketType::kAck, "/", 7, 0, "[1]"), "437[1]");
-  EXPECT_EQ(EncodeFrame(PacketType::kBinaryAck, "/", 789, 2, "[]"), "462-789[]");
-  EXPECT_EQ(EncodeFrame(PacketType::kDisconnect, "/a", std::nullopt, 0, ""), "41/a,");
+  EXPECT_EQ(EncodePacketText(PacketType::kAck, "/", 7, 0, "[1]"), "437[1]");
+  EXPECT_EQ(EncodePacketText(PacketType::kBinaryAck, "/", 789, 2, "[]"), "462-789[]");
+  EXPECT_EQ(EncodePacketText(PacketType::kDisconnect, "/a", std::nullopt, 0, ""), "41/a,");
 }
 
 TEST(SocketIoPacket, EncodedFramesDecodeBack) {
-  const std::string frame = EncodeFrame(PacketType::kEvent, "/fulfillment", 3, 0, R"(["e",{"a":1}])");
+  const std::string frame = EncodePacketText(PacketType::kEvent, "/fulfillment", 3, 0, R"(["e",{"a":1}])");
   auto r = Decode(std::string_view(frame).substr(1));
   ASSERT_EQ(r.error, DecodeError::kNone);
   EXPECT_EQ(r.packet.nsp, "/fulfillment");

@@ -13,7 +13,7 @@ void Socket::SendPacket(PacketType type, std::optional<std::uint64_t> id, const 
                         const std::vector<std::string>& attachments) {
   if (!connected_) return;
   const std::string json = boost::json::serialize(payload);
-  auto frame = std::make_shared<const std::string>(EncodeFrame(type, nsp_, id, attachments.size(), json));
+  auto frame = std::make_shared<const std::string>(EncodePacketText(type, nsp_, id, attachments.size(), json));
   session_->Send(frame, false);
   for (const auto& a : attachments) session_->Send(std::make_shared<const std::string>(a), true);
 }
@@ -40,8 +40,8 @@ void Socket::Ack(std::uint64_t id, const boost::json::array& args, const std::ve
 
 void Socket::Disconnect() {
   if (!connected_) return;
-  session_->Send(std::make_shared<const std::string>(EncodeFrame(PacketType::kDisconnect, nsp_, std::nullopt, 0, "")),
-                 false);
+  session_->Send(
+      std::make_shared<const std::string>(EncodePacketText(PacketType::kDisconnect, nsp_, std::nullopt, 0, "")), false);
   if (auto c = client_.lock()) c->RemoveSocket(nsp_, "server namespace disconnect");
 }
 
@@ -170,8 +170,8 @@ void Client::OnPacket(Packet p, std::vector<std::string> attachments) {
 void Client::OnConnectPacket(Packet p) {
   auto handler = server_.Find(p.nsp);
   if (!handler) {
-    session_->Send(std::make_shared<const std::string>(EncodeFrame(PacketType::kConnectError, p.nsp, std::nullopt, 0,
-                                                                   R"({"message":"Invalid namespace"})")),
+    session_->Send(std::make_shared<const std::string>(EncodePacketText(PacketType::kConnectError, p.nsp, std::nullopt,
+                                                                        0, R"({"message":"Invalid namespace"})")),
                    false);
     return;
   }
@@ -186,8 +186,8 @@ void Client::OnConnectPacket(Packet p) {
         if (self->closed_) return;
         if (error) {
           self->session_->Send(
-              std::make_shared<const std::string>(EncodeFrame(PacketType::kConnectError, socket->Namespace(),
-                                                              std::nullopt, 0, boost::json::serialize(*error))),
+              std::make_shared<const std::string>(EncodePacketText(PacketType::kConnectError, socket->Namespace(),
+                                                                   std::nullopt, 0, boost::json::serialize(*error))),
               false);
           return;
         }
@@ -197,8 +197,8 @@ void Client::OnConnectPacket(Packet p) {
         boost::json::object ack;
         ack["sid"] = socket->Id();
         self->session_->Send(
-            std::make_shared<const std::string>(
-                EncodeFrame(PacketType::kConnect, socket->Namespace(), std::nullopt, 0, boost::json::serialize(ack))),
+            std::make_shared<const std::string>(EncodePacketText(PacketType::kConnect, socket->Namespace(),
+                                                                 std::nullopt, 0, boost::json::serialize(ack))),
             false);
         handler->OnConnected(socket);
       });

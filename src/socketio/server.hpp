@@ -45,7 +45,7 @@ class Socket {
 
   void Emit(std::string_view event, const boost::json::array& args = {});
   // Sends an already-encoded Engine.IO frame (a broadcast encoded once for all recipients).
-  engineio::SendStatus SendFrame(const net::SharedMessage& frame) { return session_->Send(frame, false); }
+  engineio::SendStatus SendEncoded(const net::SharedMessage& frame) { return session_->Send(frame, false); }
   void Ack(std::uint64_t id, const boost::json::array& args, const std::vector<std::string>& attachments = {});
   void EmitWithAttachments(std::string_view event, const boost::json::array& args,
                            const std::vector<std::string>& attachments);

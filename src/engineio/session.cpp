@@ -73,7 +73,7 @@ void Session::OnPollGet(const std::shared_ptr<net::HttpConnection>& conn, net::R
     return;
   }
   pending_get_ = conn;
-  pending_base_ = std::move(base);
+  pending_base_ = std::make_unique<net::Response>(std::move(base));
   if (close_pending_) {
     CloseWith(close_reason_, close_answer_);
     return;
@@ -282,7 +282,8 @@ void Session::FlushPoll() {
 void Session::RespondPoll(std::string body) {
   auto conn = std::move(pending_get_);
   pending_get_.reset();
-  net::Response res = std::move(pending_base_);
+  net::Response res = pending_base_ ? std::move(*pending_base_) : net::Response{};
+  pending_base_.reset();
   res.result(http::status::ok);
   res.set(http::field::content_type, "text/plain; charset=UTF-8");
   res.body() = std::move(body);

@@ -114,7 +114,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Transport transport_ = Transport::kPolling;
   // polling
   std::shared_ptr<net::HttpConnection> pending_get_;
-  net::Response pending_base_;
+  std::unique_ptr<net::Response> pending_base_;  // headers for the held GET's answer (polling only)
   std::vector<Out> outbox_;
   std::size_t outbox_bytes_ = 0;
   // websocket (active transport, or the one being probed during an upgrade)

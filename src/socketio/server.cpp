@@ -87,18 +87,15 @@ void Client::OnMessage(std::string data, bool binary) {
       Fail("unexpected binary attachment");
       return;
     }
-    partial_bytes_ += data.size();
-    if (partial_bytes_ > server_.options_.max_packet_bytes) {
+    partial_->bytes += data.size();
+    if (partial_->bytes > server_.options_.max_packet_bytes) {
       Fail("binary packet over the payload limit");
       return;
     }
-    partial_attachments_.push_back(std::move(data));
-    if (partial_attachments_.size() == partial_->attachments) {
-      Packet p = std::move(*partial_);
-      partial_.reset();
-      partial_bytes_ = 0;
-      OnPacket(std::move(p), std::move(partial_attachments_));
-      partial_attachments_.clear();
+    partial_->attachments.push_back(std::move(data));
+    if (partial_->attachments.size() == partial_->packet.attachments) {
+      auto done = std::move(partial_);
+      OnPacket(std::move(done->packet), std::move(done->attachments));
     }
     return;
   }
@@ -123,8 +120,9 @@ void Client::OnMessage(std::string data, bool binary) {
       return;
     }
     if (r.packet.attachments > 0) {
-      partial_ = std::move(r.packet);
-      partial_bytes_ = data.size();
+      partial_ = std::make_unique<Partial>();
+      partial_->packet = std::move(r.packet);
+      partial_->bytes = data.size();
       return;
     }
   }
@@ -194,6 +192,7 @@ void Client::OnConnectPacket(Packet p) {
         socket->connected_ = true;
         self->sockets_[socket->Namespace()] = socket;
         self->session_->MarkJoined();
+        self->connect_timer_.cancel();
         boost::json::object ack;
         ack["sid"] = socket->Id();
         self->session_->Send(
@@ -224,8 +223,6 @@ void Client::OnClose(std::string_view reason) {
     if (auto h = server_.Find(nsp)) h->OnDisconnect(socket, reason);
   }
   partial_.reset();
-  partial_attachments_.clear();
-  partial_bytes_ = 0;
 }
 
 }  // namespace fg::socketio

@@ -118,9 +118,14 @@ class Client : public engineio::SessionHandler, public std::enable_shared_from_t
   std::shared_ptr<engineio::Session> session_;
   std::map<std::string, std::shared_ptr<Socket>> sockets_;
   std::map<std::string, bool> connecting_;
-  std::optional<Packet> partial_;  // binary packet awaiting attachments
-  std::vector<std::string> partial_attachments_;
-  std::size_t partial_bytes_ = 0;
+  // A binary packet awaiting its attachments (rare: held out of line, so idle clients stay small).
+  struct Partial {
+    Packet packet;
+    std::vector<std::string> attachments;
+    std::size_t bytes = 0;
+  };
+  std::unique_ptr<Partial> partial_;
+  // Until the first namespace is joined (then cancelled: an idle client holds no pending timer).
   boost::asio::steady_timer connect_timer_;
   bool closed_ = false;
 };

@@ -1,11 +1,14 @@
 #include "app/demo.hpp"
 
+#include "auth/jwt.hpp"
+#include "common/clock.hpp"
 #include "fulfillment/js_json.hpp"
 #include "net/http_client.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
+#include <cstdio>
 #include <random>
 #include <vector>
 
@@ -100,6 +103,42 @@ void DemoDriver::Run() {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+}
+
+std::string DemoToken(const std::string& jwt_secret, const std::string& sub, const std::string& role) {
+  boost::json::object claims{{"sub", sub}, {"email", sub + "@demo.example"}, {"exp", UnixSeconds() + 7 * 86400}};
+  if (!role.empty()) claims["role"] = role;
+  return auth::SignHs256(claims, jwt_secret);
+}
+
+net::Response DemoUsersResponse(unsigned version, const std::string& jwt_secret) {
+  boost::json::array users;
+  for (const char* u : kDemoUsers)
+    users.push_back(boost::json::object{{"userId", u}, {"role", "user"}, {"token", DemoToken(jwt_secret, u, "")}});
+  users.push_back(boost::json::object{
+      {"userId", kDemoAdmin}, {"role", "admin"}, {"token", DemoToken(jwt_secret, kDemoAdmin, "admin")}});
+  net::Response res{net::http::status::ok, version};
+  res.set(net::http::field::content_type, "application/json");
+  res.set(net::http::field::cache_control, "no-store");
+  res.body() = boost::json::serialize(boost::json::object{{"users", users}});
+  return res;
+}
+
+void PrintDemoLinks(const std::string& base, const std::string& jwt_secret,
+                    std::optional<std::chrono::milliseconds> interval) {
+  if (interval) {
+    std::printf(
+        "\nDemo mode: a new order every %.1f s (signed IPNs, job queue, supplier simulator with transient "
+        "failures).\n",
+        static_cast<double>(interval->count()) / 1000.0);
+  } else {
+    std::printf("\nDemo mode (no automatic orders).\n");
+  }
+  std::printf("  Sign in:          %s/login\n", base.c_str());
+  for (const char* user : kDemoUsers)
+    std::printf("  %-6s orders:    %s/#token=%s\n", user, base.c_str(), DemoToken(jwt_secret, user, "").c_str());
+  std::printf("  Admin dashboard:  %s/admin#token=%s\n\n", base.c_str(),
+              DemoToken(jwt_secret, kDemoAdmin, "admin").c_str());
 }
 
 }  // namespace fg::app

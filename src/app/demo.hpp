@@ -5,7 +5,10 @@
 #pragma once
 
 #include <atomic>
+#include "net/http_connection.hpp"
+
 #include <chrono>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -33,6 +36,14 @@ class DemoDriver {
 };
 
 inline constexpr const char* kDemoUsers[] = {"alice", "bob"};
+
+// A week-long demo user token (admin when `role` is "admin").
+std::string DemoToken(const std::string& jwt_secret, const std::string& sub, const std::string& role);
+// GET /api/v1/demo/users (demo mode only): the sign-in page's users with their tokens.
+net::Response DemoUsersResponse(unsigned version, const std::string& jwt_secret);
+// Prints the sign-in, order and dashboard links; `interval` when orders are generated.
+void PrintDemoLinks(const std::string& base, const std::string& jwt_secret,
+                    std::optional<std::chrono::milliseconds> interval);
 inline constexpr const char* kDemoAdmin = "admin";
 
 }  // namespace fg::app

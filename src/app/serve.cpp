@@ -148,24 +148,9 @@ int Serve(Config c) {
   } else {
     notes.push_back("no web app at " + web_dir + " (build it with scripts/build.sh); pages answer 404");
   }
-  auto demo_token = [&c](const std::string& sub, const std::string& role) {
-    boost::json::object claims{{"sub", sub}, {"email", sub + "@demo.example"}, {"exp", UnixSeconds() + 7 * 86400}};
-    if (!role.empty()) claims["role"] = role;
-    return auth::SignHs256(claims, c.jwt_secret);
-  };
   Router router({&engine}, [&](const std::shared_ptr<net::HttpConnection>& conn, net::Request req) {
     if (c.demo && req.target() == "/api/v1/demo/users" && req.method() == net::http::verb::get) {
-      // Demo mode only: the login page's user list. Not routed at all outside demo mode.
-      boost::json::array users;
-      for (const char* u : kDemoUsers)
-        users.push_back(boost::json::object{{"userId", u}, {"role", "user"}, {"token", demo_token(u, "")}});
-      users.push_back(
-          boost::json::object{{"userId", kDemoAdmin}, {"role", "admin"}, {"token", demo_token(kDemoAdmin, "admin")}});
-      net::Response res{net::http::status::ok, req.version()};
-      res.set(net::http::field::content_type, "application/json");
-      res.set(net::http::field::cache_control, "no-store");
-      res.body() = boost::json::serialize(boost::json::object{{"users", users}});
-      conn->Respond(std::move(res));
+      conn->Respond(DemoUsersResponse(req.version(), c.jwt_secret));  // not routed at all outside demo mode
       return;
     }
     if (api.Handle(conn, req)) return;
@@ -197,21 +182,8 @@ int Serve(Config c) {
     demo = std::make_unique<DemoDriver>(dc);
   }
   if (c.demo) {
-    const std::string base =
-        c.public_url.empty() ? "http://localhost:" + std::to_string(listener->Port()) : c.public_url;
-    if (demo) {
-      std::printf(
-          "\nDemo mode: a new order every %.1f s (signed IPNs, job queue, supplier simulator with transient "
-          "failures).\n",
-          static_cast<double>(c.demo_interval.count()) / 1000.0);
-    } else {
-      std::printf("\nDemo mode (no automatic orders).\n");
-    }
-    std::printf("  Sign in:          %s/login\n", base.c_str());
-    for (const char* user : kDemoUsers) {
-      std::printf("  %-6s orders:    %s/#token=%s\n", user, base.c_str(), demo_token(user, "").c_str());
-    }
-    std::printf("  Admin dashboard:  %s/admin#token=%s\n\n", base.c_str(), demo_token(kDemoAdmin, "admin").c_str());
+    PrintDemoLinks(c.public_url.empty() ? "http://localhost:" + std::to_string(listener->Port()) : c.public_url,
+                   c.jwt_secret, demo ? std::optional(c.demo_interval) : std::nullopt);
   }
 
   boost::asio::signal_set signals(loops.At(0), SIGINT, SIGTERM);

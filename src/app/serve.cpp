@@ -128,8 +128,8 @@ int Serve(Config c) {
         std::vector<gateway::Gateway::Outgoing> out;
         out.reserve(events.size());
         for (const auto& e : events) {
-          out.push_back(
-              {events::Name(e.event), events::AudienceOf(e.event), e.order_id, e.json, e.owner_id, e.owner_json});
+          out.push_back({events::Name(e.event), events::AudienceOf(e.event), e.order_id, e.json, e.owner_id,
+                         e.owner_json, e.pos, e.order_seq});
         }
         gw->PublishAll(out);
       },
@@ -140,7 +140,8 @@ int Serve(Config c) {
 
   engineio::Server engine(c.engine, limits, [&sio](const std::shared_ptr<engineio::Session>& s) { sio.OnSession(s); });
 
-  http_api::Api api(*gateway, *store, worker, c.api_key, auth::JwtVerifier(c.jwt_secret), service, limits);
+  gateway::LogWriter log_writer(*store, worker, *gateway);
+  http_api::Api api(*gateway, log_writer, *store, worker, c.api_key, auth::JwtVerifier(c.jwt_secret), service, limits);
   StaticFiles web;
   const std::string web_dir = c.web_dir.empty() ? DefaultWebDir() : c.web_dir;
   if (web.Load(web_dir)) {

@@ -22,4 +22,9 @@ std::int64_t UnixSeconds() {
   return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
 }
 
+std::int64_t UnixMillis() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace fg

@@ -47,7 +47,7 @@ Result JobQueue::List(const std::optional<std::string>& state) {
 
 Result JobQueue::Retry(const std::string& job_id) {
   Result r = Fail(errc::not_found, "no such job");
-  Outbox out;
+  Outbox out(sink_);
   store_.Transaction([&](store::Tx& tx) {
     auto job = tx.GetJob(job_id);
     if (!job) return;
@@ -82,11 +82,10 @@ Result JobQueue::Retry(const std::string& job_id) {
       reopened.reason = "manual_retry";
       out.Record(tx, events::Event::kStatusChange, order->order_id, ToJson(reopened));
     }
-    out.Emit(events::Event::kJobQueue, job->order_id,
+    out.Emit(tx, events::Event::kJobQueue, job->order_id,
              ToJson(events::JobQueueEvent{job_id, "queued", job->order_id, json::object{{"manual", true}}}));
     r = Ok(JobView(*job));
   });
-  out.Flush(sink_);
   if (r.ok()) Wake();
   return r;
 }
@@ -99,7 +98,7 @@ std::optional<std::string> JobQueue::EnqueueFor(store::Tx& tx, Outbox& out, cons
   job.max_attempts = config_.max_attempts;
   job.next_run_at_ms = NowMs();
   tx.InsertJob(job);
-  out.Emit(events::Event::kJobQueue, order_id, ToJson(events::JobQueueEvent{job.job_id, "queued", order_id, {}}));
+  out.Emit(tx, events::Event::kJobQueue, order_id, ToJson(events::JobQueueEvent{job.job_id, "queued", order_id, {}}));
   return job.job_id;
 }
 

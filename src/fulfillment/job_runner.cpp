@@ -109,7 +109,7 @@ bool JobRunner::StopIfOrderLeft(Tx& tx, Outbox& out, JobRow& job, const OrderRow
   stopped.error = "Fulfilment stopped: the " + why + "; no keys were delivered.";
   stopped.job_id = job.job_id;
   out.Record(tx, Event::kError, current.order_id, ToJson(stopped));
-  out.Emit(Event::kJobQueue, current.order_id,
+  out.Emit(tx, Event::kJobQueue, current.order_id,
            ToJson(events::JobQueueEvent{job.job_id, "failed", current.order_id,
                                         json::object{{"error", job.last_error},
                                                      {"attempt", job.attempts},
@@ -134,7 +134,7 @@ std::string ProcessingUpdate(const std::string& order_id, const std::string& job
 }  // namespace
 
 bool JobRunner::Begin(Run& run) {
-  Outbox out;
+  Outbox out(sink_);
   bool go = false;
   store_.Transaction([&](Tx& tx) {
     auto o = tx.GetOrder(run.job.order_id);
@@ -156,7 +156,7 @@ bool JobRunner::Begin(Run& run) {
     run.order.job_id = run.job.job_id;
     run.order.job_progress = Progress(run.items);
     tx.UpdateOrder(run.order);
-    out.Emit(Event::kJobQueue, run.order.order_id,
+    out.Emit(tx, Event::kJobQueue, run.order.order_id,
              ToJson(events::JobQueueEvent{
                  run.job.job_id, "started", run.order.order_id,
                  json::object{{"attempt", run.job.attempts}, {"maxAttempts", run.job.max_attempts}}}));
@@ -164,7 +164,6 @@ bool JobRunner::Begin(Run& run) {
                ProcessingUpdate(run.order.order_id, run.job.job_id, run.order.job_progress));
     go = true;
   });
-  out.Flush(sink_);
   return go;
 }
 
@@ -179,10 +178,9 @@ bool JobRunner::PlaceOrder(Run& run) {
   std::vector<SupplierLine> lines;
   for (const auto& p : products) lines.push_back(SupplierLine{p, qty[p]});
   // A refund may have arrived since the job started: do not buy for an order that left processing.
-  Outbox out;
+  Outbox out(sink_);
   bool stopped = false;
   store_.Transaction([&](Tx& tx) { stopped = StopIfOrderLeft(tx, out, run.job, *tx.GetOrder(run.order.order_id)); });
-  out.Flush(sink_);
   if (stopped) return false;
   const std::string ref = supplier_.PlaceOrder(run.order.order_id, lines);
   store_.Transaction([&](Tx& tx) {
@@ -220,7 +218,7 @@ bool JobRunner::SealKeys(Run& run) {
     item.key_ref = name;
     item.key_type = pool[from]->type;
     const std::int64_t progress = Progress(run.items);
-    Outbox out;
+    Outbox out(sink_);
     bool stopped = false;
     store_.Transaction([&](Tx& tx) {
       auto o = tx.GetOrder(run.order.order_id);
@@ -230,7 +228,7 @@ bool JobRunner::SealKeys(Run& run) {
       tx.UpdateOrder(*o);
       run.job.progress = progress;
       tx.UpdateJob(run.job);
-      out.Emit(Event::kJobQueue, run.order.order_id,
+      out.Emit(tx, Event::kJobQueue, run.order.order_id,
                ToJson(events::JobQueueEvent{run.job.job_id, "progress", run.order.order_id,
                                             json::object{{"progress", progress}}}));
       if (progress < 100) {
@@ -238,14 +236,13 @@ bool JobRunner::SealKeys(Run& run) {
                    ProcessingUpdate(run.order.order_id, run.job.job_id, progress));
       }
     });
-    out.Flush(sink_);
     if (stopped) return false;
   }
   return true;
 }
 
 void JobRunner::Complete(Run& run) {
-  Outbox out;
+  Outbox out(sink_);
   bool stopped = false;
   store_.Transaction([&](Tx& tx) {
     auto o = tx.GetOrder(run.order.order_id);
@@ -274,16 +271,14 @@ void JobRunner::Complete(Run& run) {
     fulfilled.job_progress = 100;
     // Admins and the timeline get the items without links; the owner's copy carries them.
     fulfilled.items = links_.Items(*o, stored_items, false);
-    auto& entry = out.Record(tx, Event::kStatusChange, run.order.order_id, ToJson(fulfilled));
+    std::string shared = ToJson(fulfilled);
     fulfilled.items = links_.Items(*o, stored_items, true);
-    entry.owner_id = o->user_id;
-    entry.owner_json = ToJson(fulfilled);
-    out.Emit(Event::kJobQueue, run.order.order_id,
+    out.Record(tx, Event::kStatusChange, run.order.order_id, std::move(shared), o->user_id, ToJson(fulfilled));
+    out.Emit(tx, Event::kJobQueue, run.order.order_id,
              ToJson(events::JobQueueEvent{
                  run.job.job_id, "completed", run.order.order_id,
                  json::object{{"progress", 100}, {"result", json::object{{"itemCount", run.items.size()}}}}}));
   });
-  out.Flush(sink_);
   if (!stopped)
     spdlog::info("job {} completed: order {} fulfilled ({} items)", run.job.job_id, run.order.order_id,
                  run.items.size());
@@ -296,7 +291,7 @@ void JobRunner::OnFailure(Run& run, const std::exception& e) {
   const bool final = !transient || run.job.attempts >= run.job.max_attempts;
   JobRow& job = run.job;
   const std::string& order_id = run.order.order_id;
-  Outbox out;
+  Outbox out(sink_);
   bool stopped = false;
   store_.Transaction([&](Tx& tx) {
     auto o = tx.GetOrder(order_id);
@@ -328,7 +323,7 @@ void JobRunner::OnFailure(Run& run, const std::exception& e) {
       failed.job_status = "failed";
       failed.error = e.what();
       out.Record(tx, Event::kStatusChange, order_id, ToJson(failed));
-      out.Emit(Event::kJobQueue, order_id,
+      out.Emit(tx, Event::kJobQueue, order_id,
                ToJson(events::JobQueueEvent{
                    job.job_id, "failed", order_id,
                    json::object{{"error", e.what()}, {"attempt", job.attempts}, {"willRetry", false}}}));
@@ -348,12 +343,11 @@ void JobRunner::OnFailure(Run& run, const std::exception& e) {
     err.next_retry_at = next;
     out.Record(tx, Event::kError, order_id, ToJson(err));
     out.Emit(
-        Event::kJobQueue, order_id,
+        tx, Event::kJobQueue, order_id,
         ToJson(events::JobQueueEvent{
             job.job_id, "failed", order_id,
             json::object{{"error", e.what()}, {"attempt", job.attempts}, {"willRetry", true}, {"nextRunAt", next}}}));
   });
-  out.Flush(sink_);
   if (stopped) return;
   if (final) {
     spdlog::error("job {} failed for good (order {}): {}", job.job_id, order_id, e.what());

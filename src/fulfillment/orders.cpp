@@ -77,7 +77,7 @@ Result OrderService::Create(const Caller& caller, const json::value& body) {
     }
     rows.push_back(store::ItemRow{"itm_" + RandomId(9), order_id, std::string(pid->as_string()), q, "pending", "", ""});
   }
-  Outbox out;
+  Outbox out(sink_);
   json::object view;
   store_.Transaction([&](store::Tx& tx) {
     store::OrderRow row;
@@ -94,7 +94,6 @@ Result OrderService::Create(const Caller& caller, const json::value& body) {
     out.Record(tx, events::Event::kStatusChange, order_id, ToJson(created));
     view = View(tx, *stored, false);
   });
-  out.Flush(sink_);
   spdlog::info("order {} created for user {} ({} items)", order_id, user_id, rows.size());
   return Created(view);
 }

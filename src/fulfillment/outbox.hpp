@@ -1,26 +1,32 @@
-// The events one step of the flow causes, kept until its transaction commits and then handed to
-// the sink in one call ("durable before visible": nothing is broadcast that is not committed).
-// Order events are also appended to the order's timeline, in the same transaction.
+// The events one step of the flow causes. Each is written to the delivery log inside the step's
+// transaction (order events also to the order's timeline), and the transaction's events are handed
+// to the sink in one call right after it commits, in log order ("durable before visible": nothing
+// is broadcast that is not committed, and a rolled-back step broadcasts nothing).
 #pragma once
 
 #include "fulfillment/types.hpp"
 #include "store/fulfillment_store.hpp"
 
+#include <memory>
+
 namespace fg::fulfillment {
 
 class Outbox {
  public:
-  // Appends the event to the order's timeline in `tx` and queues it; the returned entry may be
-  // given an owner-only variant (owner_id/owner_json) before Flush.
-  Emitted& Record(store::Tx& tx, events::Event event, const std::string& order_id, std::string json);
-  // Queues an event that is not part of an order's timeline (the admin events).
-  void Emit(events::Event event, const std::string& order_id, std::string json);
-  // Hands what is queued to `sink` (one call) and clears.
-  void Flush(const EventSink& sink);
-  void Clear() { events_.clear(); }
+  explicit Outbox(EventSink sink) : sink_(std::move(sink)) {}
+
+  // An order event: appended to the order's timeline and the log. With `owner_id`, the order's
+  // owner gets `owner_json` instead (e.g. with signed key links); the timeline keeps `json`.
+  void Record(store::Tx& tx, events::Event event, const std::string& order_id, std::string json,
+              std::string owner_id = {}, std::string owner_json = {});
+  // An admin event (not part of an order's timeline): appended to the log only.
+  void Emit(store::Tx& tx, events::Event event, const std::string& order_id, std::string json);
 
  private:
-  std::vector<Emitted> events_;
+  void Log(store::Tx& tx, Emitted e);
+  EventSink sink_;
+  std::uint64_t tx_serial_ = 0;
+  std::shared_ptr<std::vector<Emitted>> batch_;  // the current transaction's events
 };
 
 }  // namespace fg::fulfillment

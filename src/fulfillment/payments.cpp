@@ -75,15 +75,14 @@ Result PaymentService::Reject(std::string_view provider, const std::string& body
   hook.body_size = static_cast<std::int64_t>(body.size());
   hook.body_sha256 = HexEncode(Sha256(body));
   hook.raw_body = PrintablePrefix(body, kFailedBodyPrefix);
+  Outbox out(sink_);
   store_.Transaction([&](Tx& tx) {
     hook.id = tx.InsertWebhook(hook);
     tx.PruneFailedWebhooks(config_.max_failed_webhooks);
+    out.Emit(tx, Event::kWebhook, "",
+             ToJson(events::WebhookEvent{hook.id, hook.provider, "failed", std::nullopt, std::nullopt, std::nullopt,
+                                         std::string(WireCode(check.code)), hook.body_size}));
   });
-  Outbox out;
-  out.Emit(Event::kWebhook, "",
-           ToJson(events::WebhookEvent{hook.id, hook.provider, "failed", std::nullopt, std::nullopt, std::nullopt,
-                                       std::string(WireCode(check.code)), hook.body_size}));
-  out.Flush(sink_);
   if (rejected_log_.Allow("webhook")) {
     const auto suppressed = rejected_unlogged_.exchange(0);
     spdlog::warn("{} webhook {} rejected: {} ({} bytes, sha256 {}){}", provider, hook.id, check.message, hook.body_size,
@@ -101,9 +100,9 @@ Result PaymentService::NowPayments(const std::string& body, const WebhookCheck& 
   if (!check.ok()) return Reject("nowpayments", body, check);
   const ParsedBody* parsed = check.body.get();
   store::WebhookRow hook = ReadNotification("nowpayments", body, parsed, "payment_status", "payment_id", "order_id");
-  Outbox out;
-  auto hook_event = [&](const std::string& status, const std::string& error) {
-    out.Emit(Event::kWebhook, hook.order_id,
+  Outbox out(sink_);
+  auto hook_event = [&](Tx& tx, const std::string& status, const std::string& error) {
+    out.Emit(tx, Event::kWebhook, hook.order_id,
              ToJson(events::WebhookEvent{hook.id, hook.provider, status, hook.event_type, hook.external_id,
                                          hook.order_id, error, std::nullopt}));
   };
@@ -111,7 +110,6 @@ Result PaymentService::NowPayments(const std::string& body, const WebhookCheck& 
   bool duplicate = false, enqueued = false;
   std::string job_id, ignored;
   store_.Transaction([&](Tx& tx) {
-    out.Clear();  // a retried transaction starts over
     failure.reset();
     duplicate = enqueued = false;
     ignored.clear();
@@ -119,14 +117,14 @@ Result PaymentService::NowPayments(const std::string& body, const WebhookCheck& 
     hook.status = "verified";
     hook.error.clear();
     hook.id = tx.InsertWebhook(hook);
-    hook_event("received", "");
-    hook_event("verified", "");
+    hook_event(tx, "received", "");
+    hook_event(tx, "verified", "");
     const auto fail = [&](errc code, std::string message) {
       failure = code;
       hook.status = "failed";
       hook.error = std::move(message);
       tx.UpdateWebhook(hook);
-      hook_event("failed", hook.error);
+      hook_event(tx, "failed", hook.error);
     };
     if (!parsed || !parsed->is_object) return fail(errc::invalid_body, "IPN body is not a JSON object");
     if (hook.order_id.empty() || hook.event_type.empty() || hook.external_id.empty())
@@ -143,9 +141,8 @@ Result PaymentService::NowPayments(const std::string& body, const WebhookCheck& 
     if (duplicate) hook.error = "duplicate notification ignored";
     if (!ignored.empty()) hook.error = "recorded, not applied: " + ignored;
     tx.UpdateWebhook(hook);
-    hook_event("processed", "");
+    hook_event(tx, "processed", "");
   });
-  out.Flush(sink_);
   if (failure) {
     spdlog::warn("nowpayments IPN {} rejected: {}", hook.id, hook.error);
     return Fail(*failure, hook.error);
@@ -247,12 +244,13 @@ Result PaymentService::Kinguin(const std::string& body, const WebhookCheck& chec
   const bool valid = parsed && parsed->is_object;
   hook.status = valid ? "processed" : "failed";
   hook.error = valid ? "" : "body is not a JSON object";
-  store_.Transaction([&](Tx& tx) { hook.id = tx.InsertWebhook(hook); });
-  Outbox out;
-  out.Emit(Event::kWebhook, hook.order_id,
-           ToJson(events::WebhookEvent{hook.id, "kinguin", hook.status, hook.event_type, hook.external_id,
-                                       hook.order_id, hook.error, std::nullopt}));
-  out.Flush(sink_);
+  Outbox out(sink_);
+  store_.Transaction([&](Tx& tx) {
+    hook.id = tx.InsertWebhook(hook);
+    out.Emit(tx, Event::kWebhook, hook.order_id,
+             ToJson(events::WebhookEvent{hook.id, "kinguin", hook.status, hook.event_type, hook.external_id,
+                                         hook.order_id, hook.error, std::nullopt}));
+  });
   if (!valid) return Fail(errc::invalid_body, "body is not a JSON object");
   return Ok(json::object{{"status", "recorded"}, {"webhookId", hook.id}});
 }

@@ -26,6 +26,8 @@ struct Emitted {
   events::Event event;
   std::string order_id, json;
   std::string owner_id, owner_json;
+  std::int64_t pos = 0;        // position in the delivery log (the clients' offset)
+  std::int64_t order_seq = 0;  // position in the order's timeline (order events)
 };
 using EventSink = std::function<void(const std::vector<Emitted>&)>;
 

@@ -264,10 +264,10 @@ void Gateway::PublishAll(std::span<const Outgoing> events) {
     order_id.assign(e.order_id);
     const auto targets = TargetShards(e.audience, order_id);
     if (targets.empty()) continue;  // nobody may see it
-    const auto encoded = std::make_shared<const std::string>(EncodeEventMessage(e.event, e.data_json));
+    const auto encoded = std::make_shared<const std::string>(EncodeEventMessage(e.event, e.data_json, e.pos));
     net::SharedMessage owner_encoded;
     if (!e.owner_data_json.empty())
-      owner_encoded = std::make_shared<const std::string>(EncodeEventMessage(e.event, e.owner_data_json));
+      owner_encoded = std::make_shared<const std::string>(EncodeEventMessage(e.event, e.owner_data_json, e.pos));
     for (std::size_t k = 0; k < targets.size(); ++k) {
       // The first loop takes the encoded bytes, every other one its own copy.
       OwnerVariant owner;

@@ -60,6 +60,10 @@ class Gateway : public socketio::NamespaceHandler, public std::enable_shared_fro
     // links); every other recipient gets `data_json`. Each variant is encoded once.
     std::string_view owner_id = {};
     std::string_view owner_data_json = {};
+    // Position in the delivery log (sent as the recovery offset; 0: not logged, no offset) and in
+    // the order's timeline.
+    std::int64_t pos = 0;
+    std::int64_t order_seq = 0;
   };
   // Routes events in order, one post per loop for all of them (the batch form of the API).
   void PublishAll(std::span<const Outgoing> events);

@@ -378,12 +378,12 @@ void Api::PostEvents(const Request& call) {
       conn->Respond(ErrorResponse(req.version(), *err, message));
       return;
     }
-    std::vector<gateway::Gateway::Outgoing> out;
-    out.reserve(batch.size());
-    for (const auto& p : batch) out.push_back({p.event, p.audience, p.order_id, p.data_json});
-    gateway_.PublishAll(out);
-    conn->Respond(JsonResponse(req.version(), http::status::accepted,
-                               json::object{{"status", "accepted"}, {"accepted", batch.size()}}));
+    std::vector<gateway::LogWriter::Event> events;
+    events.reserve(batch.size());
+    for (auto& p : batch)
+      events.push_back({std::move(p.event), p.audience, std::move(p.order_id), std::move(p.data_json)});
+    const std::size_t n = events.size();
+    Publish(call, std::move(events), json::object{{"status", "accepted"}, {"accepted", n}});
     return;
   }
   PublishRequest p;
@@ -392,10 +392,23 @@ void Api::PostEvents(const Request& call) {
     conn->Respond(ErrorResponse(req.version(), *err, message));
     return;
   }
-  gateway_.Publish(p.event, p.audience, p.order_id, p.data_json);
   json::object body{{"status", "accepted"}, {"event", p.event}};
   if (!p.order_id.empty()) body["orderId"] = p.order_id;
-  conn->Respond(JsonResponse(req.version(), http::status::accepted, body));
+  std::vector<gateway::LogWriter::Event> events;
+  events.push_back({std::move(p.event), p.audience, std::move(p.order_id), std::move(p.data_json)});
+  Publish(call, std::move(events), std::move(body));
+}
+
+// Answers 202 once the events are durable in the delivery log and handed to the gateway.
+void Api::Publish(const Request& call, std::vector<gateway::LogWriter::Event> events, json::object accepted) {
+  log_.Append(std::move(events), call.conn->Executor(),
+              [conn = call.conn, version = call.req.version(), accepted = std::move(accepted)](bool ok) {
+                if (!ok) {
+                  conn->Respond(ErrorResponse(version, errc::store_unavailable, "the event log is unavailable"));
+                  return;
+                }
+                conn->Respond(JsonResponse(version, http::status::accepted, accepted));
+              });
 }
 
 }  // namespace fg::http_api

@@ -7,6 +7,7 @@
 #include "auth/jwt.hpp"
 #include "fulfillment/service.hpp"
 #include "gateway/gateway.hpp"
+#include "gateway/log_writer.hpp"
 #include "http_api/publish.hpp"
 #include "net/http_connection.hpp"
 #include "store/order_store.hpp"
@@ -22,9 +23,10 @@ net::Response ErrorResponse(unsigned version, errc e, std::string_view message);
 
 class Api {
  public:
-  Api(gateway::Gateway& gateway, store::OrderStore& store, store::StoreWorker& worker, std::string api_key,
-      auth::JwtVerifier verifier, fulfillment::Service& service, const Limits& limits)
+  Api(gateway::Gateway& gateway, gateway::LogWriter& log, store::OrderStore& store, store::StoreWorker& worker,
+      std::string api_key, auth::JwtVerifier verifier, fulfillment::Service& service, const Limits& limits)
       : gateway_(gateway),
+        log_(log),
         store_(store),
         worker_(worker),
         api_key_(std::move(api_key)),
@@ -64,6 +66,7 @@ class Api {
   void KinguinWebhook(const Request& call);
   void RevealKey(const Request& call);
   void PostEvents(const Request& call);
+  void Publish(const Request& call, std::vector<gateway::LogWriter::Event> events, boost::json::object accepted);
   void ListJobs(const Request& call);
   void RetryJob(const Request& call);
   void ListOrders(const Request& call);
@@ -81,6 +84,7 @@ class Api {
                   std::function<fulfillment::Result(const std::string&, const fulfillment::WebhookCheck&)> handle);
 
   gateway::Gateway& gateway_;
+  gateway::LogWriter& log_;
   store::OrderStore& store_;
   store::StoreWorker& worker_;
   std::string api_key_;

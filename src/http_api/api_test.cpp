@@ -47,7 +47,9 @@ class ApiTest : public ::testing::Test {
         store, objects, fulfillment::KeyCipher(std::string(32, 'k')), fulfillment::UrlSigner("url-secret-0123456789"),
         supplier, [](const std::vector<fulfillment::Emitted>&) {}, sc);
     gateway = std::make_shared<gateway::Gateway>(loops, store, worker, auth::JwtVerifier(kJwtSecret), limits);
-    api = std::make_unique<Api>(*gateway, store, worker, kApiKey, auth::JwtVerifier(kJwtSecret), *service, limits);
+    log = std::make_unique<gateway::LogWriter>(store, worker, *gateway);
+    api =
+        std::make_unique<Api>(*gateway, *log, store, worker, kApiKey, auth::JwtVerifier(kJwtSecret), *service, limits);
     front = std::make_unique<Front>(*api);
     server = std::make_unique<net::testing::LoopbackServer>(*front, limits);
   }
@@ -78,6 +80,7 @@ class ApiTest : public ::testing::Test {
   fulfillment::testing::FakeSupplier supplier;
   std::unique_ptr<fulfillment::Service> service;
   std::shared_ptr<gateway::Gateway> gateway;
+  std::unique_ptr<gateway::LogWriter> log;
   std::unique_ptr<Api> api;
   std::unique_ptr<Front> front;
   std::unique_ptr<net::testing::LoopbackServer> server;

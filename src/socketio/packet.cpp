@@ -135,9 +135,10 @@ std::string EncodePacketText(PacketType type, std::string_view nsp, std::optiona
   return out;
 }
 
-std::string EncodeEvent(std::string_view nsp, std::string_view event, std::string_view arg_json) {
+std::string EncodeEvent(std::string_view nsp, std::string_view event, std::string_view arg_json,
+                        std::string_view offset) {
   std::string out;
-  out.reserve(nsp.size() + event.size() + arg_json.size() + 16);
+  out.reserve(nsp.size() + event.size() + arg_json.size() + offset.size() + 20);
   out += "42";
   if (!nsp.empty() && nsp != "/") {
     out.append(nsp);
@@ -149,6 +150,11 @@ std::string EncodeEvent(std::string_view nsp, std::string_view event, std::strin
   out += '"';
   out += ',';
   out.append(arg_json);
+  if (!offset.empty()) {  // connection state recovery: the offset is the last argument, a string
+    out += ",\"";
+    out.append(offset);  // digits only: nothing to escape
+    out += '"';
+  }
   out += ']';
   return out;
 }

@@ -54,6 +54,9 @@ std::string EncodePacketText(PacketType type, std::string_view nsp, std::optiona
 
 // The whole Engine.IO message of an EVENT packet `["<event>",<arg_json>]` on `nsp`, built in one
 // pass (a broadcast is encoded once; its argument is already JSON text).
-std::string EncodeEvent(std::string_view nsp, std::string_view event, std::string_view arg_json);
+// With `offset` (Socket.IO connection state recovery), it is appended as one last string
+// argument: `["<event>",<arg_json>,"<offset>"]`; the stock client stores it and strips it.
+std::string EncodeEvent(std::string_view nsp, std::string_view event, std::string_view arg_json,
+                        std::string_view offset = {});
 
 }  // namespace fg::socketio

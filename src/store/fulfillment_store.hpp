@@ -8,6 +8,8 @@
 // job eligible again, so job steps must be idempotent.
 #pragma once
 
+#include "store/event_log.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -91,6 +93,13 @@ class Tx {
   virtual void PruneFailedWebhooks(std::int64_t keep) = 0;
   // Idempotency key of a provider notification; false when it was seen before.
   virtual bool RememberNotification(const std::string& provider, const std::string& key) = 0;
+  // Distinct for every transaction of a store (an Outbox tells its transactions apart by it).
+  virtual std::uint64_t Serial() const = 0;
+  // Appends `e` to the delivery log (store/event_log.hpp), setting its pos and created_ms.
+  virtual void LogEvent(LogEntry& e) = 0;
+  // Runs `fn` right after this transaction commits, still under the lock that orders commits
+  // (never on rollback). Keep it short and non-blocking: it hands events to the gateway.
+  virtual void AfterCommit(std::function<void()> fn) = 0;
 };
 
 class FulfillmentStore {

@@ -1,5 +1,7 @@
 #include "store/sqlite_order_store.hpp"
 
+#include <algorithm>
+
 #include "common/clock.hpp"
 #include "common/encoding.hpp"
 
@@ -69,6 +71,25 @@ CREATE TABLE IF NOT EXISTS webhooks (
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS webhooks_status ON webhooks(status, id);
+CREATE TABLE IF NOT EXISTS event_log (
+  pos INTEGER PRIMARY KEY AUTOINCREMENT,
+  event TEXT NOT NULL,
+  audience INTEGER NOT NULL,
+  order_id TEXT NOT NULL,
+  order_seq INTEGER NOT NULL,
+  payload TEXT NOT NULL,
+  owner_id TEXT NOT NULL,
+  owner_payload TEXT NOT NULL,
+  created_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS event_log_order ON event_log(order_id, pos);
+CREATE TABLE IF NOT EXISTS recovery_sessions (
+  pid TEXT PRIMARY KEY,
+  sid TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  admin INTEGER NOT NULL,
+  created_pos INTEGER NOT NULL,
+  subscriptions TEXT NOT NULL,
+  disconnected_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS notifications (
   provider TEXT NOT NULL,
   key TEXT NOT NULL,
@@ -121,7 +142,21 @@ JobRow ReadJob(const Statement& st) {
 
 class SqliteTx : public Tx {
  public:
-  explicit SqliteTx(SqliteDb& db) : db_(db) {}
+  SqliteTx(SqliteDb& db, std::uint64_t serial) : db_(db), serial_(serial) {}
+  std::uint64_t Serial() const override { return serial_; }
+
+  std::vector<std::function<void()>> after_commit;
+  void AfterCommit(std::function<void()> fn) override { after_commit.push_back(std::move(fn)); }
+  void LogEvent(LogEntry& e) override {
+    e.created_ms = UnixMillis();
+    Statement st(db_,
+                 "INSERT INTO event_log(event, audience, order_id, order_seq, payload, owner_id, owner_payload, "
+                 "created_ms) VALUES(?,?,?,?,?,?,?,?) RETURNING pos");
+    st.Bind(1, e.event).Bind(2, static_cast<std::int64_t>(e.audience)).Bind(3, e.order_id).Bind(4, e.order_seq);
+    st.Bind(5, e.payload).Bind(6, e.owner_id).Bind(7, e.owner_payload).Bind(8, e.created_ms);
+    if (!st.Step()) throw StoreError("event_log insert returned no position");
+    e.pos = st.Int(0);
+  }
 
   // order id → owner as this transaction read or wrote it, for the owner cache after COMMIT.
   std::vector<std::pair<std::string, std::string>> owners_seen;
@@ -332,6 +367,7 @@ class SqliteTx : public Tx {
 
  private:
   SqliteDb& db_;
+  std::uint64_t serial_;
 };
 
 }  // namespace
@@ -390,12 +426,10 @@ UpsertResult SqliteStore::UpsertOrder(const std::string& order_id, const std::st
 void SqliteStore::Transaction(const std::function<void(Tx&)>& fn) {
   std::lock_guard lock(mutex_);
   db_.Exec("BEGIN IMMEDIATE");
+  SqliteTx tx(db_, ++tx_serial_);
   try {
-    SqliteTx tx(db_);
     fn(tx);
     db_.Exec("COMMIT");
-    for (const auto& order_id : tx.missing_seen) owners_.PutMissing(order_id);
-    for (const auto& [order_id, user_id] : tx.owners_seen) owners_.Put(order_id, user_id);
   } catch (...) {
     try {
       db_.Exec("ROLLBACK");
@@ -403,6 +437,116 @@ void SqliteStore::Transaction(const std::function<void(Tx&)>& fn) {
     }
     throw;
   }
+  for (const auto& order_id : tx.missing_seen) owners_.PutMissing(order_id);
+  for (const auto& [order_id, user_id] : tx.owners_seen) owners_.Put(order_id, user_id);
+  // Still under the lock: what this commit made visible leaves before the next commit's.
+  for (auto& after : tx.after_commit) after();
+}
+
+namespace {
+LogEntry ReadLogEntry(const Statement& st) {
+  LogEntry e;
+  e.pos = st.Int(0);
+  e.event = st.Text(1);
+  e.audience = static_cast<int>(st.Int(2));
+  e.order_id = st.Text(3);
+  e.order_seq = st.Int(4);
+  e.payload = st.Text(5);
+  e.owner_id = st.Text(6);
+  e.owner_payload = st.Text(7);
+  e.created_ms = st.Int(8);
+  return e;
+}
+constexpr const char* kLogColumns =
+    "pos, event, audience, order_id, order_seq, payload, owner_id, owner_payload, created_ms";
+}  // namespace
+
+std::vector<LogEntry> SqliteStore::ReadLog(std::int64_t after_pos,
+                                           const std::optional<std::vector<std::string>>& orders, std::int64_t limit) {
+  std::lock_guard lock(mutex_);
+  std::vector<LogEntry> out;
+  if (!orders) {
+    Statement st(db_,
+                 (std::string("SELECT ") + kLogColumns + " FROM event_log WHERE pos > ? ORDER BY pos LIMIT ?").c_str());
+    st.Bind(1, after_pos).Bind(2, limit);
+    while (st.Step()) out.push_back(ReadLogEntry(st));
+    return out;
+  }
+  // Per order through the (order_id, pos) index, then merged by position.
+  for (const auto& order_id : *orders) {
+    Statement st(db_, (std::string("SELECT ") + kLogColumns +
+                       " FROM event_log WHERE order_id = ? AND pos > ? ORDER BY pos LIMIT ?")
+                          .c_str());
+    st.Bind(1, order_id).Bind(2, after_pos).Bind(3, limit);
+    while (st.Step()) out.push_back(ReadLogEntry(st));
+  }
+  std::sort(out.begin(), out.end(), [](const LogEntry& a, const LogEntry& b) { return a.pos < b.pos; });
+  if (static_cast<std::int64_t>(out.size()) > limit) out.resize(static_cast<std::size_t>(limit));
+  return out;
+}
+
+EventLog::Bounds SqliteStore::LogBounds() {
+  std::lock_guard lock(mutex_);
+  Bounds b;
+  {
+    Statement st(db_, "SELECT seq FROM sqlite_sequence WHERE name = 'event_log'");
+    if (st.Step()) b.head = st.Int(0);
+  }
+  Statement st(db_, "SELECT MIN(pos) FROM event_log");
+  if (st.Step() && !st.IsNull(0)) {
+    b.pruned_through = st.Int(0) - 1;
+  } else {
+    b.pruned_through = b.head;  // empty: everything up to the head is gone (or there was nothing)
+  }
+  return b;
+}
+
+void SqliteStore::PruneLog(std::int64_t min_created_ms, std::int64_t max_entries) {
+  std::lock_guard lock(mutex_);
+  Statement by_age(db_, "DELETE FROM event_log WHERE created_ms < ?");
+  by_age.Bind(1, min_created_ms);
+  by_age.Step();
+  Statement by_size(
+      db_, "DELETE FROM event_log WHERE pos <= (SELECT pos FROM event_log ORDER BY pos DESC LIMIT 1 OFFSET ?)");
+  by_size.Bind(1, max_entries);
+  by_size.Step();
+}
+
+void SqliteStore::SaveSession(const SessionRow& s) {
+  std::lock_guard lock(mutex_);
+  Statement st(db_,
+               "INSERT OR REPLACE INTO recovery_sessions(pid, sid, user_id, admin, created_pos, subscriptions, "
+               "disconnected_ms) VALUES(?,?,?,?,?,?,?)");
+  st.Bind(1, s.pid).Bind(2, s.sid).Bind(3, s.user_id).Bind(4, static_cast<std::int64_t>(s.admin ? 1 : 0));
+  st.Bind(5, s.created_pos).Bind(6, s.subscriptions_json).Bind(7, s.disconnected_ms);
+  st.Step();
+}
+
+std::optional<SessionRow> SqliteStore::LoadSession(const std::string& pid) {
+  std::lock_guard lock(mutex_);
+  Statement st(db_,
+               "SELECT pid, sid, user_id, admin, created_pos, subscriptions, disconnected_ms FROM recovery_sessions "
+               "WHERE pid = ?");
+  st.Bind(1, pid);
+  if (!st.Step()) return std::nullopt;
+  return SessionRow{st.Text(0), st.Text(1), st.Text(2), st.Int(3) != 0, st.Int(4), st.Text(5), st.Int(6)};
+}
+
+void SqliteStore::DeleteSession(const std::string& pid) {
+  std::lock_guard lock(mutex_);
+  Statement st(db_, "DELETE FROM recovery_sessions WHERE pid = ?");
+  st.Bind(1, pid);
+  st.Step();
+}
+
+void SqliteStore::SettleSessions(std::int64_t now_ms, std::int64_t min_disconnected_ms) {
+  std::lock_guard lock(mutex_);
+  Statement connected(db_, "UPDATE recovery_sessions SET disconnected_ms = ? WHERE disconnected_ms = 0");
+  connected.Bind(1, now_ms);
+  connected.Step();
+  Statement old(db_, "DELETE FROM recovery_sessions WHERE disconnected_ms < ?");
+  old.Bind(1, min_disconnected_ms);
+  old.Step();
 }
 
 }  // namespace fg::store

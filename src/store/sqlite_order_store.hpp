@@ -1,5 +1,6 @@
 #pragma once
 
+#include "store/event_log.hpp"
 #include "store/fulfillment_store.hpp"
 #include "store/order_store.hpp"
 #include "store/owner_cache.hpp"
@@ -12,7 +13,7 @@ namespace fg::store {
 
 // The embedded default: one SQLite database file (WAL) under --data-dir, implementing both the
 // gateway's OrderStore and the FulfillmentStore. One connection behind one mutex.
-class SqliteStore : public OrderStore, public FulfillmentStore {
+class SqliteStore : public OrderStore, public FulfillmentStore, public EventLog {
  public:
   // Opens (creating if needed) `path`, ":memory:" for tests. Throws StoreError naming the file.
   explicit SqliteStore(const std::string& path, std::size_t owner_cache_entries = 100'000,
@@ -25,10 +26,20 @@ class SqliteStore : public OrderStore, public FulfillmentStore {
   std::optional<std::string> CachedOwner(const std::string& order_id) const override { return owners_.Get(order_id); }
   bool CachedMissing(const std::string& order_id) const override { return owners_.IsMissing(order_id); }
 
+  std::vector<LogEntry> ReadLog(std::int64_t after_pos, const std::optional<std::vector<std::string>>& orders,
+                                std::int64_t limit) override;
+  Bounds LogBounds() override;
+  void PruneLog(std::int64_t min_created_ms, std::int64_t max_entries) override;
+  void SaveSession(const SessionRow& s) override;
+  std::optional<SessionRow> LoadSession(const std::string& pid) override;
+  void DeleteSession(const std::string& pid) override;
+  void SettleSessions(std::int64_t now_ms, std::int64_t min_disconnected_ms) override;
+
  private:
   SqliteDb db_;
   std::mutex mutex_;
-  OwnerCache owners_;  // updated after each COMMIT, under mutex_, from what the transaction read or wrote
+  std::uint64_t tx_serial_ = 0;  // under mutex_
+  OwnerCache owners_;            // updated after each COMMIT, under mutex_, from what the transaction read or wrote
 };
 
 }  // namespace fg::store

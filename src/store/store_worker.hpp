@@ -32,6 +32,11 @@ class StoreWorker {
       });
     });
   }
+  // work() runs on the worker; nothing comes back (the work reports by itself).
+  template <class Work>
+  void Post(Work work) {
+    boost::asio::post(pool_, std::move(work));
+  }
   void Stop() { pool_.join(); }
 
  private:

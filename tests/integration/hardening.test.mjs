@@ -257,8 +257,9 @@ describe("webhooks from anyone", () => {
       assert.equal(data.bodyBytes, body.length);
       assert.ok(!JSON.stringify(data).includes("script") && !JSON.stringify(data).includes("AAAA"), JSON.stringify(data));
     }
-    // 30 × 60 KB bodies stored in full would add 1.8 MB
-    assert.ok(dbSize() - start < 600_000, `database grew by ${dbSize() - start} bytes`);
+    // 30 × 60 KB bodies stored in full would add 1.8 MB (3.6 MB with their WAL copies). What is kept
+    // is a bounded record and its summary in the delivery log: a few 4 KiB pages per call in the WAL.
+    assert.ok(dbSize() - start < 1_000_000, `database grew by ${dbSize() - start} bytes`);
   });
 
   it("refuses oversized webhook bodies and malformed signatures before any parsing", async () => {

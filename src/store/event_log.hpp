@@ -1,0 +1,66 @@
+// The delivery log: every event the gateway delivers, in one order, each with its position — the
+// offset clients see (Socket.IO connection state recovery) and replay from. Order events are also
+// in their order's permanent timeline (order_events); the log keeps what a recovery window needs
+// and is pruned by age and size. Recovery sessions (a client's private `pid`, its user and
+// subscriptions) live beside it, so a restarted process recovers the clients of the one before.
+//
+// Ordering: positions are assigned inside the transaction that makes an event durable, and the
+// events of a transaction are handed on (Tx::AfterCommit) under the same lock that serialises
+// commits — so deliveries leave in position order whichever thread committed them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fg::store {
+
+struct LogEntry {
+  std::int64_t pos = 0;        // assigned when logged
+  std::string event;           // wire name
+  int audience = 0;            // events::Audience
+  std::string order_id;        // empty: an admin event about no order
+  std::int64_t order_seq = 0;  // its place in the order's timeline (0: not in a timeline)
+  std::string payload;         // JSON text, as delivered to everyone but the owner
+  std::string owner_id;        // when set, the owner gets owner_payload instead
+  std::string owner_payload;
+  std::int64_t created_ms = 0;
+};
+
+struct SessionRow {
+  std::string pid;  // private session id (never shown to anyone else)
+  std::string sid;  // the public socket id, kept across recoveries
+  std::string user_id;
+  bool admin = false;
+  std::int64_t created_pos = 0;      // log head when the session began: replay never starts before it
+  std::string subscriptions_json;    // {"<orderId>": <log position when subscribed>, ...}
+  std::int64_t disconnected_ms = 0;  // 0: connected
+};
+
+class EventLog {
+ public:
+  virtual ~EventLog() = default;
+  // Entries with pos > after_pos, oldest first, at most `limit`: every entry (orders == nullopt)
+  // or only those of the given orders.
+  virtual std::vector<LogEntry> ReadLog(std::int64_t after_pos, const std::optional<std::vector<std::string>>& orders,
+                                        std::int64_t limit) = 0;
+  // The oldest position still kept minus one (a replay from below it would be partial), and the
+  // newest position assigned so far.
+  struct Bounds {
+    std::int64_t pruned_through = 0;
+    std::int64_t head = 0;
+  };
+  virtual Bounds LogBounds() = 0;
+  // Drops entries older than `min_created_ms` and beyond the newest `max_entries`.
+  virtual void PruneLog(std::int64_t min_created_ms, std::int64_t max_entries) = 0;
+
+  virtual void SaveSession(const SessionRow& s) = 0;
+  virtual std::optional<SessionRow> LoadSession(const std::string& pid) = 0;
+  virtual void DeleteSession(const std::string& pid) = 0;
+  // At start-up: every session left "connected" by a process that died is disconnected as of now;
+  // sessions disconnected before `min_disconnected_ms` are deleted.
+  virtual void SettleSessions(std::int64_t now_ms, std::int64_t min_disconnected_ms) = 0;
+};
+
+}  // namespace fg::store

@@ -114,6 +114,10 @@ void AddServeOptions(CLI::App& app, Config& c) {
   Opt(app, "--max-inflight-body", "MAX_INFLIGHT_BODY", l.max_inflight_body_bytes,
       "bytes of request bodies still arriving, all connections together");
   Opt(app, "--max-webhook-body", "MAX_WEBHOOK_BODY", l.max_webhook_body, "largest provider webhook body, bytes");
+  Duration(app, "--recovery-window", "RECOVERY_WINDOW_MS", l.recovery_window,
+           "ms a disconnected client may come back and get every event it missed (0: recovery off)");
+  Opt(app, "--recovery-log-max", "RECOVERY_LOG_MAX", l.recovery_log_max,
+      "entries the delivery log keeps at most for recovery");
   Opt(app, "--unknown-order-cache", "UNKNOWN_ORDER_CACHE", l.unknown_order_cache,
       "unknown order ids remembered for subscribe");
   Opt(app, "--reveals-per-minute", "REVEALS_PER_MINUTE", c.service.reveals_per_minute,

@@ -21,6 +21,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -121,7 +122,11 @@ int Serve(Config c) {
     return Fatal(std::string("cannot use the key directory: ") + e.what());
   }
 
-  auto gateway = std::make_shared<gateway::Gateway>(loops, *store, worker, auth::JwtVerifier(c.jwt_secret), limits);
+  // Recovery sessions left connected by a process that died count as disconnected now: their
+  // clients have the whole window from this restart.
+  store->SettleSessions(UnixMillis(), UnixMillis() - limits.recovery_window.count());
+  auto gateway =
+      std::make_shared<gateway::Gateway>(loops, *store, worker, auth::JwtVerifier(c.jwt_secret), limits, store.get());
   fulfillment::Service service(
       *store, *objects, std::move(*cipher), fulfillment::UrlSigner(c.url_signing_secret), *supplier,
       [gw = gateway.get()](const std::vector<fulfillment::Emitted>& events) {
@@ -187,11 +192,31 @@ int Serve(Config c) {
                    c.jwt_secret, demo ? std::optional(c.demo_interval) : std::nullopt);
   }
 
+  // The delivery log keeps what the recovery window needs (and at most --recovery-log-max entries).
+  boost::asio::steady_timer prune(loops.At(0));
+  std::function<void()> schedule_prune = [&] {
+    prune.expires_after(std::chrono::seconds(30));
+    prune.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      worker.Post([&store, &limits] {
+        try {
+          // A minute beyond the window: a client at its very end still finds its offset.
+          store->PruneLog(UnixMillis() - limits.recovery_window.count() - 60'000, limits.recovery_log_max);
+        } catch (const std::exception& e) {
+          spdlog::error("pruning the delivery log failed: {}", e.what());
+        }
+      });
+      schedule_prune();
+    });
+  };
+  schedule_prune();
+
   boost::asio::signal_set signals(loops.At(0), SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: closing {} sessions and stopping", sig, engine.SessionCount());
     listener->Stop();
+    prune.cancel();
     engine.CloseAll("server shutting down");
     auto timer = std::make_shared<boost::asio::steady_timer>(loops.At(0), std::chrono::milliseconds(200));
     timer->async_wait([&loops, timer](boost::system::error_code) { loops.Stop(); });

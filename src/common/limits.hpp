@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 
 namespace fg {
 
@@ -62,6 +63,14 @@ struct Limits {
   double handshake_burst_per_ip = 20'000;
   // Take the client address from X-Forwarded-For (last hop) — only behind a proxy that sets it.
   bool trust_proxy = false;
+  // Connection state recovery: how long after a disconnect (or a restart) a client may come back
+  // with its pid and offset and get every event it missed. 0: recovery off (no pid, no offsets).
+  std::chrono::milliseconds recovery_window{120000};
+  // Entries the delivery log keeps at most (older ones go first; entries older than the window go
+  // anyway); and the most events one recovery replays (beyond it: a fresh session, never a partial
+  // replay).
+  std::int64_t recovery_log_max = 1'000'000;
+  std::int64_t max_replay_events = 100'000;
   // Orders a subscribe found unknown, remembered so repeats do not reach the store thread.
   std::size_t unknown_order_cache = 10'000;
 };

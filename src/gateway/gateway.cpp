@@ -8,6 +8,8 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <charconv>
+#include <map>
 
 #include <atomic>
 #include <mutex>
@@ -35,7 +37,12 @@ class Gateway::Connection : public Subscriber {
  public:
   Connection(std::weak_ptr<socketio::Socket> socket, auth::Principal p)
       : socket_(std::move(socket)), principal_(std::move(p)) {}
-  void Send(const net::SharedMessage& frame) override {
+  void Send(const net::SharedMessage& frame, std::int64_t pos) override {
+    if (recovering) {  // live events wait behind the replay
+      held.emplace_back(pos, frame);
+      return;
+    }
+    if (pos != 0 && pos <= replayed_through) return;  // the replay sent it already
     if (auto s = socket_.lock()) s->SendEncoded(frame);
   }
   bool IsAdmin() const override { return principal_.admin; }
@@ -44,9 +51,29 @@ class Gateway::Connection : public Subscriber {
   std::size_t loop = 0;
   bool registered = false;
 
+  // Connection state recovery (empty pid: off). `joined`: order → log position at subscribe.
+  std::string pid;
+  std::string sid;
+  std::int64_t created_pos = 0;
+  std::map<std::string, std::int64_t> joined;
+  bool recovering = false;
+  std::vector<store::LogEntry> replay;  // found at CONNECT, sent right after it is accepted
+  std::int64_t replayed_through = 0;    // every event at or below this position was replayed
+  std::vector<std::pair<std::int64_t, net::SharedMessage>> held;
+
  private:
   std::weak_ptr<socketio::Socket> socket_;
   auth::Principal principal_;
+};
+
+struct Gateway::Recovery {
+  bool ok = false;
+  std::string why;  // when not ok (logged; never the pid)
+  std::string sid;
+  std::int64_t created_pos = 0;
+  std::map<std::string, std::int64_t> joined;
+  std::vector<store::LogEntry> entries;  // for this socket, in order
+  std::int64_t through = 0;
 };
 
 namespace {
@@ -78,8 +105,9 @@ json::object AckError(errc e, const std::string* order_id = nullptr) {
 }  // namespace
 
 Gateway::Gateway(net::Loops& loops, store::OrderStore& store, store::StoreWorker& worker, auth::JwtVerifier verifier,
-                 const Limits& limits)
-    : loops_(loops), store_(store), worker_(worker), verifier_(std::move(verifier)), limits_(limits) {
+                 const Limits& limits, store::EventLog* log)
+    : loops_(loops), store_(store), worker_(worker), verifier_(std::move(verifier)), limits_(limits), log_(log) {
+  if (log_) head_ = log_->LogBounds().head;
   for (std::size_t i = 0; i < loops_.Size(); ++i) shards_.push_back(std::make_unique<Shard>());
   admins_per_shard_ = std::make_unique<std::atomic<std::uint32_t>[]>(loops_.Size());
 }
@@ -142,7 +170,123 @@ void Gateway::OnConnect(const std::shared_ptr<socketio::Socket>& socket, const j
   const std::size_t loop = loops_.CurrentIndex();
   conn->loop = loop < loops_.Size() ? loop : 0;
   socket->context = conn;
-  done(std::nullopt);
+  if (!RecoveryOn()) {
+    done(std::nullopt);
+    return;
+  }
+  // A stock client that was here before sends {pid, offset} beside its token.
+  std::string pid;
+  std::optional<std::int64_t> offset;
+  if (const auto* o = auth.if_object()) {
+    if (const auto* p = o->if_contains("pid"); p && p->is_string() && p->as_string().size() <= 64)
+      pid = std::string(p->as_string());
+    if (const auto* off = o->if_contains("offset"); off && off->is_string()) {
+      std::int64_t v = 0;
+      const auto& t = off->as_string();
+      const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+      offset = ec == std::errc() && end == t.data() + t.size() && v >= 0 ? v : -1;  // -1: not one we issued
+    }
+  }
+  if (pid.empty()) {
+    StartFresh(*conn, *socket);
+    done(std::nullopt);
+    return;
+  }
+  worker_.Submit(
+      socket->Executor(), [this, pid, offset, who = conn->Principal()] { return PrepareRecovery(pid, offset, who); },
+      [this, socket, conn, pid, done = std::move(done)](std::optional<Recovery> r, const std::string& err) {
+        if (r && r->ok) {
+          conn->pid = pid;
+          conn->sid = r->sid;
+          conn->created_pos = r->created_pos;
+          conn->joined = std::move(r->joined);
+          conn->replay = std::move(r->entries);
+          conn->replayed_through = r->through;
+          conn->recovering = true;
+          socket->SetRecoveryIds(r->sid, pid);
+          spdlog::debug("socket {} recovered: user {}, {} events to replay", r->sid, conn->UserId(),
+                        conn->replay.size());
+        } else {
+          if (!err.empty()) spdlog::error("recovery lookup failed: {}", err);
+          if (r && !r->why.empty())
+            spdlog::info("recovery refused for user {} from {}: {}", conn->UserId(), socket->Handshake().remote_address,
+                         r->why);
+          StartFresh(*conn, *socket);
+        }
+        done(std::nullopt);
+      });
+}
+
+void Gateway::StartFresh(Connection& conn, socketio::Socket& socket) {
+  conn.pid = RandomId(18);  // 144 random bits, base64url: private to this client
+  conn.sid = socket.Id();
+  conn.created_pos = head_.load();
+  socket.SetRecoveryIds("", conn.pid);
+  SaveSession(conn, 0);
+}
+
+void Gateway::SaveSession(const Connection& conn, std::int64_t disconnected_ms) {
+  json::object subs;
+  for (const auto& [order_id, pos] : conn.joined) subs[order_id] = pos;
+  store::SessionRow row{
+      conn.pid, conn.sid, conn.UserId(), conn.IsAdmin(), conn.created_pos, json::serialize(subs), disconnected_ms};
+  worker_.Post([log = log_, row = std::move(row)] {
+    try {
+      log->SaveSession(row);
+    } catch (const std::exception& e) {
+      spdlog::error("recovery session could not be saved: {}", e.what());
+    }
+  });
+}
+
+// On the store thread. Decides whether `pid` may be recovered by `who` and collects what it missed.
+Gateway::Recovery Gateway::PrepareRecovery(const std::string& pid, std::optional<std::int64_t> offset,
+                                           const auth::Principal& who) {
+  Recovery r;
+  auto session = log_->LoadSession(pid);
+  const std::int64_t now = UnixMillis();
+  if (!session) return r.why = "unknown or expired session", r;
+  if (session->disconnected_ms == 0) return r.why = "the session is still connected", r;
+  if (now - session->disconnected_ms > limits_.recovery_window.count()) return r.why = "recovery window over", r;
+  if (session->user_id != who.user_id) return r.why = "the session belongs to another user", r;
+  const auto bounds = log_->LogBounds();
+  if (offset && *offset > bounds.head) return r.why = "an offset the server never issued", r;
+  // An offset from before this session (the stock client keeps the last one it saw, even across a
+  // failed recovery) counts as none: the session replays from its own start.
+  const std::int64_t from = offset && *offset >= session->created_pos ? *offset : session->created_pos;
+  if (from < bounds.pruned_through) return r.why = "the offset is older than the log keeps", r;
+  // Subscriptions come back only for orders the user still owns (admins see every order anyway).
+  if (const auto subs = json::parse(session->subscriptions_json); subs.is_object()) {
+    for (const auto& [order_id, pos] : subs.as_object()) {
+      if (!pos.is_int64()) continue;
+      const std::string id(order_id);
+      const auto order = store_.GetOrder(id);
+      if (who.admin || (order && order->user_id == who.user_id)) r.joined[id] = pos.as_int64();
+    }
+  }
+  std::optional<std::vector<std::string>> filter;
+  if (!who.admin) {
+    filter.emplace();
+    for (const auto& [id, pos] : r.joined) filter->push_back(id);
+  }
+  auto entries = log_->ReadLog(from, filter, limits_.max_replay_events + 1);
+  if (static_cast<std::int64_t>(entries.size()) > limits_.max_replay_events)
+    return r.why = "more missed events than one recovery replays", r;
+  r.through = entries.empty() ? from : entries.back().pos;
+  for (auto& e : entries) {
+    if (!who.admin) {
+      const auto it = r.joined.find(e.order_id);
+      if (e.audience != static_cast<int>(Audience::kOrderAndAdmins) || it == r.joined.end() || e.pos <= it->second)
+        continue;  // an order joined after this event: its subscribe ack's snapshot had it
+    }
+    r.entries.push_back(std::move(e));
+  }
+  session->disconnected_ms = 0;  // connected again: a second CONNECT with this pid recovers nothing
+  log_->SaveSession(*session);
+  r.ok = true;
+  r.sid = session->sid;
+  r.created_pos = session->created_pos;
+  return r;
 }
 
 void Gateway::OnConnected(const std::shared_ptr<socketio::Socket>& socket) {
@@ -151,6 +295,59 @@ void Gateway::OnConnected(const std::shared_ptr<socketio::Socket>& socket) {
   if (conn->IsAdmin()) admins_per_shard_[conn->loop].fetch_add(1);
   conn->registered = true;
   spdlog::debug("socket {} connected: user {}{}", socket->Id(), conn->UserId(), conn->IsAdmin() ? " (admin)" : "");
+  if (!conn->recovering) return;
+  // Recovered: subscriptions first (live events are held meanwhile), then the replay, then a
+  // catch-up read for what was committed since the replay was read, then the held live events.
+  for (const auto& [order_id, pos] : conn->joined) {
+    if (ShardFor(*conn).Subscribe(conn.get(), order_id, limits_.max_subscriptions_per_socket) ==
+        Shard::SubscribeResult::kOk)
+      Track(order_id, conn->loop, +1);
+  }
+  Replay(socket, conn, std::move(conn->replay));
+  conn->replay.clear();
+  std::optional<std::vector<std::string>> filter;
+  if (!conn->IsAdmin()) {
+    filter.emplace();
+    for (const auto& [id, pos] : conn->joined) filter->push_back(id);
+  }
+  worker_.Submit(
+      socket->Executor(),
+      [this, after = conn->replayed_through, filter] {
+        return log_->ReadLog(after, filter, limits_.max_replay_events);
+      },
+      [this, socket, conn](std::optional<std::vector<store::LogEntry>> entries, const std::string& err) {
+        if (!err.empty()) spdlog::error("recovery catch-up read failed: {}", err);
+        if (entries) Replay(socket, conn, std::move(*entries));
+        FinishReplay(socket, conn);
+      });
+}
+
+// Sends logged events to a recovering socket, each with its own offset, skipping what it may not
+// see (admin-only events for users, orders it did not subscribe to before the event).
+void Gateway::Replay(const std::shared_ptr<socketio::Socket>& socket, const std::shared_ptr<Connection>& conn,
+                     std::vector<store::LogEntry> entries) {
+  for (const auto& e : entries) {
+    conn->replayed_through = std::max(conn->replayed_through, e.pos);
+    if (!conn->IsAdmin()) {
+      const auto it = conn->joined.find(e.order_id);
+      if (e.audience != static_cast<int>(Audience::kOrderAndAdmins) || it == conn->joined.end() || e.pos <= it->second)
+        continue;
+    }
+    const bool owner = !e.owner_id.empty() && e.owner_id == conn->UserId();
+    if (socket->Connected())
+      socket->SendEncoded(
+          std::make_shared<const std::string>(EncodeEventMessage(e.event, owner ? e.owner_payload : e.payload, e.pos)));
+  }
+}
+
+void Gateway::FinishReplay(const std::shared_ptr<socketio::Socket>& socket, const std::shared_ptr<Connection>& conn) {
+  conn->recovering = false;
+  auto held = std::move(conn->held);
+  conn->held.clear();
+  for (const auto& [pos, frame] : held) {
+    if (pos != 0 && pos <= conn->replayed_through) continue;  // replayed already
+    if (socket->Connected()) socket->SendEncoded(frame);
+  }
 }
 
 void Gateway::OnDisconnect(const std::shared_ptr<socketio::Socket>& socket, std::string_view reason) {
@@ -163,6 +360,22 @@ void Gateway::OnDisconnect(const std::shared_ptr<socketio::Socket>& socket, std:
   }
   conn->registered = false;
   spdlog::debug("socket {} disconnected: {}", socket->Id(), reason);
+  if (conn->pid.empty()) return;
+  // As socket.io: a lost transport, a ping timeout or a server shutdown may be recovered; a
+  // client's own disconnect() or a server-side disconnect may not.
+  const bool recoverable = reason == "transport close" || reason == "transport error" || reason == "ping timeout" ||
+                           reason == "server shutting down" || reason == "forced close";
+  if (recoverable) {
+    SaveSession(*conn, UnixMillis());
+  } else {
+    worker_.Post([log = log_, pid = conn->pid] {
+      try {
+        log->DeleteSession(pid);
+      } catch (const std::exception& e) {
+        spdlog::error("recovery session could not be deleted: {}", e.what());
+      }
+    });
+  }
 }
 
 void Gateway::OnEvent(const std::shared_ptr<socketio::Socket>& socket, socketio::Event ev) {
@@ -196,7 +409,13 @@ void Gateway::HandleSubscribe(const std::shared_ptr<socketio::Socket>& socket, s
       MaybeAck(socket, ev, AckError(errc::too_many_subscriptions, &order_id));
       return;
     }
-    if (r == Shard::SubscribeResult::kOk) Track(order_id, conn->loop, +1);
+    if (r == Shard::SubscribeResult::kOk) {
+      Track(order_id, conn->loop, +1);
+      if (!conn->pid.empty()) {
+        conn->joined[order_id] = head_.load();
+        SaveSession(*conn, 0);
+      }
+    }
     MaybeAck(socket, ev, json::object{{"ok", true}, {"orderId", order_id}});
   };
   if (conn->IsAdmin()) {
@@ -227,7 +446,10 @@ void Gateway::HandleUnsubscribe(const std::shared_ptr<socketio::Socket>& socket,
     MaybeAck(socket, ev, AckError(errc::invalid_argument));
     return;
   }
-  if (conn->registered && ShardFor(*conn).Unsubscribe(conn.get(), *order_id)) Track(*order_id, conn->loop, -1);
+  if (conn->registered && ShardFor(*conn).Unsubscribe(conn.get(), *order_id)) {
+    Track(*order_id, conn->loop, -1);
+    if (!conn->pid.empty() && conn->joined.erase(*order_id)) SaveSession(*conn, 0);
+  }
   MaybeAck(socket, ev, json::object{{"ok", true}, {"orderId", *order_id}});
 }
 
@@ -257,34 +479,40 @@ void Gateway::PublishAll(std::span<const Outgoing> events) {
     std::string order_id;
     net::SharedMessage frame;
     OwnerVariant owner;
+    std::int64_t pos;
   };
   std::vector<std::vector<Routed>> per_loop(shards_.size());
   std::string order_id;
+  const bool offsets = RecoveryOn();
   for (const auto& e : events) {
+    if (e.pos > head_.load(std::memory_order_relaxed)) head_.store(e.pos);
     order_id.assign(e.order_id);
     const auto targets = TargetShards(e.audience, order_id);
     if (targets.empty()) continue;  // nobody may see it
-    const auto encoded = std::make_shared<const std::string>(EncodeEventMessage(e.event, e.data_json, e.pos));
+    const auto encoded =
+        std::make_shared<const std::string>(EncodeEventMessage(e.event, e.data_json, offsets ? e.pos : 0));
     net::SharedMessage owner_encoded;
     if (!e.owner_data_json.empty())
-      owner_encoded = std::make_shared<const std::string>(EncodeEventMessage(e.event, e.owner_data_json, e.pos));
+      owner_encoded =
+          std::make_shared<const std::string>(EncodeEventMessage(e.event, e.owner_data_json, offsets ? e.pos : 0));
     for (std::size_t k = 0; k < targets.size(); ++k) {
       // The first loop takes the encoded bytes, every other one its own copy.
       OwnerVariant owner;
       if (owner_encoded)
         owner = {std::string(e.owner_id), k == 0 ? owner_encoded : std::make_shared<const std::string>(*owner_encoded)};
-      per_loop[targets[k]].push_back(Routed{
-          e.audience, order_id, k == 0 ? encoded : std::make_shared<const std::string>(*encoded), std::move(owner)});
+      per_loop[targets[k]].push_back(Routed{e.audience, order_id,
+                                            k == 0 ? encoded : std::make_shared<const std::string>(*encoded),
+                                            std::move(owner), e.pos});
     }
   }
   const std::size_t here = loops_.CurrentIndex();
   for (std::size_t i = 0; i < per_loop.size(); ++i) {
     if (per_loop[i].empty()) continue;
     if (i == here) {  // our own loop: no post, no wake-up
-      for (const auto& r : per_loop[i]) shards_[i]->Route(r.audience, r.order_id, r.frame, r.owner);
+      for (const auto& r : per_loop[i]) shards_[i]->Route(r.audience, r.order_id, r.frame, r.owner, r.pos);
     } else {
       boost::asio::post(loops_.At(i), [shard = shards_[i].get(), routed = std::move(per_loop[i])] {
-        for (const auto& r : routed) shard->Route(r.audience, r.order_id, r.frame, r.owner);
+        for (const auto& r : routed) shard->Route(r.audience, r.order_id, r.frame, r.owner, r.pos);
       });
     }
   }

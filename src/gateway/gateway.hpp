@@ -15,6 +15,7 @@
 #include "gateway/shard.hpp"
 #include "net/loops.hpp"
 #include "socketio/server.hpp"
+#include "store/event_log.hpp"
 #include "store/order_store.hpp"
 #include "store/store_worker.hpp"
 
@@ -38,8 +39,11 @@ struct GlobalStats {
 
 class Gateway : public socketio::NamespaceHandler, public std::enable_shared_from_this<Gateway> {
  public:
+  // `log`: the delivery log and recovery sessions (nullptr, or Limits::recovery_window 0: no
+  // connection state recovery).
   Gateway(net::Loops& loops, store::OrderStore& store, store::StoreWorker& worker, auth::JwtVerifier verifier,
-          const Limits& limits);
+          const Limits& limits, store::EventLog* log = nullptr);
+  bool RecoveryOn() const { return log_ && limits_.recovery_window.count() > 0; }
 
   // NamespaceHandler
   void OnConnect(const std::shared_ptr<socketio::Socket>& socket, const boost::json::value& auth,
@@ -79,6 +83,15 @@ class Gateway : public socketio::NamespaceHandler, public std::enable_shared_fro
   void HandleUnsubscribe(const std::shared_ptr<socketio::Socket>& socket, socketio::Event ev);
   void HandleGetConnections(const std::shared_ptr<socketio::Socket>& socket, socketio::Event ev);
 
+  // Connection state recovery (docs/protocol.md).
+  struct Recovery;
+  Recovery PrepareRecovery(const std::string& pid, std::optional<std::int64_t> offset, const auth::Principal& who);
+  void StartFresh(Connection& conn, socketio::Socket& socket);
+  void Replay(const std::shared_ptr<socketio::Socket>& socket, const std::shared_ptr<Connection>& conn,
+              std::vector<store::LogEntry> entries);
+  void FinishReplay(const std::shared_ptr<socketio::Socket>& socket, const std::shared_ptr<Connection>& conn);
+  void SaveSession(const Connection& conn, std::int64_t disconnected_ms);
+
   // Which shards have an order's subscribers, and which have admins: Publish() posts only to the
   // loops that have recipients (a post to an idle loop costs a thread wake-up). Written on
   // subscribe/unsubscribe/disconnect, read on every publish.
@@ -90,6 +103,8 @@ class Gateway : public socketio::NamespaceHandler, public std::enable_shared_fro
   store::StoreWorker& worker_;
   auth::JwtVerifier verifier_;
   const Limits& limits_;
+  store::EventLog* log_;
+  std::atomic<std::int64_t> head_{0};           // the newest log position published so far
   std::vector<std::unique_ptr<Shard>> shards_;  // index = loop index
   std::shared_mutex index_mutex_;
   std::unordered_map<std::string, std::vector<std::uint32_t>> order_shards_;  // order → subscribers per shard

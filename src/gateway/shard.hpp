@@ -23,7 +23,8 @@ namespace fg::gateway {
 class Subscriber {
  public:
   virtual ~Subscriber() = default;
-  virtual void Send(const net::SharedMessage& message) = 0;
+  // `pos`: the event's position in the delivery log (0: not logged).
+  virtual void Send(const net::SharedMessage& message, std::int64_t pos) = 0;
   virtual bool IsAdmin() const = 0;
   virtual const std::string& UserId() const = 0;
 };
@@ -55,7 +56,7 @@ class Shard {
   // Delivers `frame` to this shard's recipients; returns how many sockets it was handed to.
   // With an owner variant, the socket of that user gets owner.frame and everyone else `frame`.
   std::size_t Route(Audience audience, const std::string& order_id, const net::SharedMessage& frame,
-                    const OwnerVariant& owner = {});
+                    const OwnerVariant& owner = {}, std::int64_t pos = 0);
   ShardStats Stats() const;
   std::size_t SubscriptionCount(Subscriber* s) const;
 

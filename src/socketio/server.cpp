@@ -195,6 +195,7 @@ void Client::OnConnectPacket(Packet p) {
         self->connect_timer_.cancel();
         boost::json::object ack;
         ack["sid"] = socket->Id();
+        if (!socket->Pid().empty()) ack["pid"] = socket->Pid();
         self->session_->Send(
             std::make_shared<const std::string>(EncodePacketText(PacketType::kConnect, socket->Namespace(),
                                                                  std::nullopt, 0, boost::json::serialize(ack))),

@@ -38,6 +38,14 @@ class Socket {
   Socket(std::shared_ptr<engineio::Session> session, std::string nsp);
 
   const std::string& Id() const { return id_; }
+  // Connection state recovery, from NamespaceHandler::OnConnect before it accepts: the socket
+  // takes the id of the session it recovers (or keeps its own), and the CONNECT ack carries the
+  // private session id `pid` beside `sid`.
+  void SetRecoveryIds(std::string id, std::string pid) {
+    if (!id.empty()) id_ = std::move(id);
+    pid_ = std::move(pid);
+  }
+  const std::string& Pid() const { return pid_; }
   const std::string& Namespace() const { return nsp_; }
   const engineio::HandshakeInfo& Handshake() const { return session_->Handshake(); }
   bool Connected() const { return connected_; }
@@ -61,6 +69,7 @@ class Socket {
   std::shared_ptr<engineio::Session> session_;
   std::weak_ptr<Client> client_;
   std::string id_;
+  std::string pid_;
   std::string nsp_;
   bool connected_ = false;
 };

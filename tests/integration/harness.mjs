@@ -83,9 +83,9 @@ export async function spawnReady(args, env) {
   return { child, port, stderr: () => stderr };
 }
 
-export async function startGateway({ args = [], env = {}, dataDir } = {}) {
+export async function startGateway({ args = [], env = {}, dataDir, port: fixedPort = 0 } = {}) {
   const dir = dataDir ?? mkdtempSync(path.join(tmpdir(), "fg-it-"));
-  const { child, port, stderr: readStderr } = await spawnReady(["--host", "127.0.0.1", "--port", "0", "--data-dir", dir, ...args], {
+  const { child, port, stderr: readStderr } = await spawnReady(["--host", "127.0.0.1", "--port", String(fixedPort), "--data-dir", dir, ...args], {
     JWT_SECRET,
     API_KEY,
     IPN_SECRET,

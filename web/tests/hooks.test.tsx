@@ -84,11 +84,15 @@ describe("useFulfillmentWebSocket", () => {
     );
     await waitFor(() => expect(result.current.isConnected).toBe(true));
     const first = result.current.socket!;
-    const firstId = first.id;
+    let reconnected = false;
+    first.io.once("reconnect", () => {
+      reconnected = true;
+    });
     act(() => {
       (first.io as unknown as { engine: { close(): void } }).engine.close(); // drop the transport: the client reconnects
     });
-    await waitFor(() => expect(result.current.isConnected && result.current.socket?.id !== firstId).toBe(true), { timeout: 10000 });
+    await waitFor(() => expect(reconnected && result.current.isConnected).toBe(true), { timeout: 10000 });
+    expect(first.recovered).toBe(true); // the gateway's connection state recovery: same session
     const admin = await gw.connect(harness.adminToken());
     await waitFor(async () => {
       const stats = await harness.request(admin, "admin:get-connections");

@@ -140,6 +140,22 @@ int Serve(Config c) {
       },
       c.service);
 
+  // Subscribe acks carry the order as GET /api/v1/orders/{id} shows it (snapshot-then-tail).
+  gateway->SetSnapshotSource(
+      [&service](const auth::Principal& who, const std::string& order_id,
+                 std::optional<std::int64_t> since) -> std::optional<gateway::Gateway::OrderSnapshot> {
+        const fulfillment::Caller caller{
+            who.admin ? fulfillment::Caller::Kind::kAdmin : fulfillment::Caller::Kind::kUser, who.user_id};
+        auto snap = service.OrderSnapshot(caller, order_id, since);
+        if (!snap) return std::nullopt;
+        gateway::Gateway::OrderSnapshot out;
+        if (!snap->order.empty()) out.order_json = boost::json::serialize(snap->order);
+        out.seq = snap->seq;
+        out.log_head = snap->log_head;
+        for (auto& e : snap->events) out.since.push_back({std::move(e.event), std::move(e.payload)});
+        return out;
+      });
+
   socketio::Server sio(c.sio);
   sio.AddNamespace(std::string(gateway::kNamespace), gateway);
 

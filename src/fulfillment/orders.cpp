@@ -110,6 +110,26 @@ Result OrderService::Get(const Caller& caller, const std::string& order_id) {
   return r;
 }
 
+std::optional<OrderService::Snapshot> OrderService::SnapshotFor(const Caller& caller, const std::string& order_id,
+                                                                std::optional<std::int64_t> since) {
+  std::optional<Snapshot> out;
+  store_.Transaction([&](store::Tx& tx) {
+    Snapshot snap;
+    snap.log_head = tx.LogHead();
+    auto o = tx.GetOrder(order_id);
+    if (!o || !CanSee(caller, *o)) {
+      out = std::move(snap);  // admins may watch an order with no record yet: null, seq 0
+      out->order.clear();
+      return;
+    }
+    snap.seq = tx.TimelineSeq(order_id);
+    snap.order = View(tx, *o, caller.kind == Caller::Kind::kService || caller.user_id == o->user_id);
+    if (since && *since < snap.seq) snap.events = tx.Events(order_id, *since, snap.seq - *since);
+    out = std::move(snap);
+  });
+  return out;
+}
+
 Result OrderService::List(const Caller& caller) {
   json::array orders;
   store_.Transaction([&](store::Tx& tx) {

@@ -18,6 +18,17 @@ class OrderService {
 
   Result Create(const Caller& caller, const boost::json::value& body);
   Result Get(const Caller& caller, const std::string& order_id);
+  // What a subscribe ack carries (snapshot-then-tail): the order's view as GET shows it to
+  // `caller`, the timeline seq and the log position it includes — read in one transaction — and,
+  // with `since`, the timeline events after it up to that seq. Nothing when the order is unknown.
+  struct Snapshot {
+    boost::json::object order;
+    std::int64_t seq = 0;
+    std::int64_t log_head = 0;
+    std::vector<store::EventRow> events;
+  };
+  std::optional<Snapshot> SnapshotFor(const Caller& caller, const std::string& order_id,
+                                      std::optional<std::int64_t> since);
   Result List(const Caller& caller);
   Result Timeline(const Caller& caller, const std::string& order_id, std::int64_t after, std::int64_t limit);
 

@@ -37,6 +37,10 @@ class Service {
   Result GetOrder(const Caller& caller, const std::string& order_id) { return orders_.Get(caller, order_id); }
   // The caller's orders (admins and the backend: everyone's), newest first, at most 50.
   Result ListOrders(const Caller& caller) { return orders_.List(caller); }
+  std::optional<OrderService::Snapshot> OrderSnapshot(const Caller& caller, const std::string& order_id,
+                                                      std::optional<std::int64_t> since) {
+    return orders_.SnapshotFor(caller, order_id, since);
+  }
   // Events with seq > after, oldest first, at most `limit` (1..kMaxTimelinePage); "nextAfter" names
   // the next page's cursor, null on the last page.
   Result GetTimeline(const Caller& caller, const std::string& order_id, std::int64_t after = 0,

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <climits>
 #include <map>
 
 #include <atomic>
@@ -37,10 +38,16 @@ class Gateway::Connection : public Subscriber {
  public:
   Connection(std::weak_ptr<socketio::Socket> socket, auth::Principal p)
       : socket_(std::move(socket)), principal_(std::move(p)) {}
-  void Send(const net::SharedMessage& frame, std::int64_t pos) override {
+  void Send(const net::SharedMessage& frame, std::int64_t pos, const std::string& order_id) override {
     if (recovering) {  // live events wait behind the replay
       held.emplace_back(pos, frame);
       return;
+    }
+    if (!snapshotting.empty() && !order_id.empty()) {  // behind a subscribe ack's snapshot
+      if (auto it = snapshotting.find(order_id); it != snapshotting.end()) {
+        it->second.emplace_back(pos, frame);
+        return;
+      }
     }
     if (pos != 0 && pos <= replayed_through) return;  // the replay sent it already
     if (auto s = socket_.lock()) s->SendEncoded(frame);
@@ -60,6 +67,8 @@ class Gateway::Connection : public Subscriber {
   std::vector<store::LogEntry> replay;  // found at CONNECT, sent right after it is accepted
   std::int64_t replayed_through = 0;    // every event at or below this position was replayed
   std::vector<std::pair<std::int64_t, net::SharedMessage>> held;
+  // Orders whose subscribe snapshot is being read: their live events wait for the ack.
+  std::map<std::string, std::vector<std::pair<std::int64_t, net::SharedMessage>>> snapshotting;
 
  private:
   std::weak_ptr<socketio::Socket> socket_;
@@ -398,7 +407,18 @@ void Gateway::HandleSubscribe(const std::shared_ptr<socketio::Socket>& socket, s
     MaybeAck(socket, ev, AckError(errc::invalid_argument));
     return;
   }
-  auto finish = [this, socket, conn, ev = std::move(ev), order_id = *order_id](bool allowed) {
+  std::optional<std::int64_t> since;
+  if (const auto* s = ev.args[0].as_object().if_contains("since"); s && !s->is_null()) {
+    if (s->is_int64() && s->as_int64() >= 0) {
+      since = s->as_int64();
+    } else if (s->is_uint64()) {
+      since = static_cast<std::int64_t>(std::min<std::uint64_t>(s->as_uint64(), INT64_MAX));
+    } else {
+      MaybeAck(socket, ev, AckError(errc::invalid_argument, &*order_id));
+      return;
+    }
+  }
+  auto finish = [this, socket, conn, ev = std::move(ev), order_id = *order_id, since](bool allowed) {
     if (!conn->registered) return;  // disconnected meanwhile
     if (!allowed) {
       MaybeAck(socket, ev, AckError(errc::forbidden, &order_id));
@@ -416,7 +436,43 @@ void Gateway::HandleSubscribe(const std::shared_ptr<socketio::Socket>& socket, s
         SaveSession(*conn, 0);
       }
     }
-    MaybeAck(socket, ev, json::object{{"ok", true}, {"orderId", order_id}});
+    if (!snapshots_) {
+      MaybeAck(socket, ev, json::object{{"ok", true}, {"orderId", order_id}});
+      return;
+    }
+    // Snapshot-then-tail: the order's live events wait until the ack with the snapshot is out;
+    // then only those after the snapshot follow (admins receive every event anyway).
+    if (!conn->IsAdmin()) conn->snapshotting.try_emplace(order_id);
+    worker_.Submit(
+        socket->Executor(),
+        [this, who = conn->Principal(), order_id, since] { return snapshots_(who, order_id, since); },
+        [this, socket, conn, ev, order_id](std::optional<std::optional<OrderSnapshot>> got, const std::string& err) {
+          auto held = std::move(conn->snapshotting[order_id]);
+          conn->snapshotting.erase(order_id);
+          if (!socket->Connected()) return;
+          if (!got || !*got) {
+            if (!err.empty()) spdlog::error("order snapshot failed: {}", err);
+            MaybeAck(socket, ev, AckError(errc::store_unavailable, &order_id));
+            for (const auto& [pos, frame] : held) socket->SendEncoded(frame);
+            return;
+          }
+          const OrderSnapshot& snap = **got;
+          MaybeAck(
+              socket, ev,
+              json::object{{"ok", true},
+                           {"orderId", order_id},
+                           {"order", snap.order_json.empty() ? json::value(nullptr) : json::parse(snap.order_json)},
+                           {"seq", snap.seq}});
+          if (auto j = conn->joined.find(order_id); j != conn->joined.end() && j->second < snap.log_head) {
+            j->second = snap.log_head;  // a recovery replays this order from after its snapshot
+            SaveSession(*conn, 0);
+          }
+          for (const auto& past : snap.since)  // the timeline after `since`, up to the snapshot
+            socket->SendEncoded(std::make_shared<const std::string>(EncodeEventMessage(past.event, past.payload)));
+          for (const auto& [pos, frame] : held) {
+            if (pos == 0 || pos > snap.log_head) socket->SendEncoded(frame);  // after the snapshot only
+          }
+        });
   };
   if (conn->IsAdmin()) {
     finish(true);

@@ -45,6 +45,22 @@ class Gateway : public socketio::NamespaceHandler, public std::enable_shared_fro
           const Limits& limits, store::EventLog* log = nullptr);
   bool RecoveryOn() const { return log_ && limits_.recovery_window.count() > 0; }
 
+  // Snapshot-then-tail (docs/protocol.md): what a subscribe ack carries, read on the store thread
+  // in one transaction. `order_json` empty: no record (null in the ack).
+  struct OrderSnapshot {
+    std::string order_json;
+    std::int64_t seq = 0;       // the order's timeline position the snapshot includes
+    std::int64_t log_head = 0;  // the delivery-log position it includes
+    struct Past {
+      std::string event, payload;
+    };
+    std::vector<Past> since;  // with `since`: the timeline events after it, up to seq
+  };
+  using SnapshotSource = std::function<std::optional<OrderSnapshot>(
+      const auth::Principal& who, const std::string& order_id, std::optional<std::int64_t> since)>;
+  // Without a source, subscribe acks are {ok, orderId} only.
+  void SetSnapshotSource(SnapshotSource source) { snapshots_ = std::move(source); }
+
   // NamespaceHandler
   void OnConnect(const std::shared_ptr<socketio::Socket>& socket, const boost::json::value& auth,
                  ConnectDone done) override;
@@ -104,6 +120,7 @@ class Gateway : public socketio::NamespaceHandler, public std::enable_shared_fro
   auth::JwtVerifier verifier_;
   const Limits& limits_;
   store::EventLog* log_;
+  SnapshotSource snapshots_;
   std::atomic<std::int64_t> head_{0};           // the newest log position published so far
   std::vector<std::unique_ptr<Shard>> shards_;  // index = loop index
   std::shared_mutex index_mutex_;

@@ -68,7 +68,7 @@ std::size_t Shard::Route(Audience audience, const std::string& order_id, const n
                          const OwnerVariant& owner, std::int64_t pos) {
   std::size_t n = 0;
   for (auto* a : admins_) {
-    a->Send(frame, pos);
+    a->Send(frame, pos, order_id);
     ++n;
   }
   if (audience == Audience::kAdminsOnly) return n;
@@ -76,7 +76,7 @@ std::size_t Shard::Route(Audience audience, const std::string& order_id, const n
   if (o == by_order_.end()) return n;
   for (auto* s : o->second) {
     if (s->IsAdmin()) continue;  // already delivered above: once per socket
-    s->Send(owner.frame && s->UserId() == owner.user_id ? owner.frame : frame, pos);
+    s->Send(owner.frame && s->UserId() == owner.user_id ? owner.frame : frame, pos, order_id);
     ++n;
   }
   return n;

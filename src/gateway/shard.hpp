@@ -23,8 +23,9 @@ namespace fg::gateway {
 class Subscriber {
  public:
   virtual ~Subscriber() = default;
-  // `pos`: the event's position in the delivery log (0: not logged).
-  virtual void Send(const net::SharedMessage& message, std::int64_t pos) = 0;
+  // `pos`: the event's position in the delivery log (0: not logged); `order_id`: the order it is
+  // about (empty for admin events without one).
+  virtual void Send(const net::SharedMessage& message, std::int64_t pos, const std::string& order_id) = 0;
   virtual bool IsAdmin() const = 0;
   virtual const std::string& UserId() const = 0;
 };

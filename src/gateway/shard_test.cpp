@@ -7,7 +7,7 @@ namespace {
 
 struct FakeSocket : Subscriber {
   FakeSocket(std::string u, bool a) : user(std::move(u)), admin(a) {}
-  void Send(const net::SharedMessage& f, std::int64_t) override { got.push_back(*f); }
+  void Send(const net::SharedMessage& f, std::int64_t, const std::string&) override { got.push_back(*f); }
   bool IsAdmin() const override { return admin; }
   const std::string& UserId() const override { return user; }
   std::string user;

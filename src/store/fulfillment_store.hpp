@@ -93,6 +93,10 @@ class Tx {
   virtual void PruneFailedWebhooks(std::int64_t keep) = 0;
   // Idempotency key of a provider notification; false when it was seen before.
   virtual bool RememberNotification(const std::string& provider, const std::string& key) = 0;
+  // The newest delivery-log position and an order's newest timeline seq (0: none), as this
+  // transaction sees them: with a view read in the same transaction they make a consistent snapshot.
+  virtual std::int64_t LogHead() = 0;
+  virtual std::int64_t TimelineSeq(const std::string& order_id) = 0;
   // Distinct for every transaction of a store (an Outbox tells its transactions apart by it).
   virtual std::uint64_t Serial() const = 0;
   // Appends `e` to the delivery log (store/event_log.hpp), setting its pos and created_ms.

@@ -145,6 +145,15 @@ class SqliteTx : public Tx {
   SqliteTx(SqliteDb& db, std::uint64_t serial) : db_(db), serial_(serial) {}
   std::uint64_t Serial() const override { return serial_; }
 
+  std::int64_t LogHead() override {
+    Statement st(db_, "SELECT seq FROM sqlite_sequence WHERE name = 'event_log'");
+    return st.Step() ? st.Int(0) : 0;
+  }
+  std::int64_t TimelineSeq(const std::string& order_id) override {
+    Statement st(db_, "SELECT event_seq FROM orders WHERE order_id = ?");
+    st.Bind(1, order_id);
+    return st.Step() ? st.Int(0) : 0;
+  }
   std::vector<std::function<void()>> after_commit;
   void AfterCommit(std::function<void()> fn) override { after_commit.push_back(std::move(fn)); }
   void LogEvent(LogEntry& e) override {

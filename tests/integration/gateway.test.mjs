@@ -3,8 +3,7 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
 import {
-  startGateway, userToken, adminToken, sign, recorder, once, request, sleep, until, JWT_SECRET,
-} from "./harness.mjs";
+  startGateway, userToken, adminToken, sign, recorder, once, request, sleep, until, JWT_SECRET, assertSubscribed } from "./harness.mjs";
 
 const ORDER_EVENTS = ["fulfillment:status-change", "payment:confirmed", "fulfillment:key-delivered", "fulfillment:error"];
 const ADMIN_EVENTS = ["admin:job-queue-event", "admin:webhook-received"];
@@ -33,7 +32,7 @@ describe("transports", () => {
       } else {
         assert.equal(s.io.engine.transport.name, opts.transports[0]);
       }
-      assert.deepEqual(await request(s, "subscribe:order", { orderId: "ord-t1" }), { ok: true, orderId: "ord-t1" });
+      assertSubscribed(await request(s, "subscribe:order", { orderId: "ord-t1" }), "ord-t1");
       const got = once(s, "fulfillment:status-change");
       await gw.publish("fulfillment:status-change", { orderId: "ord-t1", status: "paid", n: name });
       const data = await got;
@@ -132,7 +131,7 @@ describe("subscriptions and delivery", () => {
 
   it("acks subscribe/unsubscribe and refuses what is not the user's", async () => {
     const alice = await gw.connect(userToken("alice"));
-    assert.deepEqual(await request(alice, "subscribe:order", { orderId: "ord-a" }), { ok: true, orderId: "ord-a" });
+    assertSubscribed(await request(alice, "subscribe:order", { orderId: "ord-a" }), "ord-a");
     assert.deepEqual(await request(alice, "subscribe:order", { orderId: "ord-b" }), { ok: false, orderId: "ord-b", error: "forbidden" });
     assert.deepEqual(await request(alice, "subscribe:order", { orderId: "ord-unknown" }), {
       ok: false,
@@ -154,7 +153,7 @@ describe("subscriptions and delivery", () => {
     await gw.registerOrder("ord-moved", "alice");
     const alice = await gw.connect(userToken("alice"));
     const admin = await gw.connect(adminToken());
-    assert.deepEqual(await request(alice, "subscribe:order", { orderId: "ord-moved" }), { ok: true, orderId: "ord-moved" });
+    assertSubscribed(await request(alice, "subscribe:order", { orderId: "ord-moved" }), "ord-moved");
     const aliceGot = recorder(alice, ALL_EVENTS);
     const adminGot = recorder(admin, ALL_EVENTS);
     await gw.publish("fulfillment:status-change", { orderId: "ord-moved", n: 1 });
@@ -167,7 +166,7 @@ describe("subscriptions and delivery", () => {
       orderId: "ord-moved",
       error: "forbidden",
     });
-    assert.deepEqual(await request(bob, "subscribe:order", { orderId: "ord-moved" }), { ok: true, orderId: "ord-moved" });
+    assertSubscribed(await request(bob, "subscribe:order", { orderId: "ord-moved" }), "ord-moved");
     const bobGot = recorder(bob, ALL_EVENTS);
     await gw.publish("fulfillment:status-change", { orderId: "ord-moved", n: 2 });
     await until(() => bobGot.length === 1 && adminGot.length === 2, 5000, "after the move");
@@ -178,8 +177,10 @@ describe("subscriptions and delivery", () => {
 
   it("admins may subscribe to any order", async () => {
     const admin = await gw.connect(adminToken());
-    assert.deepEqual(await request(admin, "subscribe:order", { orderId: "ord-b" }), { ok: true, orderId: "ord-b" });
-    assert.deepEqual(await request(admin, "subscribe:order", { orderId: "whatever" }), { ok: true, orderId: "whatever" });
+    assertSubscribed(await request(admin, "subscribe:order", { orderId: "ord-b" }), "ord-b");
+    const none = assertSubscribed(await request(admin, "subscribe:order", { orderId: "whatever" }), "whatever");
+    assert.equal(none.order, null); // an admin may watch an order with no record yet
+    assert.equal(none.seq, 0);
     admin.disconnect();
   });
 
@@ -348,7 +349,7 @@ describe("ownership survives a restart", () => {
     gw = await startGateway({ dataDir });
     try {
       const carol = await gw.connect(userToken("carol"));
-      assert.deepEqual(await request(carol, "subscribe:order", { orderId: "ord-persist" }), { ok: true, orderId: "ord-persist" });
+      assertSubscribed(await request(carol, "subscribe:order", { orderId: "ord-persist" }), "ord-persist");
       const dave = await gw.connect(userToken("dave"));
       assert.equal((await request(dave, "subscribe:order", { orderId: "ord-persist" })).error, "forbidden");
     } finally {

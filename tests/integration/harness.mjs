@@ -228,3 +228,12 @@ export function runBinary(args, env) {
     return { code: e.status, stdout: e.stdout?.toString() ?? "", stderr: e.stderr?.toString() ?? "" };
   }
 }
+
+// A subscribe ack: {ok:true, orderId, order: <snapshot or null>, seq}. Returns it.
+export function assertSubscribed(ack, orderId) {
+  if (!ack || ack.ok !== true || ack.orderId !== orderId || !("order" in ack) || !Number.isInteger(ack.seq)) {
+    throw new Error(`expected a subscribe ack for ${orderId} with a snapshot, got ${JSON.stringify(ack)}`);
+  }
+  if (ack.order !== null && ack.order.orderId !== orderId) throw new Error(`snapshot of another order: ${JSON.stringify(ack)}`);
+  return ack;
+}

@@ -49,7 +49,9 @@ void BM_WsParseHeader(benchmark::State& state) {
 BENCHMARK(BM_WsParseHeader);
 
 struct NullSubscriber : fg::gateway::Subscriber {
-  void Send(const fg::net::SharedMessage& f, std::int64_t, const std::string&) override { benchmark::DoNotOptimize(f.get()); }
+  void Send(const fg::net::SharedMessage& f, std::int64_t, const std::string&) override {
+    benchmark::DoNotOptimize(f.get());
+  }
   bool IsAdmin() const override { return false; }
   const std::string& UserId() const override { return user; }
   std::string user = "u";

@@ -218,6 +218,7 @@ int Serve(Config c) {
         try {
           // A minute beyond the window: a client at its very end still finds its offset.
           store->PruneLog(UnixMillis() - limits.recovery_window.count() - 60'000, limits.recovery_log_max);
+          store->PruneSessions(UnixMillis() - limits.recovery_window.count());
         } catch (const std::exception& e) {
           spdlog::error("pruning the delivery log failed: {}", e.what());
         }

@@ -61,6 +61,8 @@ class EventLog {
   // At start-up: every session left "connected" by a process that died is disconnected as of now;
   // sessions disconnected before `min_disconnected_ms` are deleted.
   virtual void SettleSessions(std::int64_t now_ms, std::int64_t min_disconnected_ms) = 0;
+  // Deletes sessions disconnected before `min_disconnected_ms` (past the window: never recoverable).
+  virtual void PruneSessions(std::int64_t min_disconnected_ms) = 0;
 };
 
 }  // namespace fg::store

@@ -110,6 +110,10 @@ TEST(EventLog, SessionsSurviveARestartAndSettle) {
     EXPECT_EQ(live->subscriptions_json, R"({"o1":3})");
     EXPECT_FALSE(s.LoadSession("pid-old"));   // past the window already
     EXPECT_FALSE(s.LoadSession("pid-gone"));  // an explicit disconnect
+    s.SaveSession(SessionRow{"pid-now", "sid-4", "dave", false, 0, "{}", 0});
+    s.PruneSessions(60'000);  // while running: disconnected sessions past the window go
+    EXPECT_FALSE(s.LoadSession("pid-live"));
+    EXPECT_TRUE(s.LoadSession("pid-now"));  // connected ones stay
   }
   std::filesystem::remove(path);
   std::filesystem::remove(path + "-wal");

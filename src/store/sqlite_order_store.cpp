@@ -558,4 +558,11 @@ void SqliteStore::SettleSessions(std::int64_t now_ms, std::int64_t min_disconnec
   old.Step();
 }
 
+void SqliteStore::PruneSessions(std::int64_t min_disconnected_ms) {
+  std::lock_guard lock(mutex_);
+  Statement old(db_, "DELETE FROM recovery_sessions WHERE disconnected_ms > 0 AND disconnected_ms < ?");
+  old.Bind(1, min_disconnected_ms);
+  old.Step();
+}
+
 }  // namespace fg::store

@@ -34,6 +34,7 @@ class SqliteStore : public OrderStore, public FulfillmentStore, public EventLog 
   std::optional<SessionRow> LoadSession(const std::string& pid) override;
   void DeleteSession(const std::string& pid) override;
   void SettleSessions(std::int64_t now_ms, std::int64_t min_disconnected_ms) override;
+  void PruneSessions(std::int64_t min_disconnected_ms) override;
 
  private:
   SqliteDb db_;

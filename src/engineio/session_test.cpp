@@ -10,6 +10,7 @@
 
 #include <future>
 #include <mutex>
+#include <thread>
 
 namespace fg::engineio {
 namespace {
@@ -55,9 +56,13 @@ class SessionTest : public ::testing::Test {
       recorder = r;
     });
     front = std::make_unique<testing::Front>(*engine);
-    server = std::make_unique<net::testing::LoopbackServer>(*front, limits);
+    server = std::make_unique<net::testing::LoopbackServer>(loops, *front, limits);
   }
   ~SessionTest() override {
+    // Sessions and their handlers hold each other until closed: close them while the loop runs.
+    engine->CloseAll("test over");
+    for (int i = 0; i < 200 && engine->SessionCount() > 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     server.reset();  // loops stop before the engine goes
   }
   net::testing::HttpReply Call(verb v, const std::string& query, std::string body = {}) {
@@ -80,6 +85,7 @@ class SessionTest : public ::testing::Test {
   }
   ServerConfig config;
   Limits limits;
+  net::Loops loops{1};  // outlives the sessions and their sockets
   std::unique_ptr<Server> engine;
   std::unique_ptr<testing::Front> front;
   std::unique_ptr<net::testing::LoopbackServer> server;

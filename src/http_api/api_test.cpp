@@ -51,7 +51,7 @@ class ApiTest : public ::testing::Test {
     api =
         std::make_unique<Api>(*gateway, *log, store, worker, kApiKey, auth::JwtVerifier(kJwtSecret), *service, limits);
     front = std::make_unique<Front>(*api);
-    server = std::make_unique<net::testing::LoopbackServer>(*front, limits);
+    server = std::make_unique<net::testing::LoopbackServer>(loops, *front, limits);
   }
   ~ApiTest() override {
     server.reset();

@@ -18,9 +18,12 @@
 
 namespace fg::net::testing {
 
+// Serves `handler` on 127.0.0.1 from `loops` (started here, stopped and joined on destruction).
+// Declare the Loops before anything that owns sockets or timers (handlers, engines, gateways), so
+// those are destroyed while their io_context still exists.
 class LoopbackServer {
  public:
-  LoopbackServer(HttpHandler& handler, const Limits& limits) : loops_(1) {
+  LoopbackServer(Loops& loops, HttpHandler& handler, const Limits& limits) : loops_(loops) {
     listener_ = std::make_shared<Listener>(loops_, "127.0.0.1", 0, handler, limits);
     listener_->Start();
     loops_.Start();
@@ -31,10 +34,9 @@ class LoopbackServer {
     loops_.Join();
   }
   unsigned short Port() const { return listener_->Port(); }
-  Loops& loops() { return loops_; }
 
  private:
-  Loops loops_;
+  Loops& loops_;
   std::shared_ptr<Listener> listener_;
 };
 

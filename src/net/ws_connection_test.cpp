@@ -45,9 +45,10 @@ class WsConnectionTest : public ::testing::Test {
  protected:
   WsConnectionTest() {
     limits.max_payload = 1000;
-    server = std::make_unique<testing::LoopbackServer>(handler, limits);
+    server = std::make_unique<testing::LoopbackServer>(loops, handler, limits);
   }
   Limits limits;
+  Loops loops{1};  // outlives every socket below
   EchoHandler handler;
   std::unique_ptr<testing::LoopbackServer> server;
 };

@@ -10,6 +10,7 @@
 
 #include <future>
 #include <mutex>
+#include <thread>
 
 namespace fg::socketio {
 namespace {
@@ -55,9 +56,15 @@ class SocketIoServerTest : public ::testing::Test {
     engine = std::make_unique<engineio::Server>(
         engineio::ServerConfig{}, limits, [this](const std::shared_ptr<engineio::Session>& s) { sio->OnSession(s); });
     front = std::make_unique<engineio::testing::Front>(*engine);
-    server = std::make_unique<net::testing::LoopbackServer>(*front, limits);
+    server = std::make_unique<net::testing::LoopbackServer>(loops, *front, limits);
   }
-  ~SocketIoServerTest() override { server.reset(); }
+  ~SocketIoServerTest() override {
+    // Sessions and their handlers hold each other until closed: close them while the loop runs.
+    engine->CloseAll("test over");
+    for (int i = 0; i < 200 && engine->SessionCount() > 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    server.reset();  // loops stop before the engine goes
+  }
   std::unique_ptr<net::testing::WsClient> Open() {
     auto ws = std::make_unique<net::testing::WsClient>(server->Port(), "/socket.io/?EIO=4&transport=websocket");
     EXPECT_EQ(ws->Read()[0], '0');
@@ -75,6 +82,7 @@ class SocketIoServerTest : public ::testing::Test {
     }
   }
   Limits limits;
+  net::Loops loops{1};  // outlives the sessions and their sockets
   std::shared_ptr<TestNamespace> handler = std::make_shared<TestNamespace>();
   std::unique_ptr<Server> sio;
   std::unique_ptr<engineio::Server> engine;

@@ -40,8 +40,9 @@ void LogWriter::Drain() {
             entry.payload = e.data_json;
             // Order events join their order's timeline (when the order is known), so a
             // subscription's `since` and the timeline API replay them too.
-            if (e.audience == Audience::kOrderAndAdmins && tx.GetOrder(e.order_id))
-              entry.order_seq = tx.AppendEvent(e.order_id, e.event, e.data_json).seq;
+            if (e.audience == Audience::kOrderAndAdmins) {
+              if (auto row = tx.AppendEventIfOrder(e.order_id, e.event, e.data_json)) entry.order_seq = row->seq;
+            }
             tx.LogEvent(entry);
             entries->push_back(std::move(entry));
           }

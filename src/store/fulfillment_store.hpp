@@ -77,6 +77,9 @@ class Tx {
   virtual void InsertItem(const ItemRow& i) = 0;
   virtual void UpdateItem(const ItemRow& i) = 0;
   virtual EventRow AppendEvent(const std::string& order_id, const std::string& event, const std::string& payload) = 0;
+  // The same for an order that may not exist: nothing (and no timeline) when it does not.
+  virtual std::optional<EventRow> AppendEventIfOrder(const std::string& order_id, const std::string& event,
+                                                     const std::string& payload) = 0;
   // The order's events with seq > after_seq, oldest first, at most `limit`.
   virtual std::vector<EventRow> Events(const std::string& order_id, std::int64_t after_seq, std::int64_t limit) = 0;
   virtual std::optional<JobRow> GetJob(const std::string& job_id) = 0;

@@ -249,11 +249,17 @@ class SqliteTx : public Tx {
     st.Step();
   }
   EventRow AppendEvent(const std::string& order_id, const std::string& event, const std::string& payload) override {
+    auto e = AppendEventIfOrder(order_id, event, payload);
+    if (!e) throw StoreError("event for unknown order " + order_id);
+    return *e;
+  }
+  std::optional<EventRow> AppendEventIfOrder(const std::string& order_id, const std::string& event,
+                                             const std::string& payload) override {
     EventRow e{order_id, 0, event, payload, IsoTimestamp()};
     {
       Statement st(db_, "UPDATE orders SET event_seq = event_seq + 1 WHERE order_id = ? RETURNING event_seq");
       st.Bind(1, order_id);
-      if (!st.Step()) throw StoreError("event for unknown order " + order_id);
+      if (!st.Step()) return std::nullopt;
       e.seq = st.Int(0);
     }
     Statement st(db_, "INSERT INTO order_events(order_id, seq, event, payload, created_at) VALUES(?,?,?,?,?)");

@@ -4,6 +4,9 @@
 #include "engineio/server.hpp"
 #include "net/loopback_test_support.hpp"
 
+#include <chrono>
+#include <thread>
+
 namespace fg::engineio::testing {
 
 class Front : public net::HttpHandler {
@@ -20,5 +23,12 @@ class Front : public net::HttpHandler {
   }
   Server& server;
 };
+
+// Sessions and their handlers hold each other until closed: close them while the loop still runs
+// (before the LoopbackServer stops it), waiting up to a second for them to go.
+inline void CloseAllSessions(Server& engine) {
+  engine.CloseAll("test over");
+  for (int i = 0; i < 200 && engine.SessionCount() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
 
 }  // namespace fg::engineio::testing

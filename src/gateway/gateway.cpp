@@ -81,7 +81,7 @@ struct Gateway::Recovery {
   std::string sid;
   std::int64_t created_pos = 0;
   std::map<std::string, std::int64_t> joined;
-  std::vector<store::LogEntry> entries;  // for this socket, in order
+  std::vector<store::LogEntry> entries;  // what the log has after the offset; Replay filters it per socket
   std::int64_t through = 0;
 };
 
@@ -259,7 +259,7 @@ Gateway::Recovery Gateway::PrepareRecovery(const std::string& pid, std::optional
   if (now - session->disconnected_ms > limits_.recovery_window.count()) return r.why = "recovery window over", r;
   if (session->user_id != who.user_id) return r.why = "the session belongs to another user", r;
   const auto bounds = log_->LogBounds();
-  if (offset && *offset > bounds.head) return r.why = "an offset the server never issued", r;
+  if (offset && (*offset < 0 || *offset > bounds.head)) return r.why = "an offset the server never issued", r;
   // An offset from before this session (the stock client keeps the last one it saw, even across a
   // failed recovery) counts as none: the session replays from its own start.
   const std::int64_t from = offset && *offset >= session->created_pos ? *offset : session->created_pos;
@@ -282,15 +282,8 @@ Gateway::Recovery Gateway::PrepareRecovery(const std::string& pid, std::optional
   if (static_cast<std::int64_t>(entries.size()) > limits_.max_replay_events)
     return r.why = "more missed events than one recovery replays", r;
   r.through = entries.empty() ? from : entries.back().pos;
-  for (auto& e : entries) {
-    if (!who.admin) {
-      const auto it = r.joined.find(e.order_id);
-      if (e.audience != static_cast<int>(Audience::kOrderAndAdmins) || it == r.joined.end() || e.pos <= it->second)
-        continue;  // an order joined after this event: its subscribe ack's snapshot had it
-    }
-    r.entries.push_back(std::move(e));
-  }
-  session->disconnected_ms = 0;  // connected again: a second CONNECT with this pid recovers nothing
+  r.entries = std::move(entries);  // filtered per socket by Replay
+  session->disconnected_ms = 0;    // connected again: a second CONNECT with this pid recovers nothing
   log_->SaveSession(*session);
   r.ok = true;
   r.sid = session->sid;
@@ -521,12 +514,6 @@ void Gateway::HandleGetConnections(const std::shared_ptr<socketio::Socket>& sock
     socket->Emit("admin:connection-stats", json::array{payload});
     MaybeAck(socket, ev, std::move(payload));
   });
-}
-
-void Gateway::Publish(std::string_view event, Audience audience, const std::string& order_id,
-                      std::string_view data_json) {
-  const Outgoing one{event, audience, order_id, data_json};
-  PublishAll(std::span<const Outgoing>(&one, 1));
 }
 
 void Gateway::PublishAll(std::span<const Outgoing> events) {

@@ -69,8 +69,6 @@ class Gateway : public socketio::NamespaceHandler, public std::enable_shared_fro
   void OnDisconnect(const std::shared_ptr<socketio::Socket>& socket, std::string_view reason) override;
   bool AcceptsBinary() const override { return false; }  // /fulfillment has no binary events
 
-  // Routes an event to its audience on every loop. `data_json` is the payload's JSON text.
-  void Publish(std::string_view event, Audience audience, const std::string& order_id, std::string_view data_json);
   struct Outgoing {
     std::string_view event;
     Audience audience;
@@ -108,7 +106,7 @@ class Gateway : public socketio::NamespaceHandler, public std::enable_shared_fro
   void FinishReplay(const std::shared_ptr<socketio::Socket>& socket, const std::shared_ptr<Connection>& conn);
   void SaveSession(const Connection& conn, std::int64_t disconnected_ms);
 
-  // Which shards have an order's subscribers, and which have admins: Publish() posts only to the
+  // Which shards have an order's subscribers, and which have admins: PublishAll() posts only to the
   // loops that have recipients (a post to an idle loop costs a thread wake-up). Written on
   // subscribe/unsubscribe/disconnect, read on every publish.
   void Track(const std::string& order_id, std::size_t shard, int delta);

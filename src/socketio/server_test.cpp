@@ -59,10 +59,7 @@ class SocketIoServerTest : public ::testing::Test {
     server = std::make_unique<net::testing::LoopbackServer>(loops, *front, limits);
   }
   ~SocketIoServerTest() override {
-    // Sessions and their handlers hold each other until closed: close them while the loop runs.
-    engine->CloseAll("test over");
-    for (int i = 0; i < 200 && engine->SessionCount() > 0; ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    engineio::testing::CloseAllSessions(*engine);
     server.reset();  // loops stop before the engine goes
   }
   std::unique_ptr<net::testing::WsClient> Open() {

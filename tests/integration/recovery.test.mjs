@@ -125,15 +125,32 @@ describe("connection state recovery", () => {
     const offset = a._lastOffset;
     // a pid whose session is still connected
     const twin = await gw.connect(undefined, { auth: { token: userToken("alice"), pid } });
-    assert.equal(twin.recovered, false);
-    assert.notEqual(twin.id, a.id);
+    assert.notEqual(twin.id, a.id, "a connected session's pid recovers nothing");
     a.disconnect();
     await sleep(100);
     const after = await gw.connect(undefined, { auth: { token: userToken("alice"), pid, offset } });
-    assert.equal(after.recovered, false, "disconnect() is never recoverable");
+    assert.notEqual(after.id, a.id, "disconnect() is never recoverable");
     const unknown = await gw.connect(undefined, { auth: { token: userToken("alice"), pid: "nope", offset: "1" } });
-    assert.equal(unknown.recovered, false);
+    assert.ok(unknown.id && unknown.id !== a.id && unknown._pid !== pid, "an unknown pid: a fresh session");
     for (const s of [twin, after, unknown]) s.disconnect();
+  });
+
+  it("an offset the server never issued gives a fresh session and leaves the real one recoverable", async () => {
+    const a = gw.open(userToken("alice"), { ...RECONNECT, reconnection: false });
+    await connected(a);
+    const { _pid: pid, id } = a;
+    a.io.engine.close();
+    await sleep(100);
+    // A new client object cannot report `recovered` (the stock client compares with its own pid):
+    // the session's sid in the CONNECT ack tells whether the server recovered it.
+    for (const offset of ["abc", "-1", "99999999999"]) {
+      const bad = await gw.connect(undefined, { auth: { token: userToken("alice"), pid, offset } });
+      assert.notEqual(bad.id, id, `offset ${offset}: a fresh session`);
+      bad.disconnect();
+    }
+    const good = await gw.connect(undefined, { auth: { token: userToken("alice"), pid } });
+    assert.equal(good.id, id, "the real session is still recoverable");
+    good.disconnect();
   });
 
   it("an expired token with a known pid gets connect_error token_expired", async () => {

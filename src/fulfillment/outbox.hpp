@@ -23,7 +23,7 @@ class Outbox {
   void Emit(store::Tx& tx, events::Event event, const std::string& order_id, std::string json);
 
  private:
-  void Log(store::Tx& tx, Emitted e);
+  void Log(store::Tx& tx, Emitted e, store::Tx::Timeline timeline);
   EventSink sink_;
   std::uint64_t tx_serial_ = 0;
   std::shared_ptr<std::vector<Emitted>> batch_;  // the current transaction's events

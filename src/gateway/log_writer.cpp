@@ -31,19 +31,17 @@ void LogWriter::Drain() {
     try {
       store_.Transaction([&](store::Tx& tx) {
         auto entries = std::make_shared<std::vector<store::LogEntry>>();
-        for (const auto& r : batch) {
-          for (const auto& e : r.events) {
+        for (auto& r : batch) {
+          for (auto& e : r.events) {
             store::LogEntry entry;
-            entry.event = e.event;
+            entry.event = std::move(e.event);
             entry.audience = static_cast<int>(e.audience);
-            entry.order_id = e.order_id;
-            entry.payload = e.data_json;
+            entry.order_id = std::move(e.order_id);
+            entry.payload = std::move(e.data_json);
             // Order events join their order's timeline (when the order is known), so a
             // subscription's `since` and the timeline API replay them too.
-            if (e.audience == Audience::kOrderAndAdmins) {
-              if (auto row = tx.AppendEventIfOrder(e.order_id, e.event, e.data_json)) entry.order_seq = row->seq;
-            }
-            tx.LogEvent(entry);
+            tx.LogEvent(entry, e.audience == Audience::kOrderAndAdmins ? store::Tx::Timeline::kIfOrder
+                                                                       : store::Tx::Timeline::kNone);
             entries->push_back(std::move(entry));
           }
         }

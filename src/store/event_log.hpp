@@ -1,7 +1,9 @@
 // The delivery log: every event the gateway delivers, in one order, each with its position — the
-// offset clients see (Socket.IO connection state recovery) and replay from. Order events are also
-// in their order's permanent timeline (order_events); the log keeps what a recovery window needs
-// and is pruned by age and size. Recovery sessions (a client's private `pid`, its user and
+// offset clients see (Socket.IO connection state recovery) and replay from. It is also where order
+// timelines live: an event of a known order carries its place in that order's timeline (order_seq)
+// and is kept for good; the rest (admin events, events of orders the gateway does not know) is kept
+// for what a recovery window needs and pruned by age and size. Pruning moves `pruned_through`: a
+// replay must start at or after it to be complete. One table, one row per event, written once. Recovery sessions (a client's private `pid`, its user and
 // subscriptions) live beside it, so a restarted process recovers the clients of the one before.
 //
 // Ordering: positions are assigned inside the transaction that makes an event durable, and the
@@ -16,10 +18,13 @@
 
 namespace fg::store {
 
+// LogEntry::audience of a timeline entry that is never delivered (Tx::AppendEvent).
+inline constexpr int kNotDelivered = -1;
+
 struct LogEntry {
   std::int64_t pos = 0;        // assigned when logged
   std::string event;           // wire name
-  int audience = 0;            // events::Audience
+  int audience = 0;            // events::Audience, or kNotDelivered
   std::string order_id;        // empty: an admin event about no order
   std::int64_t order_seq = 0;  // its place in the order's timeline (0: not in a timeline)
   std::string payload;         // JSON text, as delivered to everyone but the owner
@@ -41,18 +46,19 @@ struct SessionRow {
 class EventLog {
  public:
   virtual ~EventLog() = default;
-  // Entries with pos > after_pos, oldest first, at most `limit`: every entry (orders == nullopt)
-  // or only those of the given orders.
+  // Delivered entries with pos > after_pos, oldest first, at most `limit`: every entry
+  // (orders == nullopt) or only those of the given orders.
   virtual std::vector<LogEntry> ReadLog(std::int64_t after_pos, const std::optional<std::vector<std::string>>& orders,
                                         std::int64_t limit) = 0;
-  // The oldest position still kept minus one (a replay from below it would be partial), and the
-  // newest position assigned so far.
+  // The newest position pruned (a replay from below it would be partial), and the newest position
+  // assigned so far.
   struct Bounds {
     std::int64_t pruned_through = 0;
     std::int64_t head = 0;
   };
   virtual Bounds LogBounds() = 0;
-  // Drops entries older than `min_created_ms` and beyond the newest `max_entries`.
+  // Drops entries outside the window — older than `min_created_ms` or beyond the newest
+  // `max_entries` — except those in an order's timeline, and moves pruned_through past them.
   virtual void PruneLog(std::int64_t min_created_ms, std::int64_t max_entries) = 0;
 
   virtual void SaveSession(const SessionRow& s) = 0;

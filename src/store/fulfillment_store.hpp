@@ -76,11 +76,9 @@ class Tx {
   virtual std::vector<ItemRow> GetItems(const std::string& order_id) = 0;
   virtual void InsertItem(const ItemRow& i) = 0;
   virtual void UpdateItem(const ItemRow& i) = 0;
+  // A timeline entry that is not delivered to anyone (e.g. `key:revealed`); throws for an unknown order.
   virtual EventRow AppendEvent(const std::string& order_id, const std::string& event, const std::string& payload) = 0;
-  // The same for an order that may not exist: nothing (and no timeline) when it does not.
-  virtual std::optional<EventRow> AppendEventIfOrder(const std::string& order_id, const std::string& event,
-                                                     const std::string& payload) = 0;
-  // The order's events with seq > after_seq, oldest first, at most `limit`.
+  // The order's timeline (every order event logged with a Timeline, and AppendEvent's entries):
   virtual std::vector<EventRow> Events(const std::string& order_id, std::int64_t after_seq, std::int64_t limit) = 0;
   virtual std::optional<JobRow> GetJob(const std::string& job_id) = 0;
   virtual std::optional<JobRow> GetJobForOrder(const std::string& queue, const std::string& order_id) = 0;
@@ -102,8 +100,11 @@ class Tx {
   virtual std::int64_t TimelineSeq(const std::string& order_id) = 0;
   // Distinct for every transaction of a store (an Outbox tells its transactions apart by it).
   virtual std::uint64_t Serial() const = 0;
-  // Appends `e` to the delivery log (store/event_log.hpp), setting its pos and created_ms.
-  virtual void LogEvent(LogEntry& e) = 0;
+  // Appends `e` to the delivery log (store/event_log.hpp), setting its pos and created_ms — and, as
+  // `timeline` says, to its order's timeline (setting order_seq): kIfOrder when the order exists
+  // (a backend's event may name an order the gateway does not know), kRequired throws when not.
+  enum class Timeline { kNone, kIfOrder, kRequired };
+  virtual void LogEvent(LogEntry& e, Timeline timeline = Timeline::kNone) = 0;
   // Runs `fn` right after this transaction commits, still under the lock that orders commits
   // (never on rollback). Keep it short and non-blocking: it hands events to the gateway.
   virtual void AfterCommit(std::function<void()> fn) = 0;

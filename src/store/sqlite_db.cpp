@@ -2,9 +2,24 @@
 
 #include <sqlite3.h>
 
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <mutex>
+
 namespace fg::store {
 
+namespace {
+// Process-wide settings, before SQLite initialises: no global memory statistics (they take a
+// global mutex on every allocation, and every store call allocates).
+void ConfigureSqlite() {
+  static std::once_flag once;
+  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
+}  // namespace
+
 SqliteDb::SqliteDb(const std::string& path) {
+  ConfigureSqlite();
   if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
       SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
@@ -16,15 +31,98 @@ SqliteDb::SqliteDb(const std::string& path) {
   Exec("PRAGMA journal_mode=WAL");
   Exec("PRAGMA synchronous=NORMAL");  // WAL + NORMAL: a committed transaction survives a process crash
   Exec("PRAGMA foreign_keys=ON");
+  if (path != ":memory:" && !path.empty()) {
+    checkpointer_ = std::make_unique<WalCheckpointer>(path);
+    // Replaces SQLite's auto-checkpoint hook: the background thread copies the WAL as it grows;
+    // past kRestartPages the committing call checkpoints too (SQLite's own rule), which by then has
+    // only the newest frames left to copy — a writer that never pauses still gets its WAL started
+    // over, instead of it growing for as long as the load lasts.
+    sqlite3_wal_hook(
+        db_,
+        [](void* self, sqlite3* db, const char* name, int pages) {
+          static_cast<WalCheckpointer*>(self)->Nudge(pages);
+          if (pages >= WalCheckpointer::kRestartPages)
+            sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+          return SQLITE_OK;
+        },
+        checkpointer_.get());
+  }
 }
 
 SqliteDb::~SqliteDb() {
   for (auto& [sql, c] : cache_) sqlite3_finalize(c.stmt);
+  if (checkpointer_) {
+    sqlite3_wal_hook(db_, nullptr, nullptr);
+    checkpointer_.reset();
+  }
+  sqlite3_close(db_);  // the last connection to close checkpoints what is left and removes the WAL
+}
+
+WalCheckpointer::WalCheckpointer(const std::string& path) {
+  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    throw StoreError("cannot open database " + path + " for checkpoints: " + msg);
+  }
+  sqlite3_busy_timeout(db_, 5000);
+  // A connection opens the WAL on its first read; until then a checkpoint from it does nothing.
+  if (sqlite3_exec(db_, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    std::string msg = sqlite3_errmsg(db_);
+    sqlite3_close(db_);
+    throw StoreError("cannot read database " + path + " for checkpoints: " + msg);
+  }
+  thread_ = std::thread([this] { Run(); });
+}
+
+WalCheckpointer::~WalCheckpointer() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
   sqlite3_close(db_);
 }
 
+void WalCheckpointer::Nudge(int wal_pages) {
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (wal_pages < pending_pages_) last_run_pages_ = 0;  // the WAL started over
+    pending_pages_ = wal_pages;
+    wake = wal_pages >= last_run_pages_ + kPages && !due_;
+    if (wake) due_ = true;
+  }
+  if (wake) wake_.notify_one();
+}
+
+std::uint64_t WalCheckpointer::Checkpoints() const {
+  std::lock_guard lock(mutex_);
+  return runs_;
+}
+
+void WalCheckpointer::Run() {
+  std::unique_lock lock(mutex_);
+  while (!stop_) {
+    wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_ || due_; });
+    if (stop_) break;
+    if (!due_ && pending_pages_ == last_run_pages_) continue;
+    due_ = false;
+    last_run_pages_ = pending_pages_;
+    lock.unlock();
+    int wal = 0, copied = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal, &copied);
+    lock.lock();
+    ++runs_;
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+      // Not fatal: the WAL keeps the data and the next run tries again.
+      spdlog::warn("store: WAL checkpoint failed: {}", sqlite3_errmsg(db_));
+    }
+  }
+}
+
 sqlite3_stmt* SqliteDb::Acquire(const char* sql, bool& cached) const {
-  auto it = cache_.find(sql);
+  auto it = cache_.find(std::string_view(sql));
   if (it != cache_.end() && !it->second.in_use) {
     it->second.in_use = true;
     cached = true;
@@ -48,7 +146,7 @@ void SqliteDb::Release(sqlite3_stmt* stmt, bool cached) const {
   }
   sqlite3_reset(stmt);
   sqlite3_clear_bindings(stmt);
-  if (auto it = cache_.find(sqlite3_sql(stmt)); it != cache_.end() && it->second.stmt == stmt)
+  if (auto it = cache_.find(std::string_view(sqlite3_sql(stmt))); it != cache_.end() && it->second.stmt == stmt)
     it->second.in_use = false;
 }
 

@@ -5,9 +5,14 @@
 
 #include "store/order_store.hpp"
 
+#include <condition_variable>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <unordered_map>
 
 struct sqlite3;
@@ -15,6 +20,10 @@ struct sqlite3_stmt;
 
 namespace fg::store {
 
+class WalCheckpointer;
+
+// A file database runs in WAL mode; its checkpoints (copying the WAL back into the database file,
+// with an fsync) run on a thread of their own with a second connection, never inside a commit.
 class SqliteDb {
  public:
   explicit SqliteDb(const std::string& path);  // throws StoreError naming the file
@@ -24,6 +33,7 @@ class SqliteDb {
   void Exec(const char* sql);
   sqlite3* Handle() const { return db_; }
   std::int64_t Changes() const;
+  const WalCheckpointer* Checkpointer() const { return checkpointer_.get(); }
 
  private:
   friend class Statement;
@@ -38,7 +48,40 @@ class SqliteDb {
   void Release(sqlite3_stmt* stmt, bool cached) const;
 
   sqlite3* db_ = nullptr;
-  mutable std::unordered_map<std::string, Cached> cache_;
+  struct SqlHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view sql) const { return std::hash<std::string_view>{}(sql); }
+  };
+  // Looked up by string_view: no copy of the SQL text per statement.
+  mutable std::unordered_map<std::string, Cached, SqlHash, std::equal_to<>> cache_;
+  std::unique_ptr<WalCheckpointer> checkpointer_;  // file databases only
+};
+
+// Checkpoints a WAL database from its own connection and thread: each time commits add `kPages`
+// pages to the WAL (the writer's WAL hook calls Nudge), and once a second while there are new ones.
+// PASSIVE mode: it never blocks the writer, which keeps committing meanwhile.
+class WalCheckpointer {
+ public:
+  static constexpr int kPages = 250;
+  static constexpr int kRestartPages = 4000;  // about 16 MiB of WAL at most
+  explicit WalCheckpointer(const std::string& path);
+  ~WalCheckpointer();
+  WalCheckpointer(const WalCheckpointer&) = delete;
+  WalCheckpointer& operator=(const WalCheckpointer&) = delete;
+  void Nudge(int wal_pages);
+  std::uint64_t Checkpoints() const;  // completed checkpoint runs (tests)
+
+ private:
+  void Run();
+  sqlite3* db_ = nullptr;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  bool due_ = false;
+  int pending_pages_ = 0;   // the WAL's size after the latest commit
+  int last_run_pages_ = 0;  // ... when the latest run began
+  std::uint64_t runs_ = 0;
+  std::thread thread_;
 };
 
 class Statement {

@@ -1,6 +1,7 @@
 #include "store/sqlite_order_store.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include "common/clock.hpp"
 #include "common/encoding.hpp"
@@ -34,13 +35,6 @@ CREATE TABLE IF NOT EXISTS order_items (
   position INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS orders_user ON orders(user_id, created_at);
 CREATE INDEX IF NOT EXISTS order_items_order ON order_items(order_id, position);
-CREATE TABLE IF NOT EXISTS order_events (
-  order_id TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  event TEXT NOT NULL,
-  payload TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  PRIMARY KEY (order_id, seq));
 CREATE TABLE IF NOT EXISTS jobs (
   job_id TEXT PRIMARY KEY,
   queue TEXT NOT NULL,
@@ -72,7 +66,7 @@ CREATE TABLE IF NOT EXISTS webhooks (
   updated_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS webhooks_status ON webhooks(status, id);
 CREATE TABLE IF NOT EXISTS event_log (
-  pos INTEGER PRIMARY KEY AUTOINCREMENT,
+  pos INTEGER PRIMARY KEY,
   event TEXT NOT NULL,
   audience INTEGER NOT NULL,
   order_id TEXT NOT NULL,
@@ -82,6 +76,9 @@ CREATE TABLE IF NOT EXISTS event_log (
   owner_payload TEXT NOT NULL,
   created_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS event_log_order ON event_log(order_id, pos);
+CREATE TABLE IF NOT EXISTS log_meta (
+  key TEXT PRIMARY KEY,
+  value INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS recovery_sessions (
   pid TEXT PRIMARY KEY,
   sid TEXT NOT NULL,
@@ -140,15 +137,43 @@ JobRow ReadJob(const Statement& st) {
   return j;
 }
 
+// Runs `fn` between BEGIN IMMEDIATE and COMMIT; an exception rolls back and propagates.
+template <class Fn>
+void Atomically(SqliteDb& db, Fn&& fn) {
+  db.Exec("BEGIN IMMEDIATE");
+  try {
+    fn();
+    db.Exec("COMMIT");
+  } catch (...) {
+    try {
+      db.Exec("ROLLBACK");
+    } catch (...) {
+    }
+    throw;
+  }
+}
+
+std::string IsoFromMillis(std::int64_t ms) {
+  return IsoTimestamp(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
+}
+
+// No AUTOINCREMENT: the newest row is never pruned (PruneLog), so MAX(pos) only grows and a
+// position is never issued twice.
+std::int64_t LogHead(const SqliteDb& db) {
+  Statement st(db, "SELECT IFNULL(MAX(pos), 0) FROM event_log");
+  return st.Step() ? st.Int(0) : 0;
+}
+std::int64_t PrunedThrough(const SqliteDb& db) {
+  Statement st(db, "SELECT value FROM log_meta WHERE key = 'pruned_through'");
+  return st.Step() ? st.Int(0) : 0;
+}
+
 class SqliteTx : public Tx {
  public:
   SqliteTx(SqliteDb& db, std::uint64_t serial) : db_(db), serial_(serial) {}
   std::uint64_t Serial() const override { return serial_; }
 
-  std::int64_t LogHead() override {
-    Statement st(db_, "SELECT seq FROM sqlite_sequence WHERE name = 'event_log'");
-    return st.Step() ? st.Int(0) : 0;
-  }
+  std::int64_t LogHead() override { return store::LogHead(db_); }
   std::int64_t TimelineSeq(const std::string& order_id) override {
     Statement st(db_, "SELECT event_seq FROM orders WHERE order_id = ?");
     st.Bind(1, order_id);
@@ -156,8 +181,18 @@ class SqliteTx : public Tx {
   }
   std::vector<std::function<void()>> after_commit;
   void AfterCommit(std::function<void()> fn) override { after_commit.push_back(std::move(fn)); }
-  void LogEvent(LogEntry& e) override {
+  void LogEvent(LogEntry& e, Timeline timeline) override {
     e.created_ms = UnixMillis();
+    e.order_seq = 0;
+    if (timeline != Timeline::kNone) {
+      Statement st(db_, "UPDATE orders SET event_seq = event_seq + 1 WHERE order_id = ? RETURNING event_seq");
+      st.Bind(1, e.order_id);
+      if (st.Step()) {
+        e.order_seq = st.Int(0);
+      } else if (timeline == Timeline::kRequired) {
+        throw StoreError("event for unknown order " + e.order_id);
+      }
+    }
     Statement st(db_,
                  "INSERT INTO event_log(event, audience, order_id, order_seq, payload, owner_id, owner_payload, "
                  "created_ms) VALUES(?,?,?,?,?,?,?,?) RETURNING pos");
@@ -249,31 +284,23 @@ class SqliteTx : public Tx {
     st.Step();
   }
   EventRow AppendEvent(const std::string& order_id, const std::string& event, const std::string& payload) override {
-    auto e = AppendEventIfOrder(order_id, event, payload);
-    if (!e) throw StoreError("event for unknown order " + order_id);
-    return *e;
-  }
-  std::optional<EventRow> AppendEventIfOrder(const std::string& order_id, const std::string& event,
-                                             const std::string& payload) override {
-    EventRow e{order_id, 0, event, payload, IsoTimestamp()};
-    {
-      Statement st(db_, "UPDATE orders SET event_seq = event_seq + 1 WHERE order_id = ? RETURNING event_seq");
-      st.Bind(1, order_id);
-      if (!st.Step()) return std::nullopt;
-      e.seq = st.Int(0);
-    }
-    Statement st(db_, "INSERT INTO order_events(order_id, seq, event, payload, created_at) VALUES(?,?,?,?,?)");
-    st.Bind(1, order_id).Bind(2, e.seq).Bind(3, event).Bind(4, payload).Bind(5, e.created_at);
-    st.Step();
-    return e;
+    LogEntry e;
+    e.event = event;
+    e.audience = kNotDelivered;
+    e.order_id = order_id;
+    e.payload = payload;
+    LogEvent(e, Timeline::kRequired);
+    return EventRow{order_id, e.order_seq, event, payload, IsoFromMillis(e.created_ms)};
   }
   std::vector<EventRow> Events(const std::string& order_id, std::int64_t after_seq, std::int64_t limit) override {
+    // By seq, not pos: timelines carried over from the old order_events table (schema 2) have their
+    // early entries at later positions.
     Statement st(db_,
-                 "SELECT order_id, seq, event, payload, created_at FROM order_events WHERE order_id = ? AND seq > ? "
-                 "ORDER BY seq LIMIT ?");
+                 "SELECT order_seq, event, payload, created_ms FROM event_log WHERE order_id = ? AND order_seq > ? "
+                 "ORDER BY order_seq LIMIT ?");
     st.Bind(1, order_id).Bind(2, after_seq).Bind(3, limit);
     std::vector<EventRow> out;
-    while (st.Step()) out.push_back(EventRow{st.Text(0), st.Int(1), st.Text(2), st.Text(3), st.Text(4)});
+    while (st.Step()) out.push_back(EventRow{order_id, st.Int(0), st.Text(1), st.Text(2), IsoFromMillis(st.Int(3))});
     return out;
   }
   std::optional<JobRow> GetJob(const std::string& job_id) override {
@@ -403,6 +430,30 @@ SqliteStore::SqliteStore(const std::string& path, std::size_t owner_cache_entrie
     db_.Exec("ALTER TABLE webhooks ADD COLUMN body_size INTEGER NOT NULL DEFAULT 0");
   }
   db_.Exec(kSchema);
+  // Schema 2 kept order timelines in a table of their own (order_events) beside the delivery log:
+  // its entries move into the log (those the log does not hold yet), as timeline entries that are
+  // never replayed (pruned_through moves past them), and the table goes.
+  bool old_timelines = false;
+  {
+    Statement st(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'order_events'");
+    old_timelines = st.Step();
+  }
+  if (old_timelines) {
+    Atomically(db_, [&] {
+      db_.Exec(
+          "INSERT INTO event_log(event, audience, order_id, order_seq, payload, owner_id, owner_payload, created_ms) "
+          "SELECT oe.event, CASE oe.event WHEN 'key:revealed' THEN -1 ELSE 0 END, oe.order_id, oe.seq, oe.payload, "
+          "'', '', CAST(ROUND((julianday(oe.created_at) - 2440587.5) * 86400000.0) AS INTEGER) "
+          "FROM order_events oe WHERE NOT EXISTS "
+          "(SELECT 1 FROM event_log l WHERE l.order_id = oe.order_id AND l.order_seq = oe.seq) "
+          "ORDER BY oe.created_at, oe.order_id, oe.seq");
+      db_.Exec(
+          "INSERT OR REPLACE INTO log_meta(key, value) "
+          "VALUES('pruned_through', (SELECT IFNULL(MAX(pos), 0) FROM event_log))");
+      db_.Exec("DROP TABLE order_events");
+    });
+  }
+  db_.Exec("PRAGMA user_version = 3");
 }
 
 std::optional<OrderRecord> SqliteStore::GetOrder(const std::string& order_id) {
@@ -440,18 +491,8 @@ UpsertResult SqliteStore::UpsertOrder(const std::string& order_id, const std::st
 
 void SqliteStore::Transaction(const std::function<void(Tx&)>& fn) {
   std::lock_guard lock(mutex_);
-  db_.Exec("BEGIN IMMEDIATE");
   SqliteTx tx(db_, ++tx_serial_);
-  try {
-    fn(tx);
-    db_.Exec("COMMIT");
-  } catch (...) {
-    try {
-      db_.Exec("ROLLBACK");
-    } catch (...) {
-    }
-    throw;
-  }
+  Atomically(db_, [&] { fn(tx); });
   for (const auto& order_id : tx.missing_seen) owners_.PutMissing(order_id);
   for (const auto& [order_id, user_id] : tx.owners_seen) owners_.Put(order_id, user_id);
   // Still under the lock: what this commit made visible leaves before the next commit's.
@@ -481,8 +522,9 @@ std::vector<LogEntry> SqliteStore::ReadLog(std::int64_t after_pos,
   std::lock_guard lock(mutex_);
   std::vector<LogEntry> out;
   if (!orders) {
-    Statement st(db_,
-                 (std::string("SELECT ") + kLogColumns + " FROM event_log WHERE pos > ? ORDER BY pos LIMIT ?").c_str());
+    Statement st(db_, (std::string("SELECT ") + kLogColumns +
+                       " FROM event_log WHERE pos > ? AND audience >= 0 ORDER BY pos LIMIT ?")
+                          .c_str());
     st.Bind(1, after_pos).Bind(2, limit);
     while (st.Step()) out.push_back(ReadLogEntry(st));
     return out;
@@ -490,7 +532,7 @@ std::vector<LogEntry> SqliteStore::ReadLog(std::int64_t after_pos,
   // Per order through the (order_id, pos) index, then merged by position.
   for (const auto& order_id : *orders) {
     Statement st(db_, (std::string("SELECT ") + kLogColumns +
-                       " FROM event_log WHERE order_id = ? AND pos > ? ORDER BY pos LIMIT ?")
+                       " FROM event_log WHERE order_id = ? AND pos > ? AND audience >= 0 ORDER BY pos LIMIT ?")
                           .c_str());
     st.Bind(1, order_id).Bind(2, after_pos).Bind(3, limit);
     while (st.Step()) out.push_back(ReadLogEntry(st));
@@ -502,29 +544,32 @@ std::vector<LogEntry> SqliteStore::ReadLog(std::int64_t after_pos,
 
 EventLog::Bounds SqliteStore::LogBounds() {
   std::lock_guard lock(mutex_);
-  Bounds b;
-  {
-    Statement st(db_, "SELECT seq FROM sqlite_sequence WHERE name = 'event_log'");
-    if (st.Step()) b.head = st.Int(0);
-  }
-  Statement st(db_, "SELECT MIN(pos) FROM event_log");
-  if (st.Step() && !st.IsNull(0)) {
-    b.pruned_through = st.Int(0) - 1;
-  } else {
-    b.pruned_through = b.head;  // empty: everything up to the head is gone (or there was nothing)
-  }
-  return b;
+  return Bounds{PrunedThrough(db_), LogHead(db_)};
 }
 
 void SqliteStore::PruneLog(std::int64_t min_created_ms, std::int64_t max_entries) {
   std::lock_guard lock(mutex_);
-  Statement by_age(db_, "DELETE FROM event_log WHERE created_ms < ?");
-  by_age.Bind(1, min_created_ms);
-  by_age.Step();
-  Statement by_size(
-      db_, "DELETE FROM event_log WHERE pos <= (SELECT pos FROM event_log ORDER BY pos DESC LIMIT 1 OFFSET ?)");
-  by_size.Bind(1, max_entries);
-  by_size.Step();
+  Atomically(db_, [&] {
+    const std::int64_t pruned = PrunedThrough(db_);
+    const std::int64_t head = LogHead(db_);
+    std::int64_t cutoff = head - max_entries;  // beyond the newest max_entries
+    {
+      // Older than the window: everything before the first entry young enough (positions follow
+      // commit order, and commit times grow with them).
+      Statement st(db_, "SELECT pos FROM event_log WHERE pos > ? AND created_ms >= ? ORDER BY pos LIMIT 1");
+      st.Bind(1, pruned).Bind(2, min_created_ms);
+      cutoff = std::max(cutoff, st.Step() ? st.Int(0) - 1 : head);
+    }
+    cutoff = std::min(cutoff, head - 1);  // the newest row stays: MAX(pos) must never go back
+    if (cutoff > pruned) {
+      Statement del(db_, "DELETE FROM event_log WHERE pos > ? AND pos <= ? AND order_seq = 0");
+      del.Bind(1, pruned).Bind(2, cutoff);
+      del.Step();
+      Statement meta(db_, "INSERT OR REPLACE INTO log_meta(key, value) VALUES('pruned_through', ?)");
+      meta.Bind(1, cutoff);
+      meta.Step();
+    }
+  });
 }
 
 void SqliteStore::SaveSession(const SessionRow& s) {

@@ -120,6 +120,34 @@ TEST(SqliteDb, ReusesStatementsAndCopesWithTheSameSqlOpenTwice) {
   EXPECT_EQ(unbound.Int(0), 0) << "a NULL parameter matches nothing: earlier bindings were cleared";
 }
 
+TEST(SqliteDb, CheckpointsOnItsOwnThreadAndTheWalStaysBoundedUnderEndlessWrites) {
+  const auto path = std::filesystem::temp_directory_path() / ("fg-wal-test-" + std::to_string(::getpid()) + ".db");
+  std::filesystem::remove(path);
+  constexpr int kCommits = 5 * WalCheckpointer::kRestartPages;
+  {
+    SqliteDb db(path.string());
+    ASSERT_NE(db.Checkpointer(), nullptr);
+    db.Exec("CREATE TABLE t(x BLOB)");
+    const std::string blob(4000, 'x');  // about a page per commit
+    std::uintmax_t wal_max = 0;
+    for (int i = 0; i < kCommits; ++i) {  // never a pause for a checkpoint to slip into
+      db.Exec("BEGIN IMMEDIATE");
+      Statement(db, "INSERT INTO t(x) VALUES(?)").Bind(1, blob).Step();
+      db.Exec("COMMIT");
+      if (i % 100 == 0) wal_max = std::max(wal_max, std::filesystem::file_size(path.string() + "-wal"));
+    }
+    EXPECT_GT(db.Checkpointer()->Checkpoints(), 0u) << "the background thread did the copying";
+    EXPECT_GT(std::filesystem::file_size(path), 4000u * kCommits) << "the pages reached the database file";
+    // Started over at kRestartPages at the latest: a WAL of two pages per commit (table + leaf).
+    EXPECT_LT(wal_max, 4200u * 3 * WalCheckpointer::kRestartPages);
+    Statement count(db, "SELECT count(*) FROM t");
+    ASSERT_TRUE(count.Step());
+    EXPECT_EQ(count.Int(0), kCommits);
+  }
+  EXPECT_FALSE(std::filesystem::exists(path.string() + "-wal")) << "closing checkpoints the rest";
+  std::filesystem::remove(path);
+}
+
 TEST(SqliteStore, SurvivesReopen) {
   const auto path = std::filesystem::temp_directory_path() / ("fg-store-test-" + std::to_string(::getpid()) + ".db");
   {

@@ -20,6 +20,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -91,7 +92,9 @@ class Histogram {
 struct Config {
   std::string host = "127.0.0.1";
   unsigned short port = 4000;
-  std::string mode = "targeted";  // targeted | broadcast | connect
+  std::string mode = "targeted";  // targeted | broadcast | connect | storm
+  double storm_at = -1;           // storm: seconds into publishing when every connection drops (default: a third)
+  double storm_gap = 1;           // storm: seconds until they all reconnect
   std::size_t connections = 1000;
   std::size_t orders = 0;  // targeted: default connections/3
   double rate = 1000;      // events/s; 0 = as fast as accepted
@@ -108,34 +111,74 @@ struct Config {
 };
 
 struct Shared {
-  std::atomic<std::size_t> connected{0}, subscribed{0}, failed{0}, disconnected{0};
+  std::atomic<std::size_t> connected{0}, subscribed{0}, failed{0}, disconnected{0}, recovered{0}, fresh{0};
   std::atomic<std::uint64_t> received{0}, published{0}, publish_errors{0};
   std::atomic<bool> stopping{false};
 };
 
+// One Socket.IO client. In storm mode it also keeps what a stock client keeps for connection state
+// recovery — the CONNECT answer's pid and the offset (last argument) of the latest event — and can
+// be dropped (TCP closed, no Socket.IO goodbye) and reconnected with {token, pid, offset}; it
+// records every event's per-order number and offset so loss, duplicates and order can be checked.
 class Conn : public std::enable_shared_from_this<Conn> {
  public:
   Conn(asio::io_context& io, const Config& c, Shared& sh, Histogram& h, std::string token, std::string order,
        tcp::endpoint local)
-      : ws_(io), cfg_(c), sh_(sh), hist_(h), token_(std::move(token)), order_(std::move(order)), local_(local) {}
+      : io_(io), cfg_(c), sh_(sh), hist_(h), token_(std::move(token)), order_(std::move(order)), local_(local) {}
 
   void Start() {
-    auto& sock = beast::get_lowest_layer(ws_).socket();
+    ws_ = std::make_unique<websocket::stream<beast::tcp_stream>>(io_);
+    buf_.clear();
+    out_.clear();
+    auto& sock = beast::get_lowest_layer(*ws_).socket();
     boost::system::error_code ec;
     sock.open(tcp::v4(), ec);
     sock.set_option(asio::socket_base::reuse_address(true), ec);
     sock.bind(local_, ec);
     if (ec) return Fail("bind " + ec.message());
-    beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds(30));
-    beast::get_lowest_layer(ws_).async_connect(
-        tcp::endpoint(asio::ip::make_address(cfg_.host), cfg_.port),
-        [self = shared_from_this()](beast::error_code e) { self->OnConnect(e); });
+    beast::get_lowest_layer(*ws_).expires_after(std::chrono::seconds(30));
+    beast::get_lowest_layer(*ws_).async_connect(tcp::endpoint(asio::ip::make_address(cfg_.host), cfg_.port),
+                                                [self = shared_from_this(), g = gen_](beast::error_code e) {
+                                                  if (g == self->gen_) self->OnConnect(e);
+                                                });
   }
   void Close() {
     closing_ = true;
     beast::error_code ec;
-    beast::get_lowest_layer(ws_).socket().close(ec);
+    if (ws_) beast::get_lowest_layer(*ws_).socket().close(ec);
   }
+  // Storm: the transport goes away without a word (what a lost network looks like to the server).
+  void Drop() {
+    ++gen_;  // what the old stream still reports is ignored
+    dropped_at_ns_ = NowNs();
+    old_sid_ = sid_;
+    sid_.clear();
+    beast::error_code ec;
+    if (ws_) beast::get_lowest_layer(*ws_).socket().close(ec);
+  }
+  void Reconnect() {
+    reconnecting_ = true;
+    Start();
+  }
+
+  // Checks against what was published for this connection's order (numbers 0..published-1).
+  struct Check {
+    std::uint64_t lost = 0, duplicated = 0, out_of_order = 0, replayed = 0;
+    bool recovered = false;
+  };
+  Check Verify(std::uint64_t published) const {
+    Check r;
+    std::vector<std::uint64_t> ns = seen_;
+    std::sort(ns.begin(), ns.end());
+    const auto unique = static_cast<std::uint64_t>(std::unique(ns.begin(), ns.end()) - ns.begin());
+    r.duplicated = seen_.size() - unique;
+    r.lost = published > unique ? published - unique : 0;
+    r.out_of_order = out_of_order_;
+    r.replayed = replayed_;
+    r.recovered = recovered_;
+    return r;
+  }
+  std::size_t ResubscribedFresh() const { return fresh_; }
 
  private:
   void Fail(const std::string& why) {
@@ -150,29 +193,65 @@ class Conn : public std::enable_shared_from_this<Conn> {
   }
   void OnConnect(beast::error_code ec) {
     if (ec) return Fail("connect " + ec.message());
-    beast::get_lowest_layer(ws_).expires_never();
-    beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), ec);
-    ws_.async_handshake(cfg_.host + ":" + std::to_string(cfg_.port), "/socket.io/?EIO=4&transport=websocket",
-                        [self = shared_from_this()](beast::error_code e) { self->OnHandshake(e); });
+    beast::get_lowest_layer(*ws_).expires_never();
+    beast::get_lowest_layer(*ws_).socket().set_option(tcp::no_delay(true), ec);
+    ws_->async_handshake(cfg_.host + ":" + std::to_string(cfg_.port), "/socket.io/?EIO=4&transport=websocket",
+                         [self = shared_from_this(), g = gen_](beast::error_code e) {
+                           if (g == self->gen_) self->OnHandshake(e);
+                         });
   }
   void OnHandshake(beast::error_code ec) {
     if (ec) return Fail("handshake " + ec.message());
-    sh_.connected++;
+    if (!reconnecting_) sh_.connected++;
     DoRead();
   }
   void DoRead() {
-    ws_.async_read(buf_, [self = shared_from_this()](beast::error_code e, std::size_t) { self->OnRead(e); });
+    ws_->async_read(buf_, [self = shared_from_this(), g = gen_](beast::error_code e, std::size_t) {
+      if (g == self->gen_) self->OnRead(e);
+    });
   }
   void Send(std::string s) {
     out_.push_back(std::move(s));
     if (out_.size() == 1) DoWrite();
   }
   void DoWrite() {
-    ws_.async_write(asio::buffer(out_.front()), [self = shared_from_this()](beast::error_code e, std::size_t) {
-      if (e) return self->Fail("write " + e.message());
-      self->out_.pop_front();
-      if (!self->out_.empty()) self->DoWrite();
-    });
+    ws_->async_write(asio::buffer(out_.front()),
+                     [self = shared_from_this(), g = gen_](beast::error_code e, std::size_t) {
+                       if (g != self->gen_) return;
+                       if (e) return self->Fail("write " + e.message());
+                       self->out_.pop_front();
+                       if (!self->out_.empty()) self->DoWrite();
+                     });
+  }
+  static std::string Field(std::string_view m, std::string_view key) {  // "key":"value"
+    const auto p = m.find(key);
+    if (p == std::string_view::npos) return {};
+    const auto start = p + key.size();
+    const auto end = m.find('"', start);
+    return end == std::string_view::npos ? std::string() : std::string(m.substr(start, end - start));
+  }
+  void OnEvent(std::string_view m) {
+    const auto p = m.find("\"sentNs\":");
+    std::int64_t sent = 0;
+    if (p != std::string_view::npos) {
+      sent = std::strtoll(m.data() + p + 9, nullptr, 10);
+      hist_.Add(NowNs() - sent);
+    }
+    sh_.received++;
+    if (cfg_.mode != "storm") return;
+    if (const auto q = m.find("\"n\":"); q != std::string_view::npos)
+      seen_.push_back(std::strtoull(m.data() + q + 4, nullptr, 10));
+    // The offset: the last argument, a string — `…},"<offset>"]`.
+    if (m.size() > 3 && m.substr(m.size() - 2) == "\"]") {
+      const auto open = m.rfind('"', m.size() - 3);
+      if (open != std::string_view::npos) {
+        offset_ = std::string(m.substr(open + 1, m.size() - 3 - open));
+        const std::uint64_t pos = std::strtoull(offset_.c_str(), nullptr, 10);
+        if (pos <= last_pos_) ++out_of_order_;
+        last_pos_ = pos;
+      }
+    }
+    if (reconnecting_ && sent >= dropped_at_ns_ && sent < acked_at_ns_) ++replayed_;
   }
   void OnRead(beast::error_code ec) {
     if (ec) return Fail("read " + ec.message());
@@ -180,25 +259,40 @@ class Conn : public std::enable_shared_from_this<Conn> {
     if (m == "2") {
       Send("3");
     } else if (m.rfind("42/fulfillment,", 0) == 0) {
-      const auto p = m.find("\"sentNs\":");
-      if (p != std::string_view::npos) {
-        const std::int64_t sent = std::strtoll(m.data() + p + 9, nullptr, 10);
-        hist_.Add(NowNs() - sent);
-      }
-      sh_.received++;
+      OnEvent(m);
     } else if (m.rfind("0{", 0) == 0) {
-      Send("40/fulfillment,{\"token\":\"" + token_ + "\"}");
+      std::string auth = "{\"token\":\"" + token_ + "\"";
+      if (reconnecting_ && !pid_.empty()) {
+        auth += ",\"pid\":\"" + pid_ + "\"";
+        if (!offset_.empty()) auth += ",\"offset\":\"" + offset_ + "\"";
+      }
+      Send("40/fulfillment," + auth + "}");
     } else if (m.rfind("40/fulfillment,", 0) == 0) {
+      sid_ = Field(m, "\"sid\":\"");
+      const std::string pid = Field(m, "\"pid\":\"");
+      if (reconnecting_) {
+        acked_at_ns_ = NowNs();
+        recovered_ = !old_sid_.empty() && sid_ == old_sid_ && pid == pid_;
+        if (recovered_) {
+          sh_.recovered++;
+        } else {
+          ++fresh_;  // a fresh session: subscribe again (what a client does when not recovered)
+          sh_.fresh++;
+        }
+      }
+      pid_ = pid;
       if (cfg_.mode == "connect") {
         subscribed_ = true;
         sh_.subscribed++;
-      } else {
+      } else if (!reconnecting_ || !recovered_) {
         Send("42/fulfillment,1[\"subscribe:order\",{\"orderId\":\"" + order_ + "\"}]");
       }
     } else if (m.rfind("43/fulfillment,1", 0) == 0) {
       if (m.find("\"ok\":true") != std::string_view::npos) {
-        subscribed_ = true;
-        sh_.subscribed++;
+        if (!subscribed_) {
+          subscribed_ = true;
+          sh_.subscribed++;
+        }
       } else {
         buf_.consume(buf_.size());
         return Fail("subscribe refused");
@@ -212,7 +306,8 @@ class Conn : public std::enable_shared_from_this<Conn> {
     DoRead();
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  asio::io_context& io_;
+  std::unique_ptr<websocket::stream<beast::tcp_stream>> ws_;
   const Config& cfg_;
   Shared& sh_;
   Histogram& hist_;
@@ -221,6 +316,14 @@ class Conn : public std::enable_shared_from_this<Conn> {
   beast::flat_buffer buf_;
   std::deque<std::string> out_;
   bool subscribed_ = false, counted_fail_ = false, closing_ = false;
+  // storm
+  std::uint64_t gen_ = 0;
+  bool reconnecting_ = false, recovered_ = false;
+  std::string sid_, old_sid_, pid_, offset_;
+  std::int64_t dropped_at_ns_ = 0, acked_at_ns_ = 0;
+  std::vector<std::uint64_t> seen_;
+  std::uint64_t last_pos_ = 0, out_of_order_ = 0, replayed_ = 0;
+  std::size_t fresh_ = 0;
 };
 
 // Minimal keep-alive HTTP/1.1 client for the publish API (synchronous, one per publisher thread).
@@ -313,7 +416,12 @@ int main(int argc, char** argv) {
   CLI::App app{"fg-loadgen: Socket.IO load generator (loopback only)"};
   app.add_option("--host", c.host, "gateway address (must be in 127.0.0.0/8)")->capture_default_str();
   app.add_option("--port", c.port)->capture_default_str();
-  app.add_option("--mode", c.mode, "targeted | broadcast | connect")->capture_default_str();
+  app.add_option("--mode", c.mode,
+                 "targeted | broadcast | connect | storm (targeted, and every connection drops and recovers)")
+      ->capture_default_str();
+  app.add_option("--storm-at", c.storm_at, "storm: seconds into publishing when all connections drop");
+  app.add_option("--storm-gap", c.storm_gap, "storm: seconds before they reconnect with pid/offset")
+      ->capture_default_str();
   app.add_option("--connections", c.connections)->capture_default_str();
   app.add_option("--orders", c.orders, "targeted: orders the sockets are spread over (default connections/3)");
   app.add_option("--rate", c.rate, "events per second (0: as fast as accepted)")->capture_default_str();
@@ -335,7 +443,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "loadgen: refusing %s: only 127.0.0.0/8 is allowed\n", c.host.c_str());
     return 2;
   }
-  if (c.mode != "targeted" && c.mode != "broadcast" && c.mode != "connect") {
+  if (c.mode != "targeted" && c.mode != "broadcast" && c.mode != "connect" && c.mode != "storm") {
     std::fprintf(stderr, "loadgen: unknown mode %s\n", c.mode.c_str());
     return 2;
   }
@@ -407,7 +515,47 @@ int main(int argc, char** argv) {
   std::atomic<std::uint64_t> expected{0};
   std::vector<std::size_t> subs_per_order(c.orders, 0);
   for (std::size_t i = 0; i < c.connections; ++i) subs_per_order[i % c.orders]++;
+  // Storm: each order's events are numbered 0, 1, … so every connection can be checked exactly.
+  auto order_n = std::make_unique<std::atomic<std::uint64_t>[]>(c.orders);
   const auto t_publish = Clock::now();
+  const bool storm = c.mode == "storm";
+  std::thread storm_thread;
+  double storm_reconnect_s = 0;
+  long storm_rss_before = 0, storm_rss_max = 0;
+  std::size_t storm_dropped = 0;
+  if (storm) {
+    storm_thread = std::thread([&] {
+      const double at = c.storm_at >= 0 ? c.storm_at : c.duration / 3;
+      std::this_thread::sleep_until(t_publish +
+                                    std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(at)));
+      storm_rss_before = SampleProc(c.server_pid).rss_kib;
+      storm_dropped = sh.subscribed.load();
+      for (std::size_t i = 0; i < conns.size(); ++i)
+        asio::post(*ios[i % c.threads], [conn = conns[i]] { conn->Drop(); });
+      const auto gap_end =
+          Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(c.storm_gap));
+      while (Clock::now() < gap_end) {
+        storm_rss_max = std::max(storm_rss_max, SampleProc(c.server_pid).rss_kib);
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      const auto t_reconnect = Clock::now();
+      auto back = [&] { return sh.recovered + sh.fresh + sh.disconnected; };
+      for (std::size_t i = 0; i < conns.size(); ++i) {
+        asio::post(*ios[i % c.threads], [conn = conns[i]] { conn->Reconnect(); });
+        if (i % 500 == 499) {
+          while (back() + 2000 < i && Clock::now() < hard_deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          }
+          storm_rss_max = std::max(storm_rss_max, SampleProc(c.server_pid).rss_kib);
+        }
+      }
+      while (back() < storm_dropped && Clock::now() < hard_deadline) {
+        storm_rss_max = std::max(storm_rss_max, SampleProc(c.server_pid).rss_kib);
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      storm_reconnect_s = std::chrono::duration<double>(Clock::now() - t_reconnect).count();
+    });
+  }
   if (c.mode != "connect") {
     const auto publish_end =
         t_publish + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(c.duration));
@@ -429,7 +577,9 @@ int main(int argc, char** argv) {
           for (std::size_t k = 0; k < count; ++k) {
             const std::size_t o = ((n + k) * c.publishers + p) % c.orders;
             std::string one = "{\"event\":\"fulfillment:status-change\",\"data\":{\"orderId\":\"" + order_of(o) +
-                              "\",\"status\":\"processing\",\"sentNs\":" + std::to_string(NowNs()) + "}}";
+                              "\",\"status\":\"processing\",";
+            if (storm) one += "\"n\":" + std::to_string(order_n[o]++) + ",";
+            one += "\"sentNs\":" + std::to_string(NowNs()) + "}}";
             body += (k ? "," : "") + one;
             want += c.mode == "broadcast" ? per_event : subs_per_order[o];
           }
@@ -446,6 +596,7 @@ int main(int argc, char** argv) {
     }
     for (auto& t : pubs) t.join();
   }
+  if (storm_thread.joinable()) storm_thread.join();
   const double publish_s = std::chrono::duration<double>(Clock::now() - t_publish).count();
   // 4. drain: wait until everything expected arrived (or 10 s more)
   const auto drain_deadline = std::min(hard_deadline, Clock::now() + std::chrono::seconds(10));
@@ -461,6 +612,18 @@ int main(int argc, char** argv) {
   for (auto& t : threads) t.join();
   Histogram all;
   for (auto& h : hists) all.Merge(*h);
+  Conn::Check storm_total;
+  std::size_t storm_recovered = 0;
+  if (storm) {
+    for (std::size_t i = 0; i < conns.size(); ++i) {
+      const auto r = conns[i]->Verify(order_n[i % c.orders].load());
+      storm_total.lost += r.lost;
+      storm_total.duplicated += r.duplicated;
+      storm_total.out_of_order += r.out_of_order;
+      storm_total.replayed += r.replayed;
+      storm_recovered += r.recovered ? 1 : 0;
+    }
+  }
 
   namespace json = boost::json;
   const double delivered = static_cast<double>(sh.received.load());
@@ -491,6 +654,20 @@ int main(int argc, char** argv) {
       {"generator_cpu_s", self_cpu_total},
       {"generator_cpu_connect_s", self_cpu_connect},
   };
+  if (storm) {
+    r["storm"] = json::object{
+        {"dropped", storm_dropped},
+        {"recovered", storm_recovered},
+        {"fresh_sessions", sh.fresh.load()},
+        {"reconnect_s", storm_reconnect_s},
+        {"replayed", storm_total.replayed},
+        {"lost", storm_total.lost},
+        {"duplicated", storm_total.duplicated},
+        {"out_of_order", storm_total.out_of_order},
+        {"server_rss_before_kib", storm_rss_before},
+        {"server_rss_max_kib", storm_rss_max},
+    };
+  }
   if (c.server_pid > 0) {
     const double conn_cpu = after_connect.cpu_s - before_connect.cpu_s;
     const double pub_cpu = after_publish.cpu_s - after_connect.cpu_s;
@@ -511,7 +688,9 @@ int main(int argc, char** argv) {
   const std::string text = json::serialize(r);
   std::cout << text << std::endl;
   if (!c.out.empty()) std::ofstream(c.out) << text << "\n";
-  const bool ok =
-      sh.failed == 0 && sh.disconnected == 0 && expected.load() == sh.received.load() && sh.publish_errors == 0;
+  const bool ok = sh.failed == 0 && sh.disconnected == 0 && expected.load() == sh.received.load() &&
+                  sh.publish_errors == 0 &&
+                  (!storm || (storm_recovered == storm_dropped && storm_total.lost == 0 &&
+                              storm_total.duplicated == 0 && storm_total.out_of_order == 0));
   return ok ? 0 : 1;
 }

@@ -37,6 +37,19 @@ add(`broadcast burst: one order, ${burst?.subscribed ?? "?"} subscribers, 20 eve
 add("", "delivery latency p99 (generator-bound: it reads 20 frames per subscriber per second)", burst?.latency_ms.p99, null, false, "ms");
 add("", "lost", burst?.lost, null, false, "", 0);
 const soak = load("soak", "fg");
+// Recovery on (the default, the fulfillment-gateway column above) vs off, same run.
+const rec = [];
+const addRec = (scenario, figure, on, off, unit, d = 1) =>
+  rec.push(`| ${scenario} | ${figure} | ${fmt(on, d)} ${unit} | ${fmt(off, d)} ${unit} | ${on && off ? fmt(on / off, 2) + "×" : "–"} |`);
+const off = (name) => load(name, "fg-norecovery");
+addRec("idle: 15,000 subscribed connections", "server RSS per connection", idle[0]?.server.rss_per_connection_kib, off("idle")?.server.rss_per_connection_kib, "KiB", 2);
+addRec("targeted, 2,000 events/s", "publish→receive p99", tg[0]?.latency_ms.p99, off("targeted")?.latency_ms.p99, "ms", 2);
+addRec("", "server CPU per delivery", tg[0]?.server.cpu_us_per_delivery, off("targeted")?.server.cpu_us_per_delivery, "µs", 1);
+addRec("", "lost", tg[0]?.lost, off("targeted")?.lost, "", 0);
+addRec("publish API, single form, 4 publishers", "events accepted per second", pb[0]?.events_per_s, off("publish")?.events_per_s, "/s", 0);
+addRec("publish API, batch form (100 per request)", "events accepted per second", pbb?.events_per_s, off("publish-batch")?.events_per_s, "/s", 0);
+const storm = load("storm", "fg");
+
 const floor = (k) => {
   const f = path.join(dir, `sendfloor-${k}.json`);
   return existsSync(f) ? JSON.parse(readFileSync(f, "utf8")) : null;
@@ -50,6 +63,16 @@ const lines = [
   "|---|---|---|---|---|",
   ...rows,
 ];
+if (off("targeted")) {
+  lines.push("", "Connection state recovery on (the default) vs off (`--recovery-window 0`; the log and timelines are written either way):", "",
+    "| scenario | figure | recovery on | recovery off | on / off |", "|---|---|---|---|---|", ...rec);
+}
+if (storm?.storm) {
+  const st = storm.storm;
+  lines.push("", `Reconnect storm (\`--mode storm\`): ${st.dropped} subscribed connections drop at once (TCP closed) while 500 events/s are published, and reconnect 1 s later with their pid/offset: ` +
+    `${st.recovered} recovered, ${st.fresh_sessions} fresh sessions, all back in ${fmt(st.reconnect_s, 2)} s (generator-paced), ${st.replayed} events replayed, lost ${st.lost}, duplicated ${st.duplicated}, out of order ${st.out_of_order}; ` +
+    `server RSS ${st.server_rss_before_kib} → at most ${st.server_rss_max_kib} KiB during the storm.`);
+}
 if (soak) {
   lines.push("", `Soak (fulfillment-gateway): ${soak.subscribed} connections, ${soak.published} events over ${fmt(soak.publish_s, 0)} s: lost ${soak.lost}, unexpected disconnects ${soak.unexpected_disconnects}, RSS ${soak.server.rss_after_connect_kib} → ${soak.server.rss_after_publish_kib} KiB.`);
 }

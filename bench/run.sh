@@ -24,9 +24,11 @@ PORT=4700
 start_server() {  # kind → sets SERVER_PID
   local kind=$1 data
   case "$kind" in
-    fg)
+    fg | fg-norecovery)
       data=$(mktemp -d)
-      build/fulfillment-gateway --host 127.0.0.1 --port $PORT --data-dir "$data" --log-level warn > "$out/$kind-server.log" 2>&1 &
+      local extra=()
+      [ "$kind" = fg-norecovery ] && extra=(--recovery-window 0)
+      build/fulfillment-gateway --host 127.0.0.1 --port $PORT --data-dir "$data" --log-level warn "${extra[@]}" > "$out/$kind-server.log" 2>&1 &
       ;;
     node)
       PORT=$PORT HOST=127.0.0.1 node bench/node-baseline/server.mjs > "$out/$kind-server.log" 2>&1 &
@@ -68,6 +70,14 @@ done
 scenario publish-batch fg --mode targeted --connections 100 --orders 100 --rate 0 --duration 10 --publishers 4 --batch 100
 # Repeated publishes in bursts (20 events per request, batch form): the loops' combined writes.
 scenario broadcast-burst fg --mode broadcast --connections "$(n 15000)" --rate 20 --batch 20 --duration 10 --threads 2
+# Connection state recovery: the same scenarios with recovery off (--recovery-window 0; every event
+# is still committed to the log and its order's timeline before delivery), and a reconnect storm:
+# every connection drops at once while 500 events/s flow, then all come back with their pid/offset.
+scenario idle fg-norecovery --mode targeted --connections "$(n 15000)" --orders "$(n 5000)" --duration 0
+scenario targeted fg-norecovery --mode targeted --connections "$(n 15000)" --orders "$(n 5000)" --rate 2000 --duration 10
+scenario publish fg-norecovery --mode targeted --connections 100 --orders 100 --rate 0 --duration 10 --publishers 4
+scenario publish-batch fg-norecovery --mode targeted --connections 100 --orders 100 --rate 0 --duration 10 --publishers 4 --batch 100
+scenario storm fg --mode storm --connections "$(n 15000)" --orders "$(n 5000)" --rate 500 --duration 15 --storm-at 4 --storm-gap 1
 # The kernel's floor: bare loopback sends to as many sockets, no gateway (bench/sendfloor.cpp).
 for k in 1 20; do
   echo "== sendfloor (per send: $k)"

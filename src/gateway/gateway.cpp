@@ -237,15 +237,41 @@ void Gateway::StartFresh(Connection& conn, socketio::Socket& socket) {
 void Gateway::SaveSession(const Connection& conn, std::int64_t disconnected_ms) {
   json::object subs;
   for (const auto& [order_id, pos] : conn.joined) subs[order_id] = pos;
-  store::SessionRow row{
-      conn.pid, conn.sid, conn.UserId(), conn.IsAdmin(), conn.created_pos, json::serialize(subs), disconnected_ms};
-  worker_.Post([log = log_, row = std::move(row)] {
-    try {
-      log->SaveSession(row);
-    } catch (const std::exception& e) {
-      spdlog::error("recovery session could not be saved: {}", e.what());
-    }
-  });
+  QueueSessionWrite(conn.pid, store::SessionRow{conn.pid, conn.sid, conn.UserId(), conn.IsAdmin(), conn.created_pos,
+                                                json::serialize(subs), disconnected_ms});
+}
+
+void Gateway::DeleteSession(const std::string& pid) {
+  QueueSessionWrite(pid, std::nullopt);
+}
+
+void Gateway::QueueSessionWrite(std::string pid, std::optional<store::SessionRow> row) {
+  bool post = false;
+  {
+    std::lock_guard lock(session_mutex_);
+    session_writes_[std::move(pid)] = std::move(row);
+    post = !session_drain_posted_;
+    session_drain_posted_ = true;
+  }
+  // The store thread runs its work in order: a recovery looked up after this write was queued
+  // runs after this drain and sees it.
+  if (post) worker_.Post([self = shared_from_this()] { self->DrainSessionWrites(); });
+}
+
+void Gateway::DrainSessionWrites() {
+  std::vector<store::EventLog::SessionWrite> writes;
+  {
+    std::lock_guard lock(session_mutex_);
+    session_drain_posted_ = false;
+    writes.reserve(session_writes_.size());
+    for (auto& [pid, row] : session_writes_) writes.push_back({pid, std::move(row)});
+    session_writes_.clear();
+  }
+  try {
+    log_->WriteSessions(writes);
+  } catch (const std::exception& e) {
+    spdlog::error("{} recovery session writes failed: {}", writes.size(), e.what());
+  }
 }
 
 // On the store thread. Decides whether `pid` may be recovered by `who` and collects what it missed.
@@ -370,13 +396,7 @@ void Gateway::OnDisconnect(const std::shared_ptr<socketio::Socket>& socket, std:
   if (recoverable) {
     SaveSession(*conn, UnixMillis());
   } else {
-    worker_.Post([log = log_, pid = conn->pid] {
-      try {
-        log->DeleteSession(pid);
-      } catch (const std::exception& e) {
-        spdlog::error("recovery session could not be deleted: {}", e.what());
-      }
-    });
+    DeleteSession(conn->pid);
   }
 }
 

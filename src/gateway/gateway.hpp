@@ -22,6 +22,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <span>
@@ -105,6 +106,11 @@ class Gateway : public socketio::NamespaceHandler, public std::enable_shared_fro
               std::vector<store::LogEntry> entries);
   void FinishReplay(const std::shared_ptr<socketio::Socket>& socket, const std::shared_ptr<Connection>& conn);
   void SaveSession(const Connection& conn, std::int64_t disconnected_ms);
+  void DeleteSession(const std::string& pid);
+  // Session writes wait here, the newest per pid, and go to the store in one transaction per
+  // drain on the store thread (posted once for however many arrive meanwhile).
+  void QueueSessionWrite(std::string pid, std::optional<store::SessionRow> row);
+  void DrainSessionWrites();
 
   // Which shards have an order's subscribers, and which have admins: PublishAll() posts only to the
   // loops that have recipients (a post to an idle loop costs a thread wake-up). Written on
@@ -124,6 +130,9 @@ class Gateway : public socketio::NamespaceHandler, public std::enable_shared_fro
   std::shared_mutex index_mutex_;
   std::unordered_map<std::string, std::vector<std::uint32_t>> order_shards_;  // order → subscribers per shard
   std::unique_ptr<std::atomic<std::uint32_t>[]> admins_per_shard_;
+  std::mutex session_mutex_;
+  std::unordered_map<std::string, std::optional<store::SessionRow>> session_writes_;  // under session_mutex_
+  bool session_drain_posted_ = false;                                                 // under session_mutex_
 };
 
 }  // namespace fg::gateway

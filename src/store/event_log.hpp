@@ -3,8 +3,9 @@
 // timelines live: an event of a known order carries its place in that order's timeline (order_seq)
 // and is kept for good; the rest (admin events, events of orders the gateway does not know) is kept
 // for what a recovery window needs and pruned by age and size. Pruning moves `pruned_through`: a
-// replay must start at or after it to be complete. One table, one row per event, written once. Recovery sessions (a client's private `pid`, its user and
-// subscriptions) live beside it, so a restarted process recovers the clients of the one before.
+// replay must start at or after it to be complete. One table, one row per event, written once. Recovery sessions (a
+// client's private `pid`, its user and subscriptions) live beside it, so a restarted process recovers the clients of
+// the one before.
 //
 // Ordering: positions are assigned inside the transaction that makes an event durable, and the
 // events of a transaction are handed on (Tx::AfterCommit) under the same lock that serialises
@@ -62,6 +63,13 @@ class EventLog {
   virtual void PruneLog(std::int64_t min_created_ms, std::int64_t max_entries) = 0;
 
   virtual void SaveSession(const SessionRow& s) = 0;
+  // Many saves (row set) and deletes (row empty) in one transaction: a disconnect storm's thousands
+  // of session writes cost one commit, not one each.
+  struct SessionWrite {
+    std::string pid;
+    std::optional<SessionRow> row;
+  };
+  virtual void WriteSessions(const std::vector<SessionWrite>& writes) = 0;
   virtual std::optional<SessionRow> LoadSession(const std::string& pid) = 0;
   virtual void DeleteSession(const std::string& pid) = 0;
   // At start-up: every session left "connected" by a process that died is disconnected as of now;

@@ -1,7 +1,7 @@
 // The delivery log and recovery sessions of the SQLite store: positions, order filters, bounds
 // after pruning, commit-ordered hand-off, and sessions across a restart.
-#include "store/sqlite_order_store.hpp"
 #include "store/sqlite_db.hpp"
+#include "store/sqlite_order_store.hpp"
 
 #include <gtest/gtest.h>
 
@@ -105,7 +105,7 @@ TEST(EventLog, TimelinesOutlivePruningAndUndeliveredEntriesAreNeverReplayed) {
     tx.LogEvent(unknown, Tx::Timeline::kIfOrder);  // pos 2, in no timeline
     EXPECT_EQ(unknown.order_seq, 0);
     auto admin = Entry("admin:job-queue", "o1", 1);
-    tx.LogEvent(admin);  // pos 3, in no timeline
+    tx.LogEvent(admin);                                            // pos 3, in no timeline
     EXPECT_EQ(tx.AppendEvent("o1", "key:revealed", "{}").seq, 2);  // pos 4, never delivered
     auto b = Entry("fulfillment:status-change", "o1");
     tx.LogEvent(b, Tx::Timeline::kIfOrder);  // pos 5, seq 3
@@ -177,6 +177,19 @@ TEST(EventLog, Schema2TimelinesMoveIntoTheLogAndAreNotReplayed) {
   std::filesystem::remove(path);
   std::filesystem::remove(path + "-wal");
   std::filesystem::remove(path + "-shm");
+}
+
+TEST(EventLog, SessionWritesGoTogether) {
+  SqliteStore s(":memory:");
+  s.SaveSession(SessionRow{"pid-a", "sid-a", "alice", false, 0, "{}", 0});
+  s.WriteSessions({{"pid-a", std::nullopt},
+                   {"pid-b", SessionRow{"pid-b", "sid-b", "bob", false, 2, R"({"o1":2})", 5}},
+                   {"pid-c", SessionRow{"pid-c", "sid-c", "carol", true, 0, "{}", 0}}});
+  EXPECT_FALSE(s.LoadSession("pid-a"));
+  ASSERT_TRUE(s.LoadSession("pid-b"));
+  EXPECT_EQ(s.LoadSession("pid-b")->subscriptions_json, R"({"o1":2})");
+  EXPECT_EQ(s.LoadSession("pid-b")->disconnected_ms, 5);
+  EXPECT_TRUE(s.LoadSession("pid-c")->admin);
 }
 
 TEST(EventLog, SessionsSurviveARestartAndSettle) {

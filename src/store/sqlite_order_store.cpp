@@ -574,6 +574,23 @@ void SqliteStore::PruneLog(std::int64_t min_created_ms, std::int64_t max_entries
 
 void SqliteStore::SaveSession(const SessionRow& s) {
   std::lock_guard lock(mutex_);
+  SaveSessionLocked(s);
+}
+
+void SqliteStore::WriteSessions(const std::vector<SessionWrite>& writes) {
+  std::lock_guard lock(mutex_);
+  Atomically(db_, [&] {
+    for (const auto& w : writes) {
+      if (w.row) {
+        SaveSessionLocked(*w.row);
+      } else {
+        DeleteSessionLocked(w.pid);
+      }
+    }
+  });
+}
+
+void SqliteStore::SaveSessionLocked(const SessionRow& s) {
   Statement st(db_,
                "INSERT OR REPLACE INTO recovery_sessions(pid, sid, user_id, admin, created_pos, subscriptions, "
                "disconnected_ms) VALUES(?,?,?,?,?,?,?)");
@@ -594,6 +611,10 @@ std::optional<SessionRow> SqliteStore::LoadSession(const std::string& pid) {
 
 void SqliteStore::DeleteSession(const std::string& pid) {
   std::lock_guard lock(mutex_);
+  DeleteSessionLocked(pid);
+}
+
+void SqliteStore::DeleteSessionLocked(const std::string& pid) {
   Statement st(db_, "DELETE FROM recovery_sessions WHERE pid = ?");
   st.Bind(1, pid);
   st.Step();

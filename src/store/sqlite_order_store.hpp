@@ -31,6 +31,7 @@ class SqliteStore : public OrderStore, public FulfillmentStore, public EventLog 
   Bounds LogBounds() override;
   void PruneLog(std::int64_t min_created_ms, std::int64_t max_entries) override;
   void SaveSession(const SessionRow& s) override;
+  void WriteSessions(const std::vector<SessionWrite>& writes) override;
   std::optional<SessionRow> LoadSession(const std::string& pid) override;
   void DeleteSession(const std::string& pid) override;
   void SettleSessions(std::int64_t now_ms, std::int64_t min_disconnected_ms) override;
@@ -40,7 +41,9 @@ class SqliteStore : public OrderStore, public FulfillmentStore, public EventLog 
   SqliteDb db_;
   std::mutex mutex_;
   std::uint64_t tx_serial_ = 0;  // under mutex_
-  OwnerCache owners_;            // updated after each COMMIT, under mutex_, from what the transaction read or wrote
+  void SaveSessionLocked(const SessionRow& s);
+  void DeleteSessionLocked(const std::string& pid);
+  OwnerCache owners_;  // updated after each COMMIT, under mutex_, from what the transaction read or wrote
 };
 
 }  // namespace fg::store

@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
       app.add_subcommand("conformance", "serve the handlers the official Engine.IO/Socket.IO test suites expect");
   conformance->add_option("--port", conf.port, "port (the suites use 3000)")->capture_default_str();
   conformance->add_option("--host", conf.host, "address")->capture_default_str();
+  conformance->add_flag("--client-suite", conf.client_suite,
+                        "serve socket.io-client's own test suite instead (its server on port 3210 unless --port)");
 
   std::string sub, email, role;
   long ttl = 3600;
@@ -61,7 +63,10 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     return Fatal(e.what());
   }
-  if (*conformance) return RunConformance(conf);
+  if (*conformance) {
+    if (conf.client_suite && conformance->count("--port") == 0) conf.port = 3210;
+    return RunConformance(conf);
+  }
   if (*token) return PrintToken(c.jwt_secret, sub, email, role, ttl);
   if (*ipn_sign) return PrintIpnSignature(c.service.ipn_secret, sign_file);
   if (*supplier_sim) {

@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 
 namespace fg::engineio {
@@ -182,7 +183,26 @@ std::size_t Server::PendingCount() {
   return pending_.size();
 }
 
+bool Server::Delayed(Handler handler, const std::shared_ptr<net::HttpConnection>& conn, net::Request& req) {
+  if (config_.handshake_delay.count() <= 0 || req.method() == http::verb::options ||
+      net::Query(req.target()).Get("sid"))
+    return false;
+  auto timer = std::make_shared<boost::asio::steady_timer>(conn->Executor(), config_.handshake_delay);
+  timer->async_wait([this, handler, conn, timer, r = std::move(req)](boost::system::error_code) mutable {
+    (this->*handler)(conn, std::move(r));
+  });
+  return true;
+}
+
 void Server::HandleRequest(const std::shared_ptr<net::HttpConnection>& conn, net::Request req) {
+  if (!Delayed(&Server::HandleRequestNow, conn, req)) HandleRequestNow(conn, std::move(req));
+}
+
+void Server::HandleUpgrade(const std::shared_ptr<net::HttpConnection>& conn, net::Request req) {
+  if (!Delayed(&Server::HandleUpgradeNow, conn, req)) HandleUpgradeNow(conn, std::move(req));
+}
+
+void Server::HandleRequestNow(const std::shared_ptr<net::HttpConnection>& conn, net::Request req) {
   if (req.method() == http::verb::options) {
     net::Response res{http::status::no_content, req.version()};
     ApplyCors(req, res);
@@ -251,7 +271,7 @@ void Server::HandleRequest(const std::shared_ptr<net::HttpConnection>& conn, net
   }
 }
 
-void Server::HandleUpgrade(const std::shared_ptr<net::HttpConnection>& conn, net::Request req) {
+void Server::HandleUpgradeNow(const std::shared_ptr<net::HttpConnection>& conn, net::Request req) {
   const net::Query query(req.target());
   if (query.Get("EIO") != "4") {
     conn->RespondAndClose(ErrorResponse(req, ErrorCode::kUnsupportedProtocolVersion, "Unsupported protocol version"));

@@ -31,6 +31,9 @@ struct ServerConfig {
   // Allowed browser origins; "*" allows any. A request from the server's own origin (its Host)
   // is always allowed.
   std::vector<std::string> cors_origins{"http://localhost:3000"};
+  // How long a new session's handshake waits before it is answered (0: not at all). Only the
+  // conformance mode sets it: socket.io-client's suite delays its handshakes by 10 ms.
+  std::chrono::milliseconds handshake_delay{0};
 };
 
 class Server {
@@ -60,6 +63,11 @@ class Server {
   void ApplyCors(const net::Request& req, net::Response& res) const;
 
  private:
+  using Handler = void (Server::*)(const std::shared_ptr<net::HttpConnection>&, net::Request);
+  // Runs `handler` now, or after config_.handshake_delay when `req` opens a new session.
+  bool Delayed(Handler handler, const std::shared_ptr<net::HttpConnection>& conn, net::Request& req);
+  void HandleRequestNow(const std::shared_ptr<net::HttpConnection>& conn, net::Request req);
+  void HandleUpgradeNow(const std::shared_ptr<net::HttpConnection>& conn, net::Request req);
   net::Response ErrorResponse(const net::Request& req, ErrorCode code, std::string_view message) const;
   net::Response Overloaded(const net::Request& req, std::string_view why,
                            http::status status = http::status::service_unavailable) const;

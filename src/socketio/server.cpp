@@ -34,6 +34,15 @@ void Socket::EmitWithAttachments(std::string_view event, const boost::json::arra
   SendPacket(attachments.empty() ? PacketType::kEvent : PacketType::kBinaryEvent, std::nullopt, payload, attachments);
 }
 
+std::uint64_t Socket::EmitExpectingAck(std::string_view event, const boost::json::array& args) {
+  boost::json::array payload;
+  payload.emplace_back(event);
+  for (const auto& a : args) payload.push_back(a);
+  const std::uint64_t id = next_ack_id_++;
+  SendPacket(PacketType::kEvent, id, payload, {});
+  return id;
+}
+
 void Socket::Ack(std::uint64_t id, const boost::json::array& args, const std::vector<std::string>& attachments) {
   SendPacket(attachments.empty() ? PacketType::kAck : PacketType::kBinaryAck, id, args, attachments);
 }
@@ -157,8 +166,13 @@ void Client::OnPacket(Packet p, std::vector<std::string> attachments) {
       return;
     }
     case PacketType::kAck:
-    case PacketType::kBinaryAck:
-      return;  // the server never asks clients for acks
+    case PacketType::kBinaryAck: {
+      auto it = sockets_.find(p.nsp);
+      if (it == sockets_.end() || !p.id) return;
+      auto args = p.payload.is_array() ? std::move(p.payload.as_array()) : boost::json::array{};
+      server_.Find(p.nsp)->OnAck(it->second, *p.id, std::move(args), std::move(attachments));
+      return;
+    }
     case PacketType::kConnectError:
       Fail("CONNECT_ERROR from a client");
       return;

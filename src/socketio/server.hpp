@@ -57,6 +57,9 @@ class Socket {
   void Ack(std::uint64_t id, const boost::json::array& args, const std::vector<std::string>& attachments = {});
   void EmitWithAttachments(std::string_view event, const boost::json::array& args,
                            const std::vector<std::string>& attachments);
+  // An event the client is asked to acknowledge: its answer reaches NamespaceHandler::OnAck with
+  // the id returned here.
+  std::uint64_t EmitExpectingAck(std::string_view event, const boost::json::array& args);
   // Server-side disconnect of this namespace socket (sends DISCONNECT).
   void Disconnect();
 
@@ -71,6 +74,7 @@ class Socket {
   std::string id_;
   std::string pid_;
   std::string nsp_;
+  std::uint64_t next_ack_id_ = 0;
   bool connected_ = false;
 };
 
@@ -83,6 +87,9 @@ class NamespaceHandler {
   virtual void OnConnected(const std::shared_ptr<Socket>&) {}
   virtual void OnEvent(const std::shared_ptr<Socket>& socket, Event event) = 0;
   virtual void OnDisconnect(const std::shared_ptr<Socket>& socket, std::string_view reason) = 0;
+  // A client's answer to Socket::EmitExpectingAck. Namespaces that never ask ignore acks.
+  virtual void OnAck(const std::shared_ptr<Socket>&, std::uint64_t /*id*/, boost::json::array /*args*/,
+                     std::vector<std::string> /*attachments*/) {}
   // Whether clients may send binary events to this namespace. A namespace that has none refuses
   // them at the header, before any attachment is buffered.
   virtual bool AcceptsBinary() const { return true; }

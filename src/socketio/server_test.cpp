@@ -34,14 +34,24 @@ class TestNamespace : public NamespaceHandler {
     }
     if (event.name == "ping" && event.ack_id) return socket->Ack(*event.ack_id, event.args);
     if (event.name == "bye") return socket->Disconnect();
+    if (event.name == "ask") {
+      std::lock_guard lock(mu);
+      asked = socket->EmitExpectingAck("question", event.args);
+      return;
+    }
     socket->Emit("echo", event.args);
+  }
+  void OnAck(const std::shared_ptr<Socket>&, std::uint64_t id, json::array args, std::vector<std::string>) override {
+    std::lock_guard lock(mu);
+    answers.push_back(std::to_string(id) + ":" + json::serialize(args));
   }
   void OnDisconnect(const std::shared_ptr<Socket>&, std::string_view reason) override {
     std::lock_guard lock(mu);
     reasons.push_back(std::string(reason));
   }
   std::mutex mu;
-  std::vector<std::string> events, reasons;
+  std::vector<std::string> events, reasons, answers;
+  std::uint64_t asked = 99;
   std::size_t attachments = 0;
 };
 
@@ -100,6 +110,22 @@ TEST_F(SocketIoServerTest, ConnectsEmitsAndAcks) {
   EXPECT_EQ(Next(*ws), "2/test,[\"echo\",\"x\"]");
   std::lock_guard lock(handler->mu);
   EXPECT_EQ(handler->events, (std::vector<std::string>{"ping", "hello"}));
+}
+
+TEST_F(SocketIoServerTest, TheServerAsksForAnAckAndGetsTheAnswer) {
+  auto ws = Open();
+  ws->Send("40/test,{\"ok\":true}");
+  Next(*ws);
+  ws->Send("42/test,[\"ask\",5]");
+  EXPECT_EQ(Next(*ws), "2/test,0[\"question\",5]");
+  ws->Send("43/test,0[5,{\"test\":true}]");
+  ws->Send("43/test,7[\"never asked: still passed on, the namespace decides\"]");
+  ws->Send("42/test,[\"hello\"]");  // in order after the acks
+  EXPECT_EQ(Next(*ws), "2/test,[\"echo\"]");
+  std::lock_guard lock(handler->mu);
+  EXPECT_EQ(handler->asked, 0u);
+  ASSERT_EQ(handler->answers.size(), 2u);
+  EXPECT_EQ(handler->answers[0], "0:[5,{\"test\":true}]");
 }
 
 TEST_F(SocketIoServerTest, RefusedConnectAndUnknownNamespaceGetConnectError) {

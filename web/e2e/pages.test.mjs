@@ -2,7 +2,8 @@
 // playwright-core. Screenshots go to web/test-artifacts/.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -18,9 +19,9 @@ let pid = 8_100_000_000;
 const pay = (orderId, status = "finished") =>
   gw.ipn({ payment_id: pid++, payment_status: status, order_id: orderId, actually_paid: 0.0042, pay_currency: "eth", price_amount: 14.99 });
 
-async function signIn(context, who) {
+async function signIn(context, who, base = gw.url) {
   const page = await context.newPage();
-  await page.goto(`${gw.url}/login`);
+  await page.goto(`${base}/login`);
   await page.getByRole("button", { name: new RegExp(`Sign in as ${who}\\b`) }).click();
   await page.waitForURL((u) => !u.pathname.startsWith("/login"));
   return page;
@@ -126,5 +127,41 @@ describe("pages in a real browser", () => {
     assert.equal(await page.getByTestId("key").count(), 0);
     await page.screenshot({ path: path.join(ARTIFACTS, "other-user-denied.png"), fullPage: true });
     await context.close();
+  });
+
+  it("an open order page rides out a gateway kill -9 and restart and reaches the final state without a reload", async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), "fg-e2e-restart-"));
+    const args = ["--demo", "--demo-interval", "0", "--web-dir", path.join(here, "../dist")];
+    const env = { SUPPLIER_SIM_LATENCY_MS: "150" };
+    const first = await harness.startGateway({ args, dataDir, env });
+    let second;
+    const context = await browser.newContext();
+    try {
+      const page = await signIn(context, "alice", first.url);
+      const order = await (await first.api("POST", "/api/v1/orders", { userId: "alice", items: [{ productId: "elden-ring-pc", quantity: 1 }] })).json();
+      await page.goto(`${first.url}/orders/${order.orderId}`);
+      await page.getByTestId("connection").getByText("Live").waitFor();
+      await page.getByTestId("status-label").getByText("Awaiting payment").waitFor();
+      await page.evaluate(() => {
+        window.__sameDocument = true; // gone if the page reloads
+      });
+      const exited = new Promise((r) => first.child.once("exit", r));
+      first.child.kill("SIGKILL");
+      await exited;
+      await page.getByTestId("connection").getByText("Reconnecting…").waitFor({ timeout: 10000 });
+      second = await harness.startGateway({ args, dataDir, env, port: first.port });
+      // The order moves on at once, on the new process, while the page is still away.
+      const paid = await second.ipn({ payment_id: pid++, payment_status: "finished", order_id: order.orderId, actually_paid: 0.0042, pay_currency: "eth", price_amount: 14.99 });
+      assert.equal(paid.status, 200);
+      await page.getByTestId("status-label").getByText("Keys ready").waitFor({ timeout: 20000 });
+      await page.getByTestId("connection").getByText("Live").waitFor();
+      await page.getByTestId("payment").waitFor();
+      assert.equal(await page.evaluate(() => window.__sameDocument), true, "the page was not reloaded");
+    } finally {
+      await context.close();
+      await second?.stop();
+      await first.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

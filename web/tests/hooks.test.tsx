@@ -93,6 +93,8 @@ describe("useFulfillmentWebSocket", () => {
     });
     await waitFor(() => expect(reconnected && result.current.isConnected).toBe(true), { timeout: 10000 });
     expect(first.recovered).toBe(true); // the gateway's connection state recovery: same session
+    expect(result.current.recovered).toBe(true);
+    expect(result.current.connectionState).toBe("live");
     const admin = await gw.connect(harness.adminToken());
     await waitFor(async () => {
       const stats = await harness.request(admin, "admin:get-connections");
@@ -103,6 +105,38 @@ describe("useFulfillmentWebSocket", () => {
     expect(result.current.socket).toBe(first); // the same hook socket object, reconnected
     admin.disconnect();
     unmount();
+  });
+
+  it("a reconnect the gateway cannot recover shows reconnecting, then the subscribe ack's snapshot", async () => {
+    // Recovery off: what happens while the hook is away is not replayed; only the snapshot in the
+    // ack of its new subscribe can bring the page up to date.
+    const off = await harness.startGateway({ args: ["--recovery-window", "0"] });
+    try {
+      const token = harness.userToken("hook-no-recovery");
+      const { orderId } = await off.createOrder(token, [{ productId: "game", quantity: 1 }]);
+      const { result, unmount } = renderHook(() =>
+        useFulfillmentWebSocket(orderId, token, { apiUrl: off.url, socketOptions: { reconnectionDelay: 1500, reconnectionDelayMax: 1500, randomizationFactor: 0 } }),
+      );
+      await waitFor(() => expect(result.current.order?.status).toBe("created"));
+      expect(result.current.connectionState).toBe("live");
+      act(() => {
+        (result.current.socket!.io as unknown as { engine: { close(): void } }).engine.close();
+      });
+      await waitFor(() => expect(result.current.connectionState).toBe("reconnecting"));
+      const paid = await off.ipn({ payment_id: pid++, payment_status: "finished", order_id: orderId, actually_paid: 0.5, pay_currency: "eth" });
+      expect(paid.status).toBe(200);
+      await harness.until(async () => (await (await off.get(`/api/v1/orders/${orderId}`, token)).json()).status === "fulfilled", 10000, "fulfilled");
+      expect(result.current.connectionState).toBe("reconnecting"); // still away: nothing was delivered
+      expect(result.current.statusChange?.status).toBe("created");
+      await waitFor(() => expect(result.current.connectionState).toBe("live"), { timeout: 10000 });
+      expect(result.current.recovered).toBe(false);
+      await waitFor(() => expect(result.current.statusChange?.status).toBe("fulfilled"));
+      expect(result.current.order?.items.every((i) => i.status === "delivered")).toBe(true);
+      unmount();
+    } finally {
+      await off.stop();
+      off.cleanup();
+    }
   });
 
   it("cleans up on unmount and keeps one socket across re-renders with new callbacks", async () => {

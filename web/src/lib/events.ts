@@ -115,15 +115,29 @@ export interface ServerToClientEvents {
 }
 
 export type SubscribeAck =
-  | { ok: true; orderId: string }
+  | {
+      ok: true;
+      orderId: string;
+      /** The order as of the subscribe (GET /api/v1/orders/{id}); minimal for PUT-registered orders, null for none. */
+      order?: Partial<OrderSnapshot> & { orderId: string } | null;
+      /** Its timeline position: the events that follow the ack are exactly those after it. */
+      seq?: number;
+    }
   | { ok: false; orderId?: string; error: "forbidden" | "invalid" | "too_many_subscriptions" | (string & {}) };
 export type ForbiddenAck = { ok: false; error: "forbidden" };
 
 export interface ClientToServerEvents {
-  "subscribe:order": (req: { orderId: string }, ack: (a: SubscribeAck) => void) => void;
+  "subscribe:order": (req: { orderId: string; since?: number }, ack: (a: SubscribeAck) => void) => void;
   "unsubscribe:order": (req: { orderId: string }, ack: (a: SubscribeAck) => void) => void;
   "admin:get-connections": (ack: (a: ConnectionStats | ForbiddenAck) => void) => void;
 }
+
+/**
+ * Where a hook's socket is: `connecting` before the first connect, `live` while connected,
+ * `reconnecting` after a drop (socket.io-client retries by itself), `offline` when the gateway
+ * refused the token (no retry).
+ */
+export type ConnectionState = "connecting" | "live" | "reconnecting" | "offline";
 
 /** What a refused connection carries (`connect_error`). */
 export interface ConnectErrorInfo {

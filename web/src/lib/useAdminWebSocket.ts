@@ -5,6 +5,7 @@ import { io } from "socket.io-client";
 
 import type {
   ConnectErrorInfo,
+  ConnectionState,
   ConnectionStats,
   FulfillmentErrorEvent,
   JobQueueEvent,
@@ -41,6 +42,15 @@ export interface AdminOptions {
 
 export interface AdminState {
   isConnected: boolean;
+  /** For a "reconnecting…" / "live" indicator. */
+  connectionState: ConnectionState;
+  /** Whether the latest connect resumed the previous session (missed events replayed by the gateway). */
+  recovered: boolean;
+  /**
+   * Counts connects that did not resume a session (the first one included): whatever a page loaded
+   * from the REST API before it may be stale now — reload it when this changes.
+   */
+  freshConnects: number;
   allUpdates: AdminUpdate[];
   jobEvents: JobQueueEvent[];
   webhookEvents: WebhookReceivedEvent[];
@@ -65,6 +75,9 @@ export function useAdminWebSocket(jwtToken: string | null, options: AdminOptions
   const opts = useLatest(options);
   const [socket, setSocket] = useState<GatewaySocket | null>(null);
   const [isConnected, setConnected] = useState(false);
+  const [connectionState, setConnectionState] = useState<ConnectionState>("connecting");
+  const [recovered, setRecovered] = useState(false);
+  const [freshConnects, setFreshConnects] = useState(0);
   const [allUpdates, setAll] = useState<AdminUpdate[]>([]);
   const [jobEvents, setJobs] = useState<JobQueueEvent[]>([]);
   const [webhookEvents, setHooks] = useState<WebhookReceivedEvent[]>([]);
@@ -80,15 +93,22 @@ export function useAdminWebSocket(jwtToken: string | null, options: AdminOptions
     const record = (u: AdminUpdate) => setAll((l) => push(l, u, max));
     s.on("connect", () => {
       setConnected(true);
+      setConnectionState("live");
+      setRecovered(s.recovered === true); // undefined from a gateway without recovery
+      if (!s.recovered) setFreshConnects((n) => n + 1); // events during the gap are not coming: reload
       s.emit("admin:get-connections", () => undefined); // the answer also arrives as admin:connection-stats
     });
-    s.on("disconnect", () => setConnected(false));
+    s.on("disconnect", () => {
+      setConnected(false);
+      setConnectionState(s.active ? "reconnecting" : "offline");
+    });
     s.on("connect_error", (err: Error & { data?: { code?: string } }) => {
       const info = { message: err.message, code: err.data?.code };
       log("connect_error", info);
       setConnected(false);
       if (err.message === "Unauthorized" || err.data?.code) {
         setConnectError(info);
+        setConnectionState("offline");
         s.disconnect();
       }
       opts.current.onConnectError?.(info);
@@ -119,6 +139,7 @@ export function useAdminWebSocket(jwtToken: string | null, options: AdminOptions
       s.disconnect();
       setSocket(null);
       setConnected(false);
+      setConnectionState("connecting");
     };
   }, [apiUrl, jwtToken, max, opts]);
 
@@ -143,5 +164,5 @@ export function useAdminWebSocket(jwtToken: string | null, options: AdminOptions
     [socket],
   );
 
-  return { isConnected, allUpdates, jobEvents, webhookEvents, connectionStats, connectError, getConnections, socket };
+  return { isConnected, connectionState, recovered, freshConnects, allUpdates, jobEvents, webhookEvents, connectionStats, connectError, getConnections, socket };
 }

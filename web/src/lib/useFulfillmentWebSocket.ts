@@ -2,8 +2,11 @@
 //
 // Correct where a naive hook is wrong:
 // - connects to `${apiUrl}/fulfillment` (socket.io-client has no `namespace` option);
-// - subscribes again after every (re)connect, and reloads the order snapshot then, so nothing
-//   missed while offline stays missing and a page opened late is not blank;
+// - after a reconnect the gateway recovered (`socket.recovered`: same session, the events missed
+//   meanwhile replayed in order), nothing else is needed; after any other (re)connect it subscribes
+//   again and takes the order snapshot from the subscribe ack (GET /api/v1/orders/{id} from a
+//   gateway that sends none), so nothing missed while offline stays missing and a page opened late
+//   is not blank;
 // - never lets an older update overwrite a newer one (see isNewer);
 // - one socket per hook instance, closed on unmount; changing orderId re-subscribes on the same
 //   socket; callbacks are read through refs, so new callback identities never reconnect;
@@ -16,6 +19,7 @@ import {
   isNewer,
   type ClientToServerEvents,
   type ConnectErrorInfo,
+  type ConnectionState,
   type FulfillmentErrorEvent,
   type KeyDeliveredEvent,
   type OrderSnapshot,
@@ -47,6 +51,10 @@ export interface FulfillmentOptions {
 
 export interface FulfillmentState {
   isConnected: boolean;
+  /** For a "reconnecting…" / "live" indicator. */
+  connectionState: ConnectionState;
+  /** Whether the latest connect resumed the previous session (missed events replayed by the gateway). */
+  recovered: boolean;
   /** The latest status (from a live event or the snapshot), never older than what was shown. */
   statusChange: StatusChangeEvent | null;
   paymentConfirmed: PaymentConfirmedEvent | null;
@@ -69,6 +77,8 @@ export function useFulfillmentWebSocket(orderId: string | null, jwtToken: string
   const orderRef = useLatest(orderId);
   const [socket, setSocket] = useState<GatewaySocket | null>(null);
   const [isConnected, setConnected] = useState(false);
+  const [connectionState, setConnectionState] = useState<ConnectionState>("connecting");
+  const [recovered, setRecovered] = useState(false);
   const [statusChange, setStatusChange] = useState<StatusChangeEvent | null>(null);
   const [paymentConfirmed, setPaymentConfirmed] = useState<PaymentConfirmedEvent | null>(null);
   const [keyDelivered, setKeyDelivered] = useState<KeyDeliveredEvent | null>(null);
@@ -107,26 +117,54 @@ export function useFulfillmentWebSocket(orderId: string | null, jwtToken: string
     return true;
   }, [log]);
 
+  // A snapshot (from the subscribe ack or the REST API) replaces what is shown unless it is older.
+  const applySnapshot = useCallback((raw: Partial<OrderSnapshot> & { orderId: string }) => {
+    const snap: OrderSnapshot = {
+      userId: "",
+      status: "created",
+      fulfillmentStatus: "pending",
+      createdAt: "",
+      updatedAt: "",
+      ...raw,
+      items: raw.items ?? [],
+    } as OrderSnapshot;
+    setOrder((prev) =>
+      prev && prev.orderId === snap.orderId && Date.parse(prev.updatedAt) > (Date.parse(snap.updatedAt) || 0) ? prev : snap,
+    );
+    applyStatus({
+      orderId: snap.orderId,
+      status: snap.status,
+      fulfillmentStatus: snap.fulfillmentStatus,
+      jobProgress: snap.jobProgress,
+      jobId: snap.jobId,
+      paymentStatus: snap.paymentStatus,
+      items: raw.items,
+      error: snap.error,
+      timestamp: snap.updatedAt,
+    });
+  }, [applyStatus]);
+
   const loadSnapshot = useCallback(async (s: GatewaySocket, id: string, token: string) => {
     try {
       const snap = await getOrder(apiUrl, token, id);
       if (orderRef.current !== id || !s.connected) return;
-      setOrder((prev) => (prev && prev.orderId === id && Date.parse(prev.updatedAt) > Date.parse(snap.updatedAt) ? prev : snap));
-      applyStatus({
-        orderId: snap.orderId,
-        status: snap.status,
-        fulfillmentStatus: snap.fulfillmentStatus,
-        jobProgress: snap.jobProgress,
-        jobId: snap.jobId,
-        paymentStatus: snap.paymentStatus,
-        items: snap.items,
-        error: snap.error,
-        timestamp: snap.updatedAt,
-      });
+      applySnapshot(snap);
     } catch (e) {
       log("snapshot failed", e);
     }
-  }, [apiUrl, applyStatus, log, orderRef]);
+  }, [apiUrl, applySnapshot, log, orderRef]);
+
+  // Subscribes to `id` and shows the ack's snapshot (the order as of the subscribe; the live events
+  // that follow are exactly those after it).
+  const subscribeWithSnapshot = useCallback((s: GatewaySocket, id: string, token: string) => {
+    const wantSnapshot = opts.current.loadSnapshot !== false;
+    s.emit("subscribe:order", { orderId: id }, (ack) => {
+      log("subscribe ack", ack);
+      if (!ack.ok || !wantSnapshot || orderRef.current !== id) return;
+      if (ack.order) applySnapshot(ack.order);
+      else if (ack.order === undefined) void loadSnapshot(s, id, token); // a gateway without snapshots in acks
+    });
+  }, [applySnapshot, loadSnapshot, log, opts, orderRef]);
 
   // One socket per (apiUrl, token).
   useEffect(() => {
@@ -139,17 +177,20 @@ export function useFulfillmentWebSocket(orderId: string | null, jwtToken: string
     setSocket(s);
     setConnectError(null);
     const onConnect = () => {
-      log("connected", s.id);
+      log("connected", s.id, s.recovered ? "(recovered)" : "");
       setConnected(true);
+      setConnectionState("live");
+      setRecovered(s.recovered === true); // undefined from a gateway without recovery
+      if (s.recovered) return; // same session: subscriptions kept, missed events replayed by the gateway
       const id = orderRef.current;
-      if (id && opts.current.autoSubscribe !== false) {
-        s.emit("subscribe:order", { orderId: id }, (ack) => log("subscribe ack", ack));
-      }
-      if (id && opts.current.loadSnapshot !== false) void loadSnapshot(s, id, jwtToken);
+      if (id && opts.current.autoSubscribe !== false) subscribeWithSnapshot(s, id, jwtToken);
+      else if (id && opts.current.loadSnapshot !== false) void loadSnapshot(s, id, jwtToken);
     };
     const onDisconnect = (reason: string) => {
       log("disconnected", reason);
       setConnected(false);
+      // socket.io-client reconnects by itself except after its own or the server's disconnect()
+      setConnectionState(s.active ? "reconnecting" : "offline");
     };
     const onConnectError = (err: Error & { data?: { code?: string } }) => {
       const info: ConnectErrorInfo = { message: err.message, code: err.data?.code };
@@ -157,6 +198,7 @@ export function useFulfillmentWebSocket(orderId: string | null, jwtToken: string
       setConnected(false);
       if (err.message === "Unauthorized" || err.data?.code) {
         setConnectError(info);
+        setConnectionState("offline");
         s.disconnect(); // a refused token will be refused again: no reconnect loop
       }
       opts.current.onConnectError?.(info);
@@ -193,8 +235,9 @@ export function useFulfillmentWebSocket(orderId: string | null, jwtToken: string
       s.disconnect();
       setSocket(null);
       setConnected(false);
+      setConnectionState("connecting");
     };
-  }, [apiUrl, jwtToken, applyStatus, loadSnapshot, log, opts, orderRef]);
+  }, [apiUrl, jwtToken, applyStatus, loadSnapshot, subscribeWithSnapshot, log, opts, orderRef]);
 
   // A new orderId on the same socket: move the subscription, reset per-order state.
   const previous = useRef<string | null>(null);
@@ -210,9 +253,9 @@ export function useFulfillmentWebSocket(orderId: string | null, jwtToken: string
     setOrder(null);
     if (!socket || !socket.connected) return; // the connect handler subscribes
     if (prev) socket.emit("unsubscribe:order", { orderId: prev }, () => undefined);
-    if (orderId && opts.current.autoSubscribe !== false) socket.emit("subscribe:order", { orderId }, () => undefined);
-    if (orderId && jwtToken && opts.current.loadSnapshot !== false) void loadSnapshot(socket, orderId, jwtToken);
-  }, [orderId, socket, jwtToken, loadSnapshot, opts]);
+    if (orderId && jwtToken && opts.current.autoSubscribe !== false) subscribeWithSnapshot(socket, orderId, jwtToken);
+    else if (orderId && jwtToken && opts.current.loadSnapshot !== false) void loadSnapshot(socket, orderId, jwtToken);
+  }, [orderId, socket, jwtToken, loadSnapshot, subscribeWithSnapshot, opts]);
 
   const subscribe = useCallback(
     (id: string) =>
@@ -231,5 +274,5 @@ export function useFulfillmentWebSocket(orderId: string | null, jwtToken: string
     [socket],
   );
 
-  return { isConnected, statusChange, paymentConfirmed, keyDelivered, error, connectError, order, subscribe, unsubscribe, socket };
+  return { isConnected, connectionState, recovered, statusChange, paymentConfirmed, keyDelivered, error, connectError, order, subscribe, unsubscribe, socket };
 }

@@ -18,10 +18,14 @@ export function AdminPage({ token }: { token: string }) {
       .catch((e: Error) => setMessage(e.message));
   }, [token]);
   useEffect(() => {
-    loadFailed();
     const t = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(t);
-  }, [loadFailed]);
+  }, []);
+  // On every connect that did not resume the session (the first one too): what happened meanwhile
+  // is not coming as events, so reload from the API.
+  useEffect(() => {
+    if (admin.freshConnects > 0) loadFailed();
+  }, [admin.freshConnects, loadFailed]);
   const lastJob = admin.jobEvents[admin.jobEvents.length - 1];
   useEffect(() => {
     if (lastJob && (lastJob.event === "failed" || lastJob.event === "queued")) loadFailed();
@@ -57,7 +61,7 @@ export function AdminPage({ token }: { token: string }) {
     <div className="admin">
       <div className="row">
         <h1>Fulfillment dashboard</h1>
-        <ConnectionIndicator connected={admin.isConnected} error={admin.connectError?.code ?? null} />
+        <ConnectionIndicator state={admin.connectionState} error={admin.connectError?.code ?? null} />
       </div>
       {admin.connectError && <p className="err" role="alert">The gateway refused this session ({admin.connectError.code}). Admins only.</p>}
       <section className="card" aria-labelledby="stats-h">

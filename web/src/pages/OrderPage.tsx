@@ -72,7 +72,7 @@ export function OrderPage({ orderId, token }: { orderId: string; token: string }
         <h1>
           Order <code>{orderId}</code>
         </h1>
-        <ConnectionIndicator connected={live.isConnected} error={live.connectError?.code ?? null} />
+        <ConnectionIndicator state={live.connectionState} error={live.connectError?.code ?? null} />
       </div>
       <p className="status-line">
         <StatusBadge status={status} /> <strong data-testid="status-label">{LABELS[status] ?? status}</strong>

@@ -1,11 +1,15 @@
+import type { ConnectionState } from "../lib/events";
 export function StatusBadge({ status }: { status: string }) {
   return <span className={`badge badge-${status}`}>{status}</span>;
 }
 
-export function ConnectionIndicator({ connected, error }: { connected: boolean; error?: string | null }) {
-  const label = error ? `Not connected: ${error}` : connected ? "Live" : "Connecting…";
+export function ConnectionIndicator({ state, error }: { state: ConnectionState; error?: string | null }) {
+  const label = error
+    ? `Not connected: ${error}`
+    : { live: "Live", connecting: "Connecting…", reconnecting: "Reconnecting…", offline: "Offline" }[state];
+  const connected = state === "live";
   return (
-    <span className={`conn ${connected ? "conn-on" : "conn-off"}`} role="status" aria-live="polite" data-testid="connection">
+    <span className={`conn ${connected ? "conn-on" : "conn-off"}`} role="status" aria-live="polite" data-testid="connection" data-state={state}>
       <span className="dot" aria-hidden="true" /> {label}
     </span>
   );

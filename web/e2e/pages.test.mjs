@@ -71,9 +71,19 @@ describe("pages in a real browser", () => {
     const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
     const page = await signIn(context, "alice");
     const order = await (await gw.api("POST", "/api/v1/orders", { userId: "alice", items: [{ productId: "elden-ring-pc", quantity: 1 }, { productId: "windows-11-pro", quantity: 2 }] })).json();
+    const sockets = [];
+    const consoleErrors = [];
+    page.on("websocket", (ws) => sockets.push(ws));
+    page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
     await page.goto(`${gw.url}/orders/${order.orderId}`);
     await page.getByText("Live").waitFor();
     await page.getByTestId("status-label").getByText("Awaiting payment").waitFor();
+    // The page's own origin may open a WebSocket (no CORS_ORIGINS entry needed): it runs on it.
+    await harness.until(() => sockets.some((ws) => /\/socket\.io\/\?EIO=4&transport=websocket/.test(ws.url()) && !ws.isClosed()), 5000, "an open WebSocket");
+    assert.deepEqual(consoleErrors, []);
+    assert.equal(await page.getByTestId("status-line").getAttribute("aria-live"), "polite", "status changes are announced");
+    assert.match(await page.locator('[aria-current="step"]').textContent(), /Payment confirmed/);
+    assert.equal(await page.locator('link[rel="icon"]').count(), 1, "a favicon");
     await page.screenshot({ path: path.join(ARTIFACTS, "order-awaiting-payment.png"), fullPage: true });
     await pay(order.orderId);
     await page.getByTestId("payment").waitFor({ timeout: 10000 });
@@ -83,6 +93,8 @@ describe("pages in a real browser", () => {
     await page.keyboard.press("Enter"); // keyboard-accessible
     const key = await page.getByTestId("key").first().textContent();
     assert.match(key, /^[A-F0-9]{5}-[A-F0-9]{5}-[A-F0-9]{5}$/);
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-testid")), "key", "focus moves to the revealed key");
+    assert.equal(await page.locator('[aria-current="step"]').count(), 0, "every step done");
     const timeline = await page.getByTestId("timeline").textContent();
     assert.match(timeline, /Payment confirmed/);
     assert.match(timeline, /Keys delivered/);
@@ -157,6 +169,85 @@ describe("pages in a real browser", () => {
       await page.getByTestId("connection").getByText("Live").waitFor();
       await page.getByTestId("payment").waitFor();
       assert.equal(await page.evaluate(() => window.__sameDocument), true, "the page was not reloaded");
+    } finally {
+      await context.close();
+      await second?.stop();
+      await first.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it("an expired or garbage token gets a sign-in-again screen, never a made-up status", async () => {
+    const order = await (await gw.api("POST", "/api/v1/orders", { userId: "alice", items: [{ productId: "elden-ring-pc", quantity: 1 }] })).json();
+    const cases = [
+      ["expired", harness.userToken("alice", { exp: Math.floor(Date.now() / 1000) - 60 })],
+      ["garbage", "not.a.token"],
+      ["wrong-signature", harness.sign({ sub: "alice", exp: Math.floor(Date.now() / 1000) + 600 }, { secret: "someone-elses-secret-123" })],
+    ];
+    for (const [name, token] of cases) {
+      const context = await browser.newContext();
+      await context.addInitScript((t) => localStorage.setItem("fg.token", t), token);
+      const page = await context.newPage();
+      await page.goto(`${gw.url}/orders/${order.orderId}`);
+      await page.getByTestId("session-expired").waitFor({ timeout: 10000 });
+      assert.equal(await page.getByTestId("status-label").count(), 0, `${name}: no status shown`);
+      await page.goto(`${gw.url}/`);
+      await page.getByTestId("session-expired").waitFor({ timeout: 10000 });
+      assert.doesNotMatch(await page.textContent("main"), /Authorization|Bearer|credentials/, `${name}: no developer text`);
+      if (name === "expired") await page.screenshot({ path: path.join(ARTIFACTS, "session-expired.png"), fullPage: true });
+      await context.close();
+    }
+  });
+
+  it("a failed order says what happened and what comes next, in plain words", async () => {
+    const context = await browser.newContext();
+    const page = await signIn(context, "alice");
+    const order = await (await gw.api("POST", "/api/v1/orders", { userId: "alice", items: [{ productId: "oos-retro-bundle", quantity: 1 }] })).json();
+    await page.goto(`${gw.url}/orders/${order.orderId}`);
+    await page.getByText("Live").waitFor();
+    await pay(order.orderId);
+    const notice = page.getByTestId("failed-notice");
+    await notice.waitFor({ timeout: 20000 });
+    const text = await notice.textContent();
+    assert.match(text, /could not complete your order/);
+    assert.match(text, /refund/);
+    assert.match(text, /Contact support/);
+    assert.doesNotMatch(await page.locator(".items").textContent(), /pending/, "items of a failed order are not 'pending'");
+    await page.screenshot({ path: path.join(ARTIFACTS, "order-failed.png"), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: path.join(ARTIFACTS, "order-failed-phone.png"), fullPage: true });
+    await context.close();
+  });
+
+  it("one sign-in serves every tab, and a shopper on /admin is told it is for admins", async () => {
+    const context = await browser.newContext();
+    const first = await signIn(context, "bob");
+    await first.waitForURL((u) => u.pathname === "/");
+    const second = await context.newPage();
+    await second.goto(`${gw.url}/`);
+    await second.getByRole("heading", { name: "Your orders" }).waitFor();
+    await second.goto(`${gw.url}/admin`);
+    await second.getByTestId("admins-only").waitFor();
+    assert.equal(await second.getByTestId("connection").count(), 0, "no live dashboard for a shopper");
+    await second.screenshot({ path: path.join(ARTIFACTS, "admins-only.png"), fullPage: true });
+    await context.close();
+  });
+
+  it("the order list's error goes away by itself once the gateway is back", async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), "fg-e2e-stale-"));
+    const args = ["--demo", "--demo-interval", "0", "--web-dir", path.join(here, "../dist")];
+    const first = await harness.startGateway({ args, dataDir });
+    let second;
+    const context = await browser.newContext();
+    try {
+      const page = await signIn(context, "alice", first.url);
+      await page.getByRole("heading", { name: "Your orders" }).waitFor();
+      const exited = new Promise((r) => first.child.once("exit", r));
+      first.child.kill("SIGKILL");
+      await exited;
+      await page.getByTestId("list-error").waitFor({ timeout: 15000 });
+      second = await harness.startGateway({ args, dataDir, port: first.port });
+      await page.getByTestId("list-error").waitFor({ state: "detached", timeout: 15000 });
     } finally {
       await context.close();
       await second?.stop();

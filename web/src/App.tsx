@@ -2,7 +2,8 @@ import { AdminPage } from "./pages/AdminPage";
 import { HomePage } from "./pages/HomePage";
 import { LoginPage } from "./pages/LoginPage";
 import { OrderPage } from "./pages/OrderPage";
-import { clearToken, claimsOf, getToken } from "./lib/auth";
+import { SessionExpired } from "./pages/common";
+import { clearToken, claimsOf, getToken, isExpired } from "./lib/auth";
 
 export function App() {
   const path = window.location.pathname;
@@ -12,8 +13,9 @@ export function App() {
   let page;
   if (path === "/login") page = <LoginPage />;
   else if (!token) page = <SignedOut />;
+  else if (isExpired(token)) page = <SessionExpired reason="token_expired" />;
   else if (order) page = <OrderPage orderId={decodeURIComponent(order[1])} token={token} />;
-  else if (path === "/admin" || path === "/admin/") page = <AdminPage token={token} />;
+  else if (path === "/admin" || path === "/admin/") page = claims.role === "admin" ? <AdminPage token={token} /> : <AdminsOnly />;
   else page = <HomePage token={token} />;
   return (
     <>
@@ -49,6 +51,17 @@ function SignedOut() {
       <p>
         Open this page from your store (it passes your session), or use the <a href="/login">demo sign-in</a> when the gateway runs in
         demo mode.
+      </p>
+    </section>
+  );
+}
+
+function AdminsOnly() {
+  return (
+    <section className="card" data-testid="admins-only">
+      <h1>Admins only</h1>
+      <p>
+        The fulfillment dashboard is for the shop&apos;s operators. <a href="/">See your orders</a>, or sign in with an admin account.
       </p>
     </section>
   );

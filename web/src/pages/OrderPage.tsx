@@ -1,9 +1,9 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 
 import { ApiError, getTimeline, revealKey } from "../lib/api";
 import type { OrderItem, TimelineEntry } from "../lib/events";
 import { useFulfillmentWebSocket } from "../lib/useFulfillmentWebSocket";
-import { ConnectionIndicator, ProgressBar, StatusBadge } from "./common";
+import { ConnectionIndicator, SessionExpired, StatusBadge, isAuthFailure } from "./common";
 
 const LABELS: Record<string, string> = {
   created: "Awaiting payment",
@@ -37,11 +37,13 @@ function describe(e: TimelineEntry): string {
 export function OrderPage({ orderId, token }: { orderId: string; token: string }) {
   const [timeline, setTimeline] = useState<TimelineEntry[]>([]);
   const [notFound, setNotFound] = useState(false);
+  const [expired, setExpired] = useState(false);
   const refreshTimeline = useCallback(() => {
     getTimeline(window.location.origin, token, orderId)
       .then((t) => setTimeline(t.events))
       .catch((e) => {
         if (e instanceof ApiError && e.status === 404) setNotFound(true);
+        if (isAuthFailure(e)) setExpired(true);
       });
   }, [orderId, token]);
   const live = useFulfillmentWebSocket(orderId, token, {
@@ -54,6 +56,7 @@ export function OrderPage({ orderId, token }: { orderId: string; token: string }
     if (live.isConnected) refreshTimeline();
   }, [live.isConnected, refreshTimeline]);
 
+  if (expired || (live.connectError && isAuthFailure(live.connectError))) return <SessionExpired reason={live.connectError?.code} />;
   if (notFound) {
     return (
       <section className="card">
@@ -63,7 +66,8 @@ export function OrderPage({ orderId, token }: { orderId: string; token: string }
     );
   }
   const order = live.order;
-  const status = live.statusChange?.status ?? order?.status ?? "created";
+  // Only what the server said: no status until the snapshot or an event gave one.
+  const status = live.statusChange?.status ?? order?.status ?? null;
   const progress = live.statusChange?.jobProgress ?? order?.jobProgress ?? 0;
   const error = live.error;
   return (
@@ -74,25 +78,33 @@ export function OrderPage({ orderId, token }: { orderId: string; token: string }
         </h1>
         <ConnectionIndicator state={live.connectionState} error={live.connectError?.code ?? null} />
       </div>
-      <p className="status-line">
-        <StatusBadge status={status} /> <strong data-testid="status-label">{LABELS[status] ?? status}</strong>
+      <p className="status-line" role="status" aria-live="polite" data-testid="status-line">
+        {status ? (
+          <>
+            <StatusBadge status={status} /> <strong data-testid="status-label">{LABELS[status] ?? status}</strong>
+          </>
+        ) : (
+          <span className="muted" data-testid="status-loading">
+            Loading the order…
+          </span>
+        )}
       </p>
       {live.paymentConfirmed && (
         <p className="ok" data-testid="payment">
           Payment received: {String(live.paymentConfirmed.amount ?? "")} {live.paymentConfirmed.currency.toUpperCase()}
         </p>
       )}
-      {status === "processing" && <ProgressBar value={progress} label="Fulfillment progress" />}
-      {error && status !== "fulfilled" && (
-        <p className={error.retryable ? "warn" : "err"} role="alert">
-          {error.retryable ? "A supplier hiccup — retrying automatically." : "We could not complete this order."} {error.error ?? error.message}
+      {status && status !== "failed" && <Steps status={status} progress={progress} />}
+      {error && error.retryable && status !== "fulfilled" && status !== "failed" && (
+        <p className="warn" role="alert">
+          A supplier hiccup — we are retrying automatically. Nothing for you to do.
         </p>
       )}
-      {status === "failed" && !error && order?.error && <p className="err" role="alert">{order.error}</p>}
+      {status === "failed" && <FailedNotice reason={error?.error ?? error?.message ?? order?.error ?? null} />}
       <h2>Items</h2>
       <ul className="items">
         {(order?.items ?? []).map((item) => (
-          <Item key={item.itemId} item={item} fulfilled={status === "fulfilled"} />
+          <Item key={item.itemId} item={item} fulfilled={status === "fulfilled"} failed={status === "failed"} />
         ))}
       </ul>
       <h2>Timeline</h2>
@@ -107,8 +119,51 @@ export function OrderPage({ orderId, token }: { orderId: string; token: string }
   );
 }
 
-function Item({ item, fulfilled }: { item: OrderItem; fulfilled: boolean }) {
+// The three steps a shopper waits through, the current one marked (aria-current="step").
+const STEPS = [{ label: "Payment confirmed" }, { label: "Purchasing your keys" }, { label: "Keys ready" }] as const;
+function Steps({ status, progress }: { status: string; progress: number }) {
+  const current = status === "created" ? 0 : status === "paid" || status === "processing" ? 1 : status === "fulfilled" ? 3 : 0;
+  return (
+    <ol className="steps" data-testid="steps" aria-label="Order progress">
+      {STEPS.map((step, i) => {
+        const state = i < current ? "done" : i === current ? "current" : "todo";
+        return (
+          <li key={step.label} className={`step step-${state}`} aria-current={state === "current" ? "step" : undefined}>
+            <span className="step-mark" aria-hidden="true">{state === "done" ? "✓" : i + 1}</span> {step.label}
+            {state === "current" && i === 1 && status === "processing" && progress > 0 && <span className="muted"> ({progress}%)</span>}
+            {state === "current" && i === 0 && <span className="muted"> (waiting for your payment)</span>}
+          </li>
+        );
+      })}
+    </ol>
+  );
+}
+
+function FailedNotice({ reason }: { reason: string | null }) {
+  return (
+    <div className="failed-notice" role="alert" data-testid="failed-notice">
+      <p className="err">
+        <strong>We could not complete your order.</strong> {reason ? `What happened: ${plainReason(reason)}.` : ""}
+      </p>
+      <p>
+        You will not be charged for keys you did not receive: the payment is refunded to the method you paid with, usually within 5
+        business days. Questions? <a href="mailto:support@example.com">Contact support</a> with your order number.
+      </p>
+    </div>
+  );
+}
+function plainReason(reason: string): string {
+  if (/out[_ -]?of[_ -]?stock|oos/i.test(reason)) return "the product sold out at our supplier";
+  if (/refund/i.test(reason)) return "the payment was refunded";
+  return reason.replace(/_/g, " ");
+}
+
+function Item({ item, fulfilled, failed }: { item: OrderItem; fulfilled: boolean; failed: boolean }) {
   const [key, setKey] = useState<string | null>(null);
+  const keyRef = useRef<HTMLElement | null>(null);
+  useEffect(() => {
+    if (key) keyRef.current?.focus(); // the revealed key takes the focus the button had
+  }, [key]);
   const [error, setError] = useState<string | null>(null);
   const [copied, setCopied] = useState(false);
   const reveal = async () => {
@@ -125,7 +180,7 @@ function Item({ item, fulfilled }: { item: OrderItem; fulfilled: boolean }) {
       <span>
         {item.productId} × {item.quantity}
       </span>{" "}
-      <StatusBadge status={item.status} />
+      {failed && item.status !== "delivered" ? <StatusBadge status="not delivered" /> : <StatusBadge status={item.status} />}
       {fulfilled && item.signedUrl && !key && (
         <button type="button" onClick={reveal}>
           Reveal key
@@ -133,7 +188,9 @@ function Item({ item, fulfilled }: { item: OrderItem; fulfilled: boolean }) {
       )}
       {key && (
         <span className="key">
-          <code data-testid="key">{key}</code>
+          <code data-testid="key" tabIndex={-1} ref={keyRef} aria-label={`Key for ${item.productId}`}>
+            {key}
+          </code>
           <button
             type="button"
             onClick={() => {

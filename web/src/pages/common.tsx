@@ -1,3 +1,5 @@
+import { ApiError } from "../lib/api";
+import { clearToken } from "../lib/auth";
 import type { ConnectionState } from "../lib/events";
 export function StatusBadge({ status }: { status: string }) {
   return <span className={`badge badge-${status}`}>{status}</span>;
@@ -23,4 +25,24 @@ export function ProgressBar({ value, label }: { value: number; label: string }) 
       <span className="pct">{v}%</span>
     </div>
   );
+}
+
+/** What every page shows when the gateway refuses the session: never a made-up state. */
+export function SessionExpired({ reason }: { reason?: string | null }) {
+  return (
+    <section className="card" data-testid="session-expired">
+      <h1>Your session has expired</h1>
+      <p>
+        {reason === "token_invalid" ? "We could not verify your sign-in." : "For your security, sign-ins do not last forever."}{" "}
+        Please <a href="/login" onClick={() => clearToken()}>sign in again</a> to see your orders.
+      </p>
+    </section>
+  );
+}
+
+/** Whether an error from the API or a refused connect means the session is no longer valid. */
+export function isAuthFailure(e: unknown): boolean {
+  if (e instanceof ApiError) return e.status === 401;
+  const code = (e as { code?: string } | null)?.code;
+  return code === "token_expired" || code === "token_invalid" || code === "token_missing";
 }

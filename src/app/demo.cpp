@@ -9,7 +9,9 @@
 #include <boost/json.hpp>
 
 #include <cstdio>
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <vector>
 
 namespace fg::app {
@@ -52,6 +54,42 @@ void DemoDriver::Run() {
     long long payment_id;
   };
   std::vector<Step> steps;
+  // What a previous run still owed: resumed a second apart, in order.
+  if (!config_.state_file.empty()) {
+    std::ifstream in(config_.state_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    boost::system::error_code ec;
+    const auto saved = json::parse(text.str(), ec);
+    if (!ec && saved.is_array()) {
+      auto due = std::chrono::steady_clock::now();
+      for (const auto& v : saved.as_array()) {
+        const auto* o = v.if_object();
+        if (!o || !o->contains("orderId") || !o->contains("paymentStatus") || !o->contains("paymentId")) continue;
+        const auto* id = o->at("orderId").if_string();
+        const auto* status = o->at("paymentStatus").if_string();
+        const auto* pid = o->at("paymentId").if_int64();
+        if (!id || !status || !pid) continue;
+        due += std::chrono::seconds(1);
+        steps.push_back({due, std::string(*id), std::string(*status), *pid});
+      }
+      if (!steps.empty()) spdlog::info("demo: resuming {} payment steps left by the previous run", steps.size());
+    }
+  }
+  auto save = [&] {
+    if (config_.state_file.empty()) return;
+    json::array out;
+    for (const auto& s : steps)
+      out.push_back(
+          json::object{{"orderId", s.order_id}, {"paymentStatus", s.payment_status}, {"paymentId", s.payment_id}});
+    const std::string tmp = config_.state_file + ".tmp";
+    {
+      std::ofstream f(tmp, std::ios::trunc);
+      f << json::serialize(out);
+      if (!f) return spdlog::warn("demo: cannot write {}", tmp);
+    }
+    std::rename(tmp.c_str(), config_.state_file.c_str());
+  };
   auto next_order = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   while (running_) {
     const auto now = std::chrono::steady_clock::now();
@@ -75,6 +113,7 @@ void DemoDriver::Run() {
         const long long payment_id = 5'000'000'000LL + static_cast<long long>(rng() % 1'000'000'000LL);
         steps.push_back({now + std::chrono::seconds(3), order_id, "waiting", payment_id});
         steps.push_back({now + std::chrono::seconds(6), order_id, chance(0.08) ? "expired" : "finished", payment_id});
+        save();
         spdlog::info("demo: order {} for {} ({} items)", order_id, user, items.size());
       }
     }
@@ -98,8 +137,13 @@ void DemoDriver::Run() {
                        {"outcome_currency", "eth"}};
       const std::string body = json::serialize(ipn);
       const auto sig = fulfillment::NowPaymentsSignature(body, config_.ipn_secret).value_or("");
-      post("/webhooks/nowpayments", body, {{"x-nowpayments-sig", sig}});
+      const auto r = post("/webhooks/nowpayments", body, {{"x-nowpayments-sig", sig}});
+      if (r.status == 0) {  // the gateway did not answer (stopping): keep the step for the next run
+        ++it;
+        continue;
+      }
       it = steps.erase(it);
+      save();
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

@@ -1,7 +1,9 @@
 // Demo mode: users with printed tokens, and a driver that keeps orders flowing through the real
 // paths — order creation over the API, signed NOWPayments IPNs posted to the webhook, the job
 // queue with the in-process supplier simulator (occasional transient failures and retries, an
-// occasional out-of-stock product that fails for good, an occasional expired payment).
+// occasional out-of-stock product that fails for good, an occasional expired payment). The
+// payments it still owes are kept in the data dir, so after a restart its orders that were
+// awaiting payment move on instead of waiting forever.
 #pragma once
 
 #include <atomic>
@@ -19,6 +21,8 @@ struct DemoConfig {
   unsigned short port = 0;
   std::string api_key, ipn_secret;
   std::chrono::milliseconds interval{5000};  // one new order per interval
+  // The payments it still owes its orders, kept across restarts (empty: not kept).
+  std::string state_file;
 };
 
 class DemoDriver {

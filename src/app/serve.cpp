@@ -201,6 +201,7 @@ int Serve(Config c) {
     dc.api_key = c.api_key;
     dc.ipn_secret = c.service.ipn_secret;
     dc.interval = c.demo_interval;
+    dc.state_file = (std::filesystem::path(c.data_dir) / "demo-pending.json").string();
     demo = std::make_unique<DemoDriver>(dc);
   }
   if (c.demo) {

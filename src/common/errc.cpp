@@ -66,6 +66,8 @@ std::string_view WireCode(errc e) {
       return "link_expired";
     case errc::not_failed:
       return "not_failed";
+    case errc::not_retryable:
+      return "not_retryable";
     case errc::payment_not_completed:
       return "payment_not_completed";
     case errc::too_many_subscriptions:

@@ -34,6 +34,7 @@ enum class errc {
   order_not_found,
   link_expired,
   not_failed,
+  not_retryable,
   payment_not_completed,
   too_many_subscriptions,
   // load and faults

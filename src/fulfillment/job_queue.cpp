@@ -22,6 +22,8 @@ json::object JobView(const store::JobRow& j) {
                  {"state", j.state},       {"attempts", j.attempts},    {"maxAttempts", j.max_attempts},
                  {"progress", j.progress}, {"createdAt", j.created_at}, {"updatedAt", j.updated_at}};
   if (!j.last_error.empty()) o["lastError"] = j.last_error;
+  // Whether a manual retry can help: not after a permanent failure (e.g. the product is out of stock).
+  o["retryable"] = j.state == "failed" && !j.permanent;
   if (j.state == "retry" || j.state == "queued") {
     o["nextRunAt"] = IsoTimestamp(std::chrono::system_clock::time_point(std::chrono::milliseconds(j.next_run_at_ms)));
   }
@@ -45,6 +47,22 @@ Result JobQueue::List(const std::optional<std::string>& state) {
   return Ok(json::object{{"jobs", std::move(jobs)}}, true);
 }
 
+Result JobQueue::Summary(std::int64_t window_seconds) {
+  const auto now = std::chrono::system_clock::now();
+  const std::string since = IsoTimestamp(now - std::chrono::seconds(window_seconds));
+  json::object jobs{{"queued", 0}, {"running", 0}, {"retry", 0}, {"completed", 0}, {"failed", 0}};
+  json::object webhooks{{"received", 0}, {"verified", 0}, {"processed", 0}, {"failed", 0}};
+  store_.Transaction([&](store::Tx& tx) {
+    for (const auto& [state, n] : tx.CountJobs(since)) jobs[state] = n;
+    for (const auto& [status, n] : tx.CountWebhooks(since)) webhooks[status] = n;
+  });
+  return Ok(json::object{{"windowSeconds", window_seconds},
+                         {"since", since},
+                         {"jobs", std::move(jobs)},
+                         {"webhooks", std::move(webhooks)}},
+            true);
+}
+
 Result JobQueue::Retry(const std::string& job_id) {
   Result r = Fail(errc::not_found, "no such job");
   Outbox out(sink_);
@@ -53,6 +71,10 @@ Result JobQueue::Retry(const std::string& job_id) {
     if (!job) return;
     if (job->state != "failed") {
       r = Fail(errc::not_failed, "only a failed job can be retried (it is " + job->state + ")");
+      return;
+    }
+    if (job->permanent) {
+      r = Fail(errc::not_retryable, "this job failed for good (" + job->last_error + "): retrying cannot help");
       return;
     }
     auto order = tx.GetOrder(job->order_id);

@@ -19,8 +19,11 @@ class JobQueue {
       : store_(store), sink_(std::move(sink)), config_(config) {}
 
   Result List(const std::optional<std::string>& state);
-  // An operator's re-run of a failed job (never of an order whose payment is final-failed).
+  // An operator's re-run of a failed job (never of an order whose payment is final-failed, nor
+  // after a permanent failure: not_retryable).
   Result Retry(const std::string& job_id);
+  // Jobs by state and webhook records by outcome, of those updated in the last `window_seconds`.
+  Result Summary(std::int64_t window_seconds);
   // In the transaction that made `order_id` paid: its job, unless it has one. Returns the new id.
   std::optional<std::string> EnqueueFor(store::Tx& tx, Outbox& out, const std::string& order_id);
   // The next due job, leased to the caller.

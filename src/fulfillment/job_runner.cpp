@@ -308,6 +308,7 @@ void JobRunner::OnFailure(Run& run, const std::exception& e) {
     err.max_attempts = job.max_attempts;
     if (final) {
       job.state = "failed";
+      job.permanent = !transient;
       tx.UpdateJob(job);
       o->status = ToString(OrderStatus::kFailed);
       o->fulfillment_status = "failed";

@@ -191,6 +191,39 @@ TEST_F(ServiceTest, PermanentFailureFailsAtOnce) {
   EXPECT_FALSE(service->RunOnce());
   EXPECT_EQ(Last("fulfillment:error").at("severity"), "critical");
   EXPECT_EQ(OrderOf(id).at("status"), "failed");
+  // A retry cannot bring the stock back: the job says so and the retry is refused.
+  const auto jobs = service->ListJobs(std::string("failed")).body.as_object().at("jobs").as_array();
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].as_object().at("retryable"), false);
+  const std::string job_id(jobs[0].as_object().at("jobId").as_string());
+  EXPECT_EQ(service->RetryJob(job_id).code, errc::not_retryable);
+  EXPECT_EQ(OrderOf(id).at("status"), "failed");
+  // An exhausted transient failure is different: the same check offers the retry.
+  const auto id2 = Create("bob", json::array{json::object{{"productId", "p"}}});
+  Ipn(id2, "finished", 7);
+  supplier.out_of_stock = false;
+  supplier.fail_next = 100;
+  for (int i = 0; i < 10 && service->RunOnce(); ++i) {
+  }
+  int seen = 0;
+  const auto failed = service->ListJobs(std::string("failed"));
+  for (const auto& j : failed.body.as_object().at("jobs").as_array()) {
+    if (j.as_object().at("orderId").as_string() != id2) continue;
+    ++seen;
+    EXPECT_EQ(j.as_object().at("retryable"), true);
+  }
+  EXPECT_EQ(seen, 1);
+}
+
+TEST_F(ServiceTest, SummaryCountsJobsAndWebhooksOfTheWindow) {
+  const auto id = Create("alice", json::array{json::object{{"productId", "p"}}});
+  Ipn(id, "finished");
+  EXPECT_TRUE(service->RunOnce());
+  const auto s = service->Summary(3600).body.as_object();
+  EXPECT_EQ(s.at("windowSeconds"), 3600);
+  EXPECT_EQ(s.at("jobs").as_object().at("completed"), 1);
+  EXPECT_EQ(s.at("jobs").as_object().at("failed"), 0);
+  EXPECT_EQ(s.at("webhooks").as_object().at("processed"), 1);
 }
 
 TEST_F(ServiceTest, PaymentFailureAndStatesOnlyMoveForward) {

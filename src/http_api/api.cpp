@@ -120,6 +120,7 @@ const std::vector<Api::Route>& Api::Routes() {
       {V::post, "/api/v1/events", Access::kApiKey, &Api::PostEvents},
       {V::get, "/api/v1/jobs", Access::kStaff, &Api::ListJobs},
       {V::post, "/api/v1/jobs/{}/retry", Access::kStaff, &Api::RetryJob},
+      {V::get, "/api/v1/admin/summary", Access::kStaff, &Api::Summary},
       {V::get, "/api/v1/orders", Access::kCaller, &Api::ListOrders},
       {V::post, "/api/v1/orders", Access::kCaller, &Api::CreateOrder},
       {V::get, "/api/v1/orders/{}", Access::kCaller, &Api::GetOrder},
@@ -266,6 +267,19 @@ void Api::ListJobs(const Request& call) {
   std::optional<std::string> state = net::Query(call.target).Get("state");
   if (state && state->empty()) state.reset();
   RunService(call.conn, call.req.version(), [&svc = service_, state] { return svc.ListJobs(state); });
+}
+
+void Api::Summary(const Request& call) {
+  std::int64_t window = 3600;
+  if (const auto v = net::Query(call.target).Get("windowSeconds")) {
+    const auto r = std::from_chars(v->data(), v->data() + v->size(), window);
+    if (r.ec != std::errc() || r.ptr != v->data() + v->size() || window < 60 || window > kMaxSummaryWindow) {
+      Fail(call, errc::invalid_query,
+           "\"windowSeconds\" must be an integer from 60 to " + std::to_string(kMaxSummaryWindow));
+      return;
+    }
+  }
+  RunService(call.conn, call.req.version(), [&svc = service_, window] { return svc.Summary(window); });
 }
 
 void Api::RetryJob(const Request& call) {

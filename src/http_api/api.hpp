@@ -66,6 +66,8 @@ class Api {
   void KinguinWebhook(const Request& call);
   void RevealKey(const Request& call);
   void PostEvents(const Request& call);
+  void Summary(const Request& call);
+  static constexpr std::int64_t kMaxSummaryWindow = 30 * 24 * 3600;
   void Publish(const Request& call, std::vector<gateway::LogWriter::Event> events, boost::json::object accepted);
   void ListJobs(const Request& call);
   void RetryJob(const Request& call);

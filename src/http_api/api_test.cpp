@@ -122,6 +122,21 @@ TEST_F(ApiTest, AccessFollowsTheTable) {
   EXPECT_EQ(Call(verb::get, "/api/v1/orders", "Bearer abc.def.ghi").status, 401u);
 }
 
+TEST_F(ApiTest, SummaryIsForStaffWithABoundedWindow) {
+  EXPECT_EQ(Call(verb::get, "/api/v1/admin/summary", Token("alice")).status, 403u);
+  auto r = Call(verb::get, "/api/v1/admin/summary?windowSeconds=900", Token("root", "admin"));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  const auto body = json::parse(r.body).as_object();
+  EXPECT_EQ(body.at("windowSeconds"), 900);
+  EXPECT_EQ(body.at("jobs").as_object().at("failed"), 0);
+  EXPECT_TRUE(body.at("webhooks").as_object().contains("processed"));
+  for (const char* bad : {"59", "2592001", "x", "-5", "60s"}) {
+    r = Call(verb::get, std::string("/api/v1/admin/summary?windowSeconds=") + bad, Token("root", "admin"));
+    EXPECT_EQ(r.status, 400u) << bad;
+    EXPECT_EQ(ErrorCode(r), "invalid_query") << bad;
+  }
+}
+
 TEST_F(ApiTest, CapturesReachTheHandler) {
   const std::string key = "Bearer " + std::string(kApiKey);
   ASSERT_EQ(Call(verb::put, "/api/v1/orders/ord-7", key, R"({"userId":"bob"})").status, 201u);

@@ -36,6 +36,7 @@ int HttpStatus(errc e) {
     case errc::method_not_allowed:
       return 405;
     case errc::not_failed:
+    case errc::not_retryable:
     case errc::payment_not_completed:
       return 409;
     case errc::link_expired:

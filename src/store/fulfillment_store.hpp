@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,6 +53,7 @@ struct JobRow {
   std::int64_t next_run_at_ms = 0, lease_until_ms = 0;
   std::int64_t progress = 0;
   std::string last_error, result, created_at, updated_at;
+  bool permanent = false;  // failed for a reason a retry cannot change (e.g. out of stock)
 };
 
 struct WebhookRow {
@@ -88,6 +90,9 @@ class Tx {
   // lease), now leased: state running, attempts + 1, lease_until = now + lease_ms.
   virtual std::optional<JobRow> LeaseNextJob(const std::string& queue, std::int64_t now_ms, std::int64_t lease_ms) = 0;
   virtual std::vector<JobRow> ListJobs(const std::optional<std::string>& state, std::int64_t limit) = 0;
+  // Jobs by state and webhook records by status, of those last updated at or after `since` (ISO).
+  virtual std::map<std::string, std::int64_t> CountJobs(const std::string& since) = 0;
+  virtual std::map<std::string, std::int64_t> CountWebhooks(const std::string& since) = 0;
   virtual std::int64_t InsertWebhook(const WebhookRow& w) = 0;
   virtual void UpdateWebhook(const WebhookRow& w) = 0;
   // Deletes failed webhook records beyond the newest `keep`.

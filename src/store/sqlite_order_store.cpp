@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   result TEXT NOT NULL DEFAULT '',
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL,
+  failure_permanent INTEGER NOT NULL DEFAULT 0,
   UNIQUE (queue, order_id));
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs(queue, state, next_run_at_ms);
 CREATE TABLE IF NOT EXISTS webhooks (
@@ -118,7 +119,7 @@ OrderRow ReadOrder(const Statement& st) {
 constexpr const char* kJobColumns =
     "job_id, queue, order_id, state, attempts, max_attempts, next_run_at_ms, lease_until_ms, progress, last_error, "
     "result, "
-    "created_at, updated_at";
+    "created_at, updated_at, failure_permanent";
 JobRow ReadJob(const Statement& st) {
   JobRow j;
   j.job_id = st.Text(0);
@@ -134,6 +135,7 @@ JobRow ReadJob(const Statement& st) {
   j.result = st.Text(10);
   j.created_at = st.Text(11);
   j.updated_at = st.Text(12);
+  j.permanent = st.Int(13) != 0;
   return j;
 }
 
@@ -319,7 +321,7 @@ class SqliteTx : public Tx {
     Statement st(db_,
                  "INSERT INTO jobs(job_id, queue, order_id, state, attempts, max_attempts, next_run_at_ms, "
                  "lease_until_ms, progress, "
-                 "last_error, result, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                 "last_error, result, created_at, updated_at, failure_permanent) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     const std::string now = IsoTimestamp();
     st.Bind(1, j.job_id)
         .Bind(2, j.queue)
@@ -332,16 +334,17 @@ class SqliteTx : public Tx {
         .Bind(9, j.progress)
         .Bind(10, j.last_error)
         .Bind(11, j.result);
-    st.Bind(12, now).Bind(13, now);
+    st.Bind(12, now).Bind(13, now).Bind(14, static_cast<std::int64_t>(j.permanent));
     st.Step();
   }
   void UpdateJob(const JobRow& j) override {
     Statement st(db_,
                  "UPDATE jobs SET state=?, attempts=?, max_attempts=?, next_run_at_ms=?, lease_until_ms=?, progress=?, "
                  "last_error=?, "
-                 "result=?, updated_at=? WHERE job_id=?");
+                 "result=?, updated_at=?, failure_permanent=? WHERE job_id=?");
     st.Bind(1, j.state).Bind(2, j.attempts).Bind(3, j.max_attempts).Bind(4, j.next_run_at_ms).Bind(5, j.lease_until_ms);
-    st.Bind(6, j.progress).Bind(7, j.last_error).Bind(8, j.result).Bind(9, IsoTimestamp()).Bind(10, j.job_id);
+    st.Bind(6, j.progress).Bind(7, j.last_error).Bind(8, j.result).Bind(9, IsoTimestamp());
+    st.Bind(10, static_cast<std::int64_t>(j.permanent)).Bind(11, j.job_id);
     st.Step();
   }
   std::optional<JobRow> LeaseNextJob(const std::string& queue, std::int64_t now_ms, std::int64_t lease_ms) override {
@@ -369,6 +372,12 @@ class SqliteTx : public Tx {
     std::vector<JobRow> out;
     while (st.Step()) out.push_back(ReadJob(st));
     return out;
+  }
+  std::map<std::string, std::int64_t> CountJobs(const std::string& since) override {
+    return CountBy("SELECT state, count(*) FROM jobs WHERE updated_at >= ? GROUP BY state", since);
+  }
+  std::map<std::string, std::int64_t> CountWebhooks(const std::string& since) override {
+    return CountBy("SELECT status, count(*) FROM webhooks WHERE updated_at >= ? GROUP BY status", since);
   }
   std::int64_t InsertWebhook(const WebhookRow& w) override {
     Statement st(
@@ -408,6 +417,13 @@ class SqliteTx : public Tx {
   }
 
  private:
+  std::map<std::string, std::int64_t> CountBy(const char* sql, const std::string& since) {
+    Statement st(db_, sql);
+    st.Bind(1, since);
+    std::map<std::string, std::int64_t> out;
+    while (st.Step()) out[st.Text(0)] = st.Int(1);
+    return out;
+  }
   SqliteDb& db_;
   std::uint64_t serial_;
 };
@@ -428,6 +444,14 @@ SqliteStore::SqliteStore(const std::string& path, std::size_t owner_cache_entrie
   if (old_webhooks) {
     db_.Exec("ALTER TABLE webhooks ADD COLUMN body_sha256 TEXT NOT NULL DEFAULT ''");
     db_.Exec("ALTER TABLE webhooks ADD COLUMN body_size INTEGER NOT NULL DEFAULT 0");
+  }
+  // ... and jobs made before permanent failures were told apart get theirs (schema 3).
+  {
+    Statement st(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'");
+    if (st.Step()) {
+      Statement cols(db_, "SELECT 1 FROM pragma_table_info('jobs') WHERE name = 'failure_permanent'");
+      if (!cols.Step()) db_.Exec("ALTER TABLE jobs ADD COLUMN failure_permanent INTEGER NOT NULL DEFAULT 0");
+    }
   }
   db_.Exec(kSchema);
   // Schema 2 kept order timelines in a table of their own (order_events) beside the delivery log:

@@ -123,7 +123,27 @@ describe("pages in a real browser", () => {
     const stats = await page.getByTestId("stats").textContent();
     assert.match(stats, /Connected\s*[1-9]/);
     assert.match(stats, /Admins\s*[1-9]/);
+    // Out of stock is permanent: no Retry offered, and the page says why.
+    const failedRow = page.getByTestId("failed-jobs").locator("li", { hasText: failing.orderId });
+    assert.equal(await failedRow.getByRole("button", { name: "Retry" }).count(), 0);
+    assert.match(await failedRow.textContent(), /permanent/);
+    // One row per webhook call, its stage updated in place; rows carry a time and link to the order.
+    const hookRows = page.getByTestId("webhook-events").locator("li", { hasText: order.orderId });
+    await harness.until(async () => (await hookRows.count()) === 1 && /processed/.test(await hookRows.first().textContent()), 10000, "one processed row");
+    assert.equal(await hookRows.locator("time").count(), 1);
+    assert.equal(await hookRows.locator(`a[href="/orders/${order.orderId}"]`).count(), 1);
+    // Counts come from the server for the chosen window.
+    await harness.until(async () => /completed\s*[1-9]/.test(await page.getByTestId("counts").textContent()), 15000, "server counts");
+    await page.getByTestId("window").selectOption("900");
+    await harness.until(async () => /last 15 minutes/.test(await page.textContent("#counts-h")), 5000, "window label");
+    // Filtering by order id narrows every list.
+    await page.getByTestId("order-filter").fill(failing.orderId);
+    await harness.until(async () => (await page.getByTestId("webhook-events").locator("li", { hasText: order.orderId }).count()) === 0, 5000, "filtered");
+    assert.ok((await page.getByTestId("failed-jobs").locator("li").count()) >= 1);
+    await page.getByTestId("order-filter").fill("");
     await page.screenshot({ path: path.join(ARTIFACTS, "admin-dashboard.png"), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: path.join(ARTIFACTS, "admin-dashboard-phone.png"), fullPage: true });
     await context.close();
   });
 

@@ -46,7 +46,18 @@ export interface JobView {
   progress: number;
   lastError?: string;
   updatedAt: string;
+  /** A manual retry can help (false after a permanent failure such as out of stock). */
+  retryable?: boolean;
 }
+
+export interface Summary {
+  windowSeconds: number;
+  since: string;
+  jobs: Record<"queued" | "running" | "retry" | "completed" | "failed", number>;
+  webhooks: Record<"received" | "verified" | "processed" | "failed", number>;
+}
+export const getSummary = (apiUrl: string, token: string, windowSeconds: number) =>
+  call<Summary>(apiUrl, `/api/v1/admin/summary?windowSeconds=${windowSeconds}`, token);
 export const listJobs = (apiUrl: string, token: string, state?: string) =>
   call<{ jobs: JobView[] }>(apiUrl, `/api/v1/jobs${state ? `?state=${state}` : ""}`, token);
 export const retryJob = (apiUrl: string, token: string, jobId: string) =>

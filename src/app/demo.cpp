@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -20,9 +21,19 @@ namespace json = boost::json;
 namespace http = boost::beast::http;
 
 namespace {
-const char* kProducts[] = {"steam-gift-card-25", "elden-ring-pc",     "windows-11-pro",   "office-2021-home",
-                           "minecraft-java",     "xbox-game-pass-3m", "cyberpunk-2077-pc"};
-}
+struct Product {
+  const char* id;
+  const char* name;
+  const char* price;  // USD
+};
+const Product kProducts[] = {{"steam-gift-card-25", "Steam Gift Card $25", "25.00"},
+                             {"elden-ring-pc", "Elden Ring (PC)", "59.99"},
+                             {"windows-11-pro", "Windows 11 Pro", "199.99"},
+                             {"office-2021-home", "Office Home 2021", "149.99"},
+                             {"minecraft-java", "Minecraft: Java & Bedrock", "29.99"},
+                             {"xbox-game-pass-3m", "Xbox Game Pass Ultimate, 3 months", "50.99"},
+                             {"cyberpunk-2077-pc", "Cyberpunk 2077 (PC)", "39.99"}};
+}  // namespace
 
 void DemoDriver::Start() {
   running_ = true;
@@ -52,6 +63,7 @@ void DemoDriver::Run() {
     std::string order_id;
     std::string payment_status;
     long long payment_id;
+    double total = 0;  // USD, what the order's items cost
   };
   std::vector<Step> steps;
   // What a previous run still owed: resumed a second apart, in order.
@@ -71,7 +83,9 @@ void DemoDriver::Run() {
         const auto* pid = o->at("paymentId").if_int64();
         if (!id || !status || !pid) continue;
         due += std::chrono::seconds(1);
-        steps.push_back({due, std::string(*id), std::string(*status), *pid});
+        const auto* total = o->if_contains("total");
+        steps.push_back({due, std::string(*id), std::string(*status), *pid,
+                         total && total->is_number() ? total->to_number<double>() : 0.0});
       }
       if (!steps.empty()) spdlog::info("demo: resuming {} payment steps left by the previous run", steps.size());
     }
@@ -80,8 +94,10 @@ void DemoDriver::Run() {
     if (config_.state_file.empty()) return;
     json::array out;
     for (const auto& s : steps)
-      out.push_back(
-          json::object{{"orderId", s.order_id}, {"paymentStatus", s.payment_status}, {"paymentId", s.payment_id}});
+      out.push_back(json::object{{"orderId", s.order_id},
+                                 {"paymentStatus", s.payment_status},
+                                 {"paymentId", s.payment_id},
+                                 {"total", s.total}});
     const std::string tmp = config_.state_file + ".tmp";
     {
       std::ofstream f(tmp, std::ios::trunc);
@@ -97,12 +113,21 @@ void DemoDriver::Run() {
       next_order = now + config_.interval;
       const std::string user = kDemoUsers[rng() % std::size(kDemoUsers)];
       json::array items;
+      double total = 0;
       const int n = 1 + static_cast<int>(rng() % 3);
       for (int i = 0; i < n; ++i) {
-        items.push_back(json::object{{"productId", kProducts[rng() % std::size(kProducts)]},
-                                     {"quantity", 1 + static_cast<int>(rng() % 2)}});
+        const auto& p = kProducts[rng() % std::size(kProducts)];
+        const int qty = 1 + static_cast<int>(rng() % 2);
+        total += std::stod(p.price) * qty;
+        items.push_back(json::object{{"productId", p.id}, {"name", p.name}, {"unitPrice", p.price}, {"quantity", qty}});
       }
-      if (chance(0.1)) items.push_back(json::object{{"productId", "oos-retro-bundle"}, {"quantity", 1}});
+      if (chance(0.1)) {
+        items.push_back(json::object{{"productId", "oos-retro-bundle"},
+                                     {"name", "Retro Classics Bundle"},
+                                     {"unitPrice", "14.99"},
+                                     {"quantity", 1}});
+        total += 14.99;
+      }
       auto r =
           post("/api/v1/orders", json::serialize(json::object{{"userId", user}, {"items", items}, {"currency", "USD"}}),
                {{"Authorization", "Bearer " + config_.api_key}});
@@ -111,8 +136,9 @@ void DemoDriver::Run() {
       if (r.status == 201 && !ec && v.is_object() && v.as_object().contains("orderId")) {
         const std::string order_id(v.as_object().at("orderId").as_string());
         const long long payment_id = 5'000'000'000LL + static_cast<long long>(rng() % 1'000'000'000LL);
-        steps.push_back({now + std::chrono::seconds(3), order_id, "waiting", payment_id});
-        steps.push_back({now + std::chrono::seconds(6), order_id, chance(0.08) ? "expired" : "finished", payment_id});
+        steps.push_back({now + std::chrono::seconds(3), order_id, "waiting", payment_id, total});
+        steps.push_back(
+            {now + std::chrono::seconds(6), order_id, chance(0.08) ? "expired" : "finished", payment_id, total});
         save();
         spdlog::info("demo: order {} for {} ({} items)", order_id, user, items.size());
       }
@@ -122,7 +148,7 @@ void DemoDriver::Run() {
         ++it;
         continue;
       }
-      const double price = 9.99 + static_cast<double>(rng() % 5000) / 100.0;
+      const double price = std::round(it->total * 100) / 100;  // the order's total, as the shop sold it
       json::object ipn{{"payment_id", it->payment_id},
                        {"payment_status", it->payment_status},
                        {"pay_address", "0x9d2a6c0b0e1f"},

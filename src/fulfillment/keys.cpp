@@ -18,6 +18,8 @@ json::array KeyLinks::Items(const store::OrderRow& order, const std::vector<stor
   const std::int64_t expires = UnixSeconds() + ttl_.count();
   for (const auto& i : items) {
     json::object it{{"itemId", i.item_id}, {"productId", i.product_id}, {"quantity", i.quantity}, {"status", i.status}};
+    if (!i.name.empty()) it["name"] = i.name;
+    if (!i.unit_price.empty()) it["unitPrice"] = i.unit_price;
     if (with_links && i.status == "delivered") {
       it["signedUrl"] = signer_.SignedPath("/api/v1/keys/" + order.order_id + "/" + i.item_id, expires);
       it["signedUrlExpiresAt"] = IsoTimestamp(std::chrono::system_clock::time_point(std::chrono::seconds(expires)));

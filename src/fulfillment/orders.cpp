@@ -5,7 +5,9 @@
 #include "fulfillment/outbox.hpp"
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <boost/json.hpp>
+#include <cstdio>
 
 namespace fg::fulfillment {
 
@@ -14,6 +16,37 @@ namespace json = boost::json;
 namespace {
 constexpr std::size_t kMaxItems = 50;
 constexpr std::int64_t kMaxQuantity = 100;
+constexpr std::size_t kMaxNameLength = 120;
+
+// A price as sold: a JSON number or a decimal string ("29.99"), at most 9 digits before the point
+// and 4 after. Returns the decimal text, nullopt when it is none of that.
+std::optional<std::string> PriceText(const json::value& v) {
+  std::string text;
+  if (v.is_string()) {
+    text = std::string(v.as_string());
+  } else if (v.is_number()) {
+    const double d = v.to_number<double>();
+    if (!(d >= 0) || d > 999'999'999) return std::nullopt;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f", d);
+    text = buf;
+  } else {
+    return std::nullopt;
+  }
+  const auto dot = text.find('.');
+  const std::string_view whole = std::string_view(text).substr(0, dot);
+  const std::string_view frac = dot == std::string::npos ? std::string_view() : std::string_view(text).substr(dot + 1);
+  auto digits = [](std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (whole.empty() || whole.size() > 9 || !digits(whole)) return std::nullopt;
+  if (dot != std::string::npos && (frac.empty() || frac.size() > 4 || !digits(frac))) return std::nullopt;
+  return text;
+}
+
+bool IsPrintable(std::string_view s) {
+  return std::none_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
 }  // namespace
 
 bool CanSee(const Caller& c, const store::OrderRow& o) {
@@ -30,6 +63,12 @@ json::object OrderService::View(store::Tx& tx, const store::OrderRow& o, bool wi
       {"items", links_.Items(o, tx.GetItems(o.order_id), with_links && o.status == ToString(OrderStatus::kFulfilled))},
       {"createdAt", o.created_at},
       {"updatedAt", o.updated_at}};
+  if (o.number > 0) v["orderNumber"] = o.number;
+  if (!o.payment_json.empty()) {
+    boost::system::error_code ec;
+    auto payment = json::parse(o.payment_json, ec);
+    if (!ec) v["payment"] = std::move(payment);
+  }
   if (!o.job_id.empty()) v["jobId"] = o.job_id;
   if (o.job_progress >= 0) v["jobProgress"] = o.job_progress;
   if (!o.error.empty()) v["error"] = o.error;
@@ -75,7 +114,20 @@ Result OrderService::Create(const Caller& caller, const json::value& body) {
       }
       q = qty->as_int64();
     }
-    rows.push_back(store::ItemRow{"itm_" + RandomId(9), order_id, std::string(pid->as_string()), q, "pending", "", ""});
+    store::ItemRow row{"itm_" + RandomId(9), order_id, std::string(pid->as_string()), q, "pending", "", "", "", ""};
+    if (const auto* name = io->if_contains("name")) {
+      if (!name->is_string() || name->as_string().empty() || name->as_string().size() > kMaxNameLength ||
+          !IsPrintable(name->as_string())) {
+        return Fail(errc::invalid_body, "an item's \"name\" must be 1-120 printable characters");
+      }
+      row.name = std::string(name->as_string());
+    }
+    if (const auto* price = io->if_contains("unitPrice")) {
+      auto text = PriceText(*price);
+      if (!text) return Fail(errc::invalid_body, "an item's \"unitPrice\" must be a non-negative amount such as 29.99");
+      row.unit_price = std::move(*text);
+    }
+    rows.push_back(std::move(row));
   }
   Outbox out(sink_);
   json::object view;

@@ -178,7 +178,6 @@ std::string PaymentService::ApplyPayment(Tx& tx, Outbox& out, const ParsedBody& 
     if (!CanTransition(current, OrderStatus::kPaid)) return "order is already " + order.status;
     order.status = ToString(OrderStatus::kPaid);
     order.payment_status = status;
-    tx.UpdateOrder(order);
     events::PaymentConfirmed confirmed;
     confirmed.order_id = order.order_id;
     confirmed.payment_id = hook.external_id;
@@ -190,7 +189,9 @@ std::string PaymentService::ApplyPayment(Tx& tx, Outbox& out, const ParsedBody& 
     if (!amount || amount->raw == "null") amount = fields.Find("pay_amount");
     confirmed.amount_json = amount ? amount->raw : "null";
     if (const auto* price = fields.Find("price_amount")) confirmed.price_amount_json = price->raw;
-    out.Record(tx, Event::kPaymentConfirmed, order.order_id, ToJson(confirmed));
+    order.payment_json = ToJson(confirmed);  // the snapshot keeps showing what was paid
+    tx.UpdateOrder(order);
+    out.Record(tx, Event::kPaymentConfirmed, order.order_id, order.payment_json);
     status_change("");
     if (auto id = queue_.EnqueueFor(tx, out, order.order_id)) {
       order.job_id = *id;

@@ -248,6 +248,45 @@ TEST_F(ServiceTest, AccessRules) {
   EXPECT_EQ(service->GetOrder(Caller{Caller::Kind::kUser, "alice"}, "ord_missing").code, errc::not_found);
 }
 
+TEST_F(ServiceTest, OrdersCarryNumbersNamesPricesAndTheirPayment) {
+  const Caller alice{Caller::Kind::kUser, "alice"};
+  auto first = service->CreateOrder(
+      alice, json::object{{"items", json::array{json::object{{"productId", "elden-ring-pc"},
+                                                             {"name", "Elden Ring (PC)"},
+                                                             {"unitPrice", 59.99},
+                                                             {"quantity", 2}},
+                                                json::object{{"productId", "gift"}, {"unitPrice", "25"}}}}});
+  ASSERT_TRUE(first.created);
+  const auto second = Create("bob", json::array{json::object{{"productId", "p"}}});
+  const std::string id(first.body.as_object().at("orderId").as_string());
+  auto o = OrderOf(id);
+  EXPECT_EQ(o.at("orderNumber").as_int64() + 1, OrderOf(second).at("orderNumber").as_int64());
+  const auto& items = o.at("items").as_array();
+  EXPECT_EQ(items[0].as_object().at("name"), "Elden Ring (PC)");
+  EXPECT_EQ(items[0].as_object().at("unitPrice"), "59.99");
+  EXPECT_EQ(items[1].as_object().at("unitPrice"), "25");
+  EXPECT_FALSE(items[1].as_object().contains("name"));
+  EXPECT_FALSE(o.contains("payment"));
+  Ipn(id, "finished");
+  o = OrderOf(id);
+  ASSERT_TRUE(o.contains("payment")) << "a reload still shows what was paid";
+  EXPECT_EQ(o.at("payment").as_object().at("currency"), "eth");
+  EXPECT_EQ(o.at("payment").as_object().at("paymentId"), "77");
+  for (const auto& bad : {json::value("12.34567"), json::value(-1), json::value("1e3"), json::value(true)}) {
+    EXPECT_EQ(service
+                  ->CreateOrder(
+                      alice, json::object{{"items", json::array{json::object{{"productId", "p"}, {"unitPrice", bad}}}}})
+                  .code,
+              errc::invalid_body)
+        << json::serialize(bad);
+  }
+  EXPECT_EQ(
+      service
+          ->CreateOrder(alice, json::object{{"items", json::array{json::object{{"productId", "p"}, {"name", "a\nb"}}}}})
+          .code,
+      errc::invalid_body);
+}
+
 TEST_F(ServiceTest, ValidatesOrders) {
   const Caller alice{Caller::Kind::kUser, "alice"};
   EXPECT_EQ(service->CreateOrder(alice, json::object{}).code, errc::invalid_body);

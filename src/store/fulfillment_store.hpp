@@ -30,6 +30,8 @@ struct OrderRow {
   std::string payment_status;
   std::string supplier_ref;  // stored before it is used: a retried job never buys twice
   std::string created_at, updated_at;
+  std::int64_t number = 0;   // the shop-facing order number (1, 2, …), assigned when inserted
+  std::string payment_json;  // the payment:confirmed event, once paid (the snapshot shows it)
 };
 
 struct ItemRow {
@@ -38,6 +40,8 @@ struct ItemRow {
   std::string status = "pending";  // pending | delivered | failed
   std::string key_ref;             // object-store name of the sealed key
   std::string key_type;
+  std::string name;        // the product's name as sold (optional)
+  std::string unit_price;  // decimal text, in the order's currency (optional)
 };
 
 struct EventRow {

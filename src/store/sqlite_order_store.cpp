@@ -23,7 +23,9 @@ CREATE TABLE IF NOT EXISTS orders (
   supplier_ref TEXT NOT NULL DEFAULT '',
   event_seq INTEGER NOT NULL DEFAULT 0,
   created_at TEXT NOT NULL,
-  updated_at TEXT NOT NULL);
+  updated_at TEXT NOT NULL,
+  order_number INTEGER NOT NULL DEFAULT 0,
+  payment_json TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS order_items (
   item_id TEXT PRIMARY KEY,
   order_id TEXT NOT NULL REFERENCES orders(order_id),
@@ -32,8 +34,11 @@ CREATE TABLE IF NOT EXISTS order_items (
   status TEXT NOT NULL DEFAULT 'pending',
   key_ref TEXT NOT NULL DEFAULT '',
   key_type TEXT NOT NULL DEFAULT '',
-  position INTEGER NOT NULL);
+  position INTEGER NOT NULL,
+  name TEXT NOT NULL DEFAULT '',
+  unit_price TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS orders_user ON orders(user_id, created_at);
+CREATE INDEX IF NOT EXISTS orders_number ON orders(order_number);
 CREATE INDEX IF NOT EXISTS order_items_order ON order_items(order_id, position);
 CREATE TABLE IF NOT EXISTS jobs (
   job_id TEXT PRIMARY KEY,
@@ -98,7 +103,7 @@ CREATE TABLE IF NOT EXISTS notifications (
 constexpr const char* kOrderColumns =
     "order_id, user_id, status, fulfillment_status, currency, job_id, job_progress, error, payment_status, "
     "supplier_ref, "
-    "created_at, updated_at";
+    "created_at, updated_at, order_number, payment_json";
 OrderRow ReadOrder(const Statement& st) {
   OrderRow o;
   o.order_id = st.Text(0);
@@ -113,6 +118,8 @@ OrderRow ReadOrder(const Statement& st) {
   o.supplier_ref = st.Text(9);
   o.created_at = st.Text(10);
   o.updated_at = st.Text(11);
+  o.number = st.Int(12);
+  o.payment_json = st.Text(13);
   return o;
 }
 
@@ -223,11 +230,12 @@ class SqliteTx : public Tx {
     Statement st(
         db_,
         "INSERT INTO orders(order_id, user_id, status, fulfillment_status, currency, job_id, job_progress, error, "
-        "payment_status, supplier_ref, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+        "payment_status, supplier_ref, created_at, updated_at, payment_json, order_number) "
+        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?, (SELECT IFNULL(MAX(order_number), 0) + 1 FROM orders))");
     const std::string now = IsoTimestamp();
     st.Bind(1, o.order_id).Bind(2, o.user_id).Bind(3, o.status).Bind(4, o.fulfillment_status).Bind(5, o.currency);
     st.Bind(6, o.job_id).Bind(7, o.job_progress).Bind(8, o.error).Bind(9, o.payment_status).Bind(10, o.supplier_ref);
-    st.Bind(11, o.created_at.empty() ? now : o.created_at).Bind(12, now);
+    st.Bind(11, o.created_at.empty() ? now : o.created_at).Bind(12, now).Bind(13, o.payment_json);
     st.Step();
     owners_seen.emplace_back(o.order_id, o.user_id);
   }
@@ -235,14 +243,14 @@ class SqliteTx : public Tx {
     Statement st(
         db_,
         "UPDATE orders SET user_id=?, status=?, fulfillment_status=?, currency=?, job_id=?, job_progress=?, error=?, "
-        "payment_status=?, supplier_ref=?, updated_at=? WHERE order_id=?");
+        "payment_status=?, supplier_ref=?, updated_at=?, payment_json=? WHERE order_id=?");
     st.Bind(1, o.user_id).Bind(2, o.status).Bind(3, o.fulfillment_status).Bind(4, o.currency).Bind(5, o.job_id);
     st.Bind(6, o.job_progress)
         .Bind(7, o.error)
         .Bind(8, o.payment_status)
         .Bind(9, o.supplier_ref)
         .Bind(10, IsoTimestamp());
-    st.Bind(11, o.order_id);
+    st.Bind(11, o.payment_json).Bind(12, o.order_id);
     st.Step();
     if (db_.Changes() > 0) owners_seen.emplace_back(o.order_id, o.user_id);
   }
@@ -258,26 +266,28 @@ class SqliteTx : public Tx {
   std::vector<ItemRow> GetItems(const std::string& order_id) override {
     Statement st(
         db_,
-        "SELECT item_id, order_id, product_id, quantity, status, key_ref, key_type FROM order_items WHERE order_id = ? "
+        "SELECT item_id, order_id, product_id, quantity, status, key_ref, key_type, name, unit_price FROM order_items "
+        "WHERE order_id = ? "
         "ORDER BY position");
     st.Bind(1, order_id);
     std::vector<ItemRow> out;
     while (st.Step())
-      out.push_back(ItemRow{st.Text(0), st.Text(1), st.Text(2), st.Int(3), st.Text(4), st.Text(5), st.Text(6)});
+      out.push_back(ItemRow{st.Text(0), st.Text(1), st.Text(2), st.Int(3), st.Text(4), st.Text(5), st.Text(6),
+                            st.Text(7), st.Text(8)});
     return out;
   }
   void InsertItem(const ItemRow& i) override {
     Statement st(
         db_,
-        "INSERT INTO order_items(item_id, order_id, product_id, quantity, status, key_ref, key_type, position) "
-        "VALUES(?,?,?,?,?,?,?, (SELECT COUNT(*) FROM order_items WHERE order_id = ?))");
+        "INSERT INTO order_items(item_id, order_id, product_id, quantity, status, key_ref, key_type, name, unit_price, "
+        "position) VALUES(?,?,?,?,?,?,?,?,?, (SELECT COUNT(*) FROM order_items WHERE order_id = ?))");
     st.Bind(1, i.item_id)
         .Bind(2, i.order_id)
         .Bind(3, i.product_id)
         .Bind(4, i.quantity)
         .Bind(5, i.status)
         .Bind(6, i.key_ref);
-    st.Bind(7, i.key_type).Bind(8, i.order_id);
+    st.Bind(7, i.key_type).Bind(8, i.name).Bind(9, i.unit_price).Bind(10, i.order_id);
     st.Step();
   }
   void UpdateItem(const ItemRow& i) override {
@@ -432,27 +442,24 @@ class SqliteTx : public Tx {
 
 SqliteStore::SqliteStore(const std::string& path, std::size_t owner_cache_entries, std::size_t unknown_order_entries)
     : db_(path), owners_(owner_cache_entries, unknown_order_entries) {
-  // Databases made before the webhook body digest existed get its columns (schema version 2).
-  bool old_webhooks = false;
-  {
-    Statement st(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'webhooks'");
-    if (st.Step()) {
-      Statement cols(db_, "SELECT 1 FROM pragma_table_info('webhooks') WHERE name = 'body_sha256'");
-      old_webhooks = !cols.Step();
-    }
-  }
-  if (old_webhooks) {
-    db_.Exec("ALTER TABLE webhooks ADD COLUMN body_sha256 TEXT NOT NULL DEFAULT ''");
-    db_.Exec("ALTER TABLE webhooks ADD COLUMN body_size INTEGER NOT NULL DEFAULT 0");
-  }
-  // ... and jobs made before permanent failures were told apart get theirs (schema 3).
-  {
-    Statement st(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'");
-    if (st.Step()) {
-      Statement cols(db_, "SELECT 1 FROM pragma_table_info('jobs') WHERE name = 'failure_permanent'");
-      if (!cols.Step()) db_.Exec("ALTER TABLE jobs ADD COLUMN failure_permanent INTEGER NOT NULL DEFAULT 0");
-    }
-  }
+  // Tables made by earlier versions get the columns added since (CREATE TABLE IF NOT EXISTS below
+  // leaves an existing table as it is).
+  const auto add_column = [this](const char* table, const char* column, const char* declaration) {
+    Statement st(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
+    st.Bind(1, std::string(table));
+    if (!st.Step()) return;  // a new database: the schema creates it whole
+    Statement cols(db_, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
+    cols.Bind(1, std::string(table)).Bind(2, std::string(column));
+    if (!cols.Step())
+      db_.Exec((std::string("ALTER TABLE ") + table + " ADD COLUMN " + column + " " + declaration).c_str());
+  };
+  add_column("webhooks", "body_sha256", "TEXT NOT NULL DEFAULT ''");  // schema 2
+  add_column("webhooks", "body_size", "INTEGER NOT NULL DEFAULT 0");
+  add_column("jobs", "failure_permanent", "INTEGER NOT NULL DEFAULT 0");  // schema 3
+  add_column("orders", "order_number", "INTEGER NOT NULL DEFAULT 0");
+  add_column("orders", "payment_json", "TEXT NOT NULL DEFAULT ''");
+  add_column("order_items", "name", "TEXT NOT NULL DEFAULT ''");
+  add_column("order_items", "unit_price", "TEXT NOT NULL DEFAULT ''");
   db_.Exec(kSchema);
   // Schema 2 kept order timelines in a table of their own (order_events) beside the delivery log:
   // its entries move into the log (those the log does not hold yet), as timeline entries that are

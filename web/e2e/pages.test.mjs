@@ -70,7 +70,7 @@ describe("pages in a real browser", () => {
   it("shopper page: awaiting payment → Keys ready as a signed IPN arrives; the key is revealed", async () => {
     const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
     const page = await signIn(context, "alice");
-    const order = await (await gw.api("POST", "/api/v1/orders", { userId: "alice", items: [{ productId: "elden-ring-pc", quantity: 1 }, { productId: "windows-11-pro", quantity: 2 }] })).json();
+    const order = await (await gw.api("POST", "/api/v1/orders", { userId: "alice", items: [{ productId: "elden-ring-pc", name: "Elden Ring (PC)", unitPrice: "59.99", quantity: 1 }, { productId: "windows-11-pro", name: "Windows 11 Pro", unitPrice: "199.99", quantity: 2 }] })).json();
     const sockets = [];
     const consoleErrors = [];
     page.on("websocket", (ws) => sockets.push(ws));
@@ -96,8 +96,17 @@ describe("pages in a real browser", () => {
     assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-testid")), "key", "focus moves to the revealed key");
     assert.equal(await page.locator('[aria-current="step"]').count(), 0, "every step done");
     const timeline = await page.getByTestId("timeline").textContent();
-    assert.match(timeline, /Payment confirmed/);
+    assert.match(timeline, /Payment confirmed: 0\.0042 ETH/);
     assert.match(timeline, /Keys delivered/);
+    // Names and numbers a shopper knows, the price as sold beside the same crypto amount.
+    assert.match(await page.getByTestId("order-title").textContent(), /^Order #\d+$/);
+    assert.match(await page.locator(".items").textContent(), /Elden Ring \(PC\)/);
+    assert.doesNotMatch(await page.locator(".items").textContent(), /elden-ring-pc/);
+    assert.match(await page.getByTestId("payment").textContent(), /0\.0042 ETH \(USD 459\.97\)/);
+    // After a reload the payment is still there: it comes with the snapshot.
+    await page.reload();
+    await page.getByTestId("status-label").getByText("Keys ready").waitFor();
+    assert.match(await page.getByTestId("payment").textContent(), /0\.0042 ETH \(USD 459\.97\)/);
     await page.screenshot({ path: path.join(ARTIFACTS, "order-keys-ready.png"), fullPage: true });
     // phone-sized: nothing wider than the screen
     await page.setViewportSize({ width: 390, height: 844 });
@@ -268,6 +277,37 @@ describe("pages in a real browser", () => {
       await page.getByTestId("list-error").waitFor({ timeout: 15000 });
       second = await harness.startGateway({ args, dataDir, port: first.port });
       await page.getByTestId("list-error").waitFor({ state: "detached", timeout: 15000 });
+    } finally {
+      await context.close();
+      await second?.stop();
+      await first.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it("the dashboard reloads from the server after a reconnect that could not resume", async () => {
+    // Recovery off: what happens while the dashboard is away never arrives as events.
+    const dataDir = mkdtempSync(path.join(tmpdir(), "fg-e2e-dash-"));
+    const args = ["--demo", "--demo-interval", "0", "--recovery-window", "0", "--web-dir", path.join(here, "../dist")];
+    const first = await harness.startGateway({ args, dataDir });
+    let second;
+    const context = await browser.newContext();
+    try {
+      const page = await signIn(context, "admin", first.url);
+      await page.waitForURL(/\/admin$/);
+      await page.getByTestId("connection").getByText("Live").waitFor();
+      const exited = new Promise((r) => first.child.once("exit", r));
+      first.child.kill("SIGKILL");
+      await exited;
+      await page.getByTestId("connection").getByText("Reconnecting…").waitFor({ timeout: 10000 });
+      second = await harness.startGateway({ args, dataDir, port: first.port });
+      const failing = await (await second.api("POST", "/api/v1/orders", { userId: "bob", items: [{ productId: "oos-retro-bundle", quantity: 1 }] })).json();
+      await second.ipn({ payment_id: pid++, payment_status: "finished", order_id: failing.orderId, actually_paid: 0.001, pay_currency: "eth" });
+      await harness.until(async () => (await (await second.get(`/api/v1/orders/${failing.orderId}`, harness.API_KEY)).json()).status === "failed", 15000, "failed");
+      // Its job failed while the page was away; only a reload from the API can show it, and the
+      // reconnect itself triggers one (not the 10 s refresh).
+      await page.getByTestId("connection").getByText("Live").waitFor({ timeout: 20000 });
+      await page.getByTestId("failed-jobs").getByText(failing.orderId).waitFor({ timeout: 3000 });
     } finally {
       await context.close();
       await second?.stop();

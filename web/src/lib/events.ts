@@ -6,6 +6,10 @@ export type FulfillmentStatus = "pending" | "in_progress" | "completed" | "faile
 export interface OrderItem {
   itemId: string;
   productId: string;
+  /** The product's name as sold, when the shop gave one. */
+  name?: string;
+  /** Decimal text in the order's currency, when the shop gave one. */
+  unitPrice?: string;
   quantity: number;
   status: "pending" | "delivered" | "failed" | (string & {});
   signedUrl?: string;
@@ -148,6 +152,10 @@ export interface ConnectErrorInfo {
 /** GET /api/v1/orders/{id} */
 export interface OrderSnapshot {
   orderId: string;
+  /** The shop-facing order number (1, 2, …). */
+  orderNumber?: number;
+  /** What was paid (the payment:confirmed event), once paid. */
+  payment?: PaymentConfirmedEvent;
   userId: string;
   status: OrderStatus;
   fulfillmentStatus: FulfillmentStatus;
@@ -191,3 +199,26 @@ export function isNewer(
   if (rank(next.status) !== rank(current.status)) return rank(next.status) > rank(current.status);
   return (next.jobProgress ?? -1) >= (current.jobProgress ?? -1);
 }
+
+/** A crypto amount as every page shows it: at most 6 decimals, no trailing zeros. */
+export function formatCrypto(amount: number | string | null | undefined, currency: string): string {
+  const n = typeof amount === "string" ? Number(amount) : amount;
+  if (n == null || !Number.isFinite(n)) return currency.toUpperCase();
+  return `${n.toLocaleString("en-US", { maximumFractionDigits: 6 })} ${currency.toUpperCase()}`;
+}
+
+/** A price in the order's currency, e.g. "USD 59.99". */
+export function formatPrice(amount: number | string, currency = "USD"): string {
+  const n = typeof amount === "string" ? Number(amount) : amount;
+  return `${currency.toUpperCase()} ${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+}
+
+/** The order's total as sold, when every item has its price. */
+export function orderTotal(items: OrderItem[]): number | null {
+  if (items.length === 0 || items.some((i) => i.unitPrice == null)) return null;
+  return items.reduce((sum, i) => sum + Number(i.unitPrice) * i.quantity, 0);
+}
+
+/** What a page calls an order: its number when it has one. */
+export const orderTitle = (o: { orderId: string; orderNumber?: number } | null, orderId: string) =>
+  o?.orderNumber ? `Order #${o.orderNumber}` : `Order ${orderId}`;

@@ -2,7 +2,7 @@ import { useEffect, useState } from "react";
 
 import { listOrders } from "../lib/api";
 import { claimsOf } from "../lib/auth";
-import type { OrderSnapshot } from "../lib/events";
+import { orderTitle, type OrderSnapshot } from "../lib/events";
 import { SessionExpired, StatusBadge, isAuthFailure } from "./common";
 
 export function HomePage({ token }: { token: string }) {
@@ -43,8 +43,11 @@ export function HomePage({ token }: { token: string }) {
       <ul className="orders">
         {(orders ?? []).map((o) => (
           <li key={o.orderId}>
-            <a href={`/orders/${encodeURIComponent(o.orderId)}`}>{o.orderId}</a> <StatusBadge status={o.status} />
-            <span className="muted"> {o.items.length} item(s) · {new Date(o.createdAt).toLocaleString()}</span>
+            <a href={`/orders/${encodeURIComponent(o.orderId)}`}>{orderTitle(o, o.orderId)}</a> <StatusBadge status={o.status} />
+            <span className="muted">
+              {" "}
+              {o.items.map((i) => i.name ?? i.productId).join(", ")} · {new Date(o.createdAt).toLocaleString()}
+            </span>
           </li>
         ))}
       </ul>

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 
 import { ApiError, getTimeline, revealKey } from "../lib/api";
-import type { OrderItem, TimelineEntry } from "../lib/events";
+import { formatCrypto, formatPrice, orderTitle, orderTotal, type OrderItem, type TimelineEntry } from "../lib/events";
 import { useFulfillmentWebSocket } from "../lib/useFulfillmentWebSocket";
 import { ConnectionIndicator, SessionExpired, StatusBadge, isAuthFailure } from "./common";
 
@@ -17,7 +17,7 @@ function describe(e: TimelineEntry): string {
   const d = e.data as Record<string, unknown>;
   switch (e.event) {
     case "payment:confirmed":
-      return `Payment confirmed${d.amount != null ? `: ${d.amount} ${String(d.currency ?? "").toUpperCase()}` : ""}`;
+      return `Payment confirmed${d.amount != null ? `: ${formatCrypto(d.amount as number, String(d.currency ?? ""))}` : ""}`;
     case "fulfillment:key-delivered":
       return `Keys delivered (${d.itemCount} item${d.itemCount === 1 ? "" : "s"})`;
     case "fulfillment:error":
@@ -70,12 +70,14 @@ export function OrderPage({ orderId, token }: { orderId: string; token: string }
   const status = live.statusChange?.status ?? order?.status ?? null;
   const progress = live.statusChange?.jobProgress ?? order?.jobProgress ?? 0;
   const error = live.error;
+  // What was paid: the live event, or the snapshot's (so a reload still shows it).
+  const payment = live.paymentConfirmed ?? order?.payment ?? null;
+  const total = order ? orderTotal(order.items) : null;
+  const sold = total ?? (payment?.priceAmount != null ? payment.priceAmount : null);
   return (
     <section className="card order">
       <div className="row">
-        <h1>
-          Order <code>{orderId}</code>
-        </h1>
+        <h1 data-testid="order-title">{orderTitle(order, orderId)}</h1>
         <ConnectionIndicator state={live.connectionState} error={live.connectError?.code ?? null} />
       </div>
       <p className="status-line" role="status" aria-live="polite" data-testid="status-line">
@@ -89,9 +91,12 @@ export function OrderPage({ orderId, token }: { orderId: string; token: string }
           </span>
         )}
       </p>
-      {live.paymentConfirmed && (
+      {order?.orderNumber ? <p className="muted order-ref">Reference {orderId}</p> : null}
+      {payment && (
         <p className="ok" data-testid="payment">
-          Payment received: {String(live.paymentConfirmed.amount ?? "")} {live.paymentConfirmed.currency.toUpperCase()}
+          Payment received: {formatCrypto(payment.amount, payment.currency)}
+          {sold != null ? ` (${formatPrice(sold, order?.currency)})` : ""}
+          {payment.txHash ? <span className="muted"> · transaction {payment.txHash.slice(0, 12)}…</span> : null}
         </p>
       )}
       {status && status !== "failed" && <Steps status={status} progress={progress} />}
@@ -104,7 +109,7 @@ export function OrderPage({ orderId, token }: { orderId: string; token: string }
       <h2>Items</h2>
       <ul className="items">
         {(order?.items ?? []).map((item) => (
-          <Item key={item.itemId} item={item} fulfilled={status === "fulfilled"} failed={status === "failed"} />
+          <Item key={item.itemId} item={item} fulfilled={status === "fulfilled"} failed={status === "failed"} currency={order?.currency} />
         ))}
       </ul>
       <h2>Timeline</h2>
@@ -158,7 +163,7 @@ function plainReason(reason: string): string {
   return reason.replace(/_/g, " ");
 }
 
-function Item({ item, fulfilled, failed }: { item: OrderItem; fulfilled: boolean; failed: boolean }) {
+function Item({ item, fulfilled, failed, currency }: { item: OrderItem; fulfilled: boolean; failed: boolean; currency?: string }) {
   const [key, setKey] = useState<string | null>(null);
   const keyRef = useRef<HTMLElement | null>(null);
   useEffect(() => {
@@ -178,7 +183,8 @@ function Item({ item, fulfilled, failed }: { item: OrderItem; fulfilled: boolean
   return (
     <li className="item">
       <span>
-        {item.productId} × {item.quantity}
+        {item.name ?? item.productId} × {item.quantity}
+        {item.unitPrice != null && <span className="muted"> · {formatPrice(Number(item.unitPrice) * item.quantity, currency)}</span>}
       </span>{" "}
       {failed && item.status !== "delivered" ? <StatusBadge status="not delivered" /> : <StatusBadge status={item.status} />}
       {fulfilled && item.signedUrl && !key && (

@@ -27,6 +27,39 @@ async function signIn(context, who, base = gw.url) {
   return page;
 }
 
+// Every visible text node whose colour against its background is below WCAG AA (4.5:1).
+function lowContrast(page) {
+  return page.evaluate(() => {
+    const parse = (c) => {
+      const m = /rgba?\(([^)]+)\)/.exec(c);
+      if (!m) return null;
+      const p = m[1].split(",").map(Number);
+      return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 };
+    };
+    const lum = ({ r, g, b }) => {
+      const f = (c) => ((c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const background = (el) => {
+      for (let e = el; e; e = e.parentElement) {
+        const c = parse(getComputedStyle(e).backgroundColor);
+        if (c && c.a > 0.5) return c;
+      }
+      return { r: 255, g: 255, b: 255 };
+    };
+    const bad = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const el = n.parentElement;
+      if (!n.textContent.trim() || !el || el.closest("svg") || !el.getClientRects().length) continue;
+      const [hi, lo] = [lum(parse(getComputedStyle(el).color)), lum(background(el))].sort((x, y) => y - x);
+      const ratio = (hi + 0.05) / (lo + 0.05);
+      if (ratio < 4.5) bad.push(`"${n.textContent.trim().slice(0, 40)}" ${ratio.toFixed(2)}:1`);
+    }
+    return bad;
+  });
+}
+
 describe("pages in a real browser", () => {
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -84,6 +117,7 @@ describe("pages in a real browser", () => {
     assert.equal(await page.getByTestId("status-line").getAttribute("aria-live"), "polite", "status changes are announced");
     assert.match(await page.locator('[aria-current="step"]').textContent(), /Payment confirmed/);
     assert.equal(await page.locator('link[rel="icon"]').count(), 1, "a favicon");
+    assert.deepEqual(await lowContrast(page), []);
     await page.screenshot({ path: path.join(ARTIFACTS, "order-awaiting-payment.png"), fullPage: true });
     await pay(order.orderId);
     await page.getByTestId("payment").waitFor({ timeout: 10000 });
@@ -107,6 +141,7 @@ describe("pages in a real browser", () => {
     await page.reload();
     await page.getByTestId("status-label").getByText("Keys ready").waitFor();
     assert.match(await page.getByTestId("payment").textContent(), /0\.0042 ETH \(USD 459\.97\)/);
+    assert.deepEqual(await lowContrast(page), []);
     await page.screenshot({ path: path.join(ARTIFACTS, "order-keys-ready.png"), fullPage: true });
     // phone-sized: nothing wider than the screen
     await page.setViewportSize({ width: 390, height: 844 });
@@ -150,6 +185,7 @@ describe("pages in a real browser", () => {
     await harness.until(async () => (await page.getByTestId("webhook-events").locator("li", { hasText: order.orderId }).count()) === 0, 5000, "filtered");
     assert.ok((await page.getByTestId("failed-jobs").locator("li").count()) >= 1);
     await page.getByTestId("order-filter").fill("");
+    assert.deepEqual(await lowContrast(page), []);
     await page.screenshot({ path: path.join(ARTIFACTS, "admin-dashboard.png"), fullPage: true });
     await page.setViewportSize({ width: 390, height: 844 });
     await page.screenshot({ path: path.join(ARTIFACTS, "admin-dashboard-phone.png"), fullPage: true });
@@ -223,7 +259,12 @@ describe("pages in a real browser", () => {
       await page.goto(`${gw.url}/`);
       await page.getByTestId("session-expired").waitFor({ timeout: 10000 });
       assert.doesNotMatch(await page.textContent("main"), /Authorization|Bearer|credentials/, `${name}: no developer text`);
-      if (name === "expired") await page.screenshot({ path: path.join(ARTIFACTS, "session-expired.png"), fullPage: true });
+      if (name === "expired") {
+        assert.deepEqual(await lowContrast(page), []);
+        await page.screenshot({ path: path.join(ARTIFACTS, "session-expired.png"), fullPage: true });
+        await page.setViewportSize({ width: 390, height: 844 });
+        await page.screenshot({ path: path.join(ARTIFACTS, "session-expired-phone.png"), fullPage: true });
+      }
       await context.close();
     }
   });
@@ -242,6 +283,7 @@ describe("pages in a real browser", () => {
     assert.match(text, /refund/);
     assert.match(text, /Contact support/);
     assert.doesNotMatch(await page.locator(".items").textContent(), /pending/, "items of a failed order are not 'pending'");
+    assert.deepEqual(await lowContrast(page), []);
     await page.screenshot({ path: path.join(ARTIFACTS, "order-failed.png"), fullPage: true });
     await page.setViewportSize({ width: 390, height: 844 });
     await page.screenshot({ path: path.join(ARTIFACTS, "order-failed-phone.png"), fullPage: true });
@@ -259,6 +301,14 @@ describe("pages in a real browser", () => {
     await second.getByTestId("admins-only").waitFor();
     assert.equal(await second.getByTestId("connection").count(), 0, "no live dashboard for a shopper");
     await second.screenshot({ path: path.join(ARTIFACTS, "admins-only.png"), fullPage: true });
+    await second.setViewportSize({ width: 390, height: 844 });
+    await second.screenshot({ path: path.join(ARTIFACTS, "admins-only-phone.png"), fullPage: true });
+    await second.goto(`${gw.url}/`);
+    await second.getByRole("heading", { name: "Your orders" }).waitFor();
+    assert.deepEqual(await lowContrast(second), []);
+    await second.screenshot({ path: path.join(ARTIFACTS, "orders-phone.png"), fullPage: true });
+    await second.setViewportSize({ width: 1200, height: 900 });
+    await second.screenshot({ path: path.join(ARTIFACTS, "orders.png"), fullPage: true });
     await context.close();
   });
 

@@ -365,4 +365,35 @@ describe("pages in a real browser", () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
+
+  it("an operator retries a job that can still succeed and sees the outcome; watched orders are listed", async () => {
+    // Every supplier call fails (transiently): two attempts, then the job fails, retryable.
+    const flaky = await harness.startGateway({
+      args: ["--demo", "--demo-interval", "0", "--web-dir", path.join(here, "../dist")],
+      env: { SUPPLIER_SIM_FAILURE_RATE: "1", JOB_MAX_ATTEMPTS: "2" },
+    });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+    try {
+      const page = await signIn(context, "admin", flaky.url);
+      await page.waitForURL(/\/admin$/);
+      await page.getByTestId("connection").getByText("Live").waitFor();
+      const order = await (await flaky.api("POST", "/api/v1/orders", { userId: "bob", items: [{ productId: "minecraft-java", quantity: 1 }] })).json();
+      await flaky.ipn({ payment_id: pid++, payment_status: "finished", order_id: order.orderId, actually_paid: 0.001, pay_currency: "eth" });
+      const row = page.getByTestId("failed-jobs").locator("li", { hasText: order.orderId });
+      await row.waitFor({ timeout: 20000 });
+      await row.getByRole("button", { name: "Retry" }).click();
+      await row.getByText(/Retry queued/).waitFor({ timeout: 5000 });
+      // A shopper's page on the order shows up among the watched orders.
+      const shopper = await context.newPage();
+      await shopper.goto(`${flaky.url}/orders/${order.orderId}`);
+      await shopper.getByTestId("connection").getByText("Live").waitFor();
+      await page.getByRole("button", { name: "Refresh" }).click();
+      await page.getByTestId("watched-orders").getByText(order.orderId).waitFor({ timeout: 5000 });
+      await page.getByTestId("watched-orders").locator(`a[href="/orders/${order.orderId}"]`).first().waitFor();
+    } finally {
+      await context.close();
+      await flaky.stop();
+      flaky.cleanup();
+    }
+  });
 });

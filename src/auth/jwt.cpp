@@ -89,6 +89,7 @@ VerifyResult JwtVerifier::Verify(std::string_view token, std::int64_t now) const
   if (nbf && static_cast<double>(now) + leeway < *nbf) return Invalid("not yet valid");
 
   VerifyResult r;
+  if (exp) r.principal.expires_at = static_cast<std::int64_t>(*exp);
   const auto* sub = claims.if_contains("sub");
   if (!sub || !sub->is_string() || sub->as_string().empty()) return Invalid("sub missing");
   r.principal.user_id = std::string(sub->as_string());

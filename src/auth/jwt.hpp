@@ -22,6 +22,7 @@ struct Principal {
   std::string email;
   std::string role;
   bool admin = false;
+  std::int64_t expires_at = 0;  // the token's exp (Unix seconds); 0: it never expires
 };
 
 enum class TokenError { kNone, kMissing, kInvalid, kExpired };

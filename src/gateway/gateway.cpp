@@ -5,6 +5,7 @@
 #include "common/errc.hpp"
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
@@ -55,6 +56,9 @@ class Gateway::Connection : public Subscriber {
   bool IsAdmin() const override { return principal_.admin; }
   const std::string& UserId() const override { return principal_.user_id; }
   const auth::Principal& Principal() const { return principal_; }
+  void Refreshed(auth::Principal p) { principal_ = std::move(p); }
+  // Token lifetime: fires `auth:expiring` before the token's exp, then ends the socket at exp.
+  std::unique_ptr<boost::asio::steady_timer> expiry;
   std::size_t loop = 0;
   bool registered = false;
 
@@ -317,8 +321,87 @@ Gateway::Recovery Gateway::PrepareRecovery(const std::string& pid, std::optional
   return r;
 }
 
+// The token's lifetime on a live socket (docs/protocol.md): `auth:expiring {expiresAt}` when half
+// the remaining lifetime or 60 s are left (whichever is later), then at exp `auth:expired` and a
+// server disconnect — unless `auth:refresh` brought a newer token meanwhile.
+void Gateway::ScheduleExpiry(const std::shared_ptr<socketio::Socket>& socket, Connection& conn) {
+  const std::int64_t exp = conn.Principal().expires_at;
+  if (exp == 0) {
+    if (conn.expiry) conn.expiry->cancel();
+    return;
+  }
+  if (!conn.expiry) conn.expiry = std::make_unique<boost::asio::steady_timer>(socket->Executor());
+  const auto now = std::chrono::system_clock::now();
+  const auto at_exp = std::chrono::system_clock::time_point(std::chrono::seconds(exp));
+  const auto left = at_exp - now;
+  const auto warn_at = std::max(at_exp - std::chrono::seconds(60), now + left / 2);
+  const bool warned = left <= std::chrono::seconds(0) || warn_at <= now;
+  conn.expiry->expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      (warned ? at_exp : warn_at) - now));
+  conn.expiry->async_wait([this, weak = std::weak_ptr<socketio::Socket>(socket), exp, warned](
+                              boost::system::error_code ec) {
+    if (ec) return;
+    auto s = weak.lock();
+    if (!s || !s->Connected()) return;
+    auto conn = std::any_cast<std::shared_ptr<Connection>>(s->context);
+    if (conn->Principal().expires_at != exp) return;  // refreshed meanwhile: a newer schedule runs
+    const std::string at = IsoTimestamp(std::chrono::system_clock::time_point(std::chrono::seconds(exp)));
+    if (!warned) {
+      s->Emit("auth:expiring", json::array{json::object{{"expiresAt", at}}});
+      // Phase two: the same schedule, now past its warning.
+      conn->expiry->expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::chrono::system_clock::time_point(std::chrono::seconds(exp)) - std::chrono::system_clock::now()));
+      conn->expiry->async_wait([this, weak](boost::system::error_code e2) {
+        if (e2) return;
+        if (auto s2 = weak.lock()) ExpireNow(s2);
+      });
+      return;
+    }
+    ExpireNow(s);
+  });
+}
+
+void Gateway::ExpireNow(const std::shared_ptr<socketio::Socket>& socket) {
+  if (!socket->Connected()) return;
+  auto conn = std::any_cast<std::shared_ptr<Connection>>(socket->context);
+  if (conn->Principal().expires_at == 0 || conn->Principal().expires_at > UnixSeconds()) {
+    ScheduleExpiry(socket, *conn);  // refreshed in time
+    return;
+  }
+  spdlog::info("socket {}: token of user {} expired, disconnecting", socket->Id(), conn->UserId());
+  socket->Emit("auth:expired", json::array{json::object{{"code", "token_expired"}}});
+  socket->Disconnect();
+}
+
+void Gateway::HandleRefresh(const std::shared_ptr<socketio::Socket>& socket, socketio::Event ev) {
+  auto conn = std::any_cast<std::shared_ptr<Connection>>(socket->context);
+  const auto* o = ev.args.empty() ? nullptr : ev.args[0].if_object();
+  const auto* t = o ? o->if_contains("token") : nullptr;
+  if (!t || !t->is_string()) return MaybeAck(socket, ev, AckError(errc::invalid_argument));
+  auto result = verifier_.Verify(t->as_string(), UnixSeconds());
+  if (result.error != auth::TokenError::kNone) {
+    spdlog::info("socket {}: token refresh refused: {} ({})", socket->Id(), auth::ToCode(result.error), result.detail);
+    return MaybeAck(socket, ev, json::object{{"ok", false}, {"error", auth::ToCode(result.error)}});
+  }
+  // Same user, same standing: a refresh never turns a socket into someone else's or an admin's.
+  if (result.principal.user_id != conn->UserId() || result.principal.admin != conn->IsAdmin()) {
+    spdlog::warn("socket {}: token refresh for user {} refused: the token is {}'s{}", socket->Id(), conn->UserId(),
+                 result.principal.user_id, result.principal.admin != conn->IsAdmin() ? " with another role" : "");
+    return MaybeAck(socket, ev, AckError(errc::forbidden));
+  }
+  const std::int64_t exp = result.principal.expires_at;
+  conn->Refreshed(std::move(result.principal));
+  ScheduleExpiry(socket, *conn);
+  MaybeAck(socket, ev,
+           json::object{{"ok", true},
+                        {"expiresAt", exp ? json::value(IsoTimestamp(std::chrono::system_clock::time_point(
+                                                std::chrono::seconds(exp))))
+                                          : json::value(nullptr)}});
+}
+
 void Gateway::OnConnected(const std::shared_ptr<socketio::Socket>& socket) {
   auto conn = std::any_cast<std::shared_ptr<Connection>>(socket->context);
+  ScheduleExpiry(socket, *conn);
   ShardFor(*conn).Add(conn.get());
   if (conn->IsAdmin()) admins_per_shard_[conn->loop].fetch_add(1);
   conn->registered = true;
@@ -382,6 +465,7 @@ void Gateway::OnDisconnect(const std::shared_ptr<socketio::Socket>& socket, std:
   auto* holder = std::any_cast<std::shared_ptr<Connection>>(&socket->context);
   if (!holder || !*holder) return;
   auto conn = *holder;
+  if (conn->expiry) conn->expiry->cancel();
   if (conn->registered) {
     for (const auto& order_id : ShardFor(*conn).Remove(conn.get())) Track(order_id, conn->loop, -1);
     if (conn->IsAdmin()) admins_per_shard_[conn->loop].fetch_sub(1);
@@ -407,6 +491,8 @@ void Gateway::OnEvent(const std::shared_ptr<socketio::Socket>& socket, socketio:
     HandleUnsubscribe(socket, std::move(ev));
   } else if (ev.name == "admin:get-connections") {
     HandleGetConnections(socket, std::move(ev));
+  } else if (ev.name == "auth:refresh") {
+    HandleRefresh(socket, std::move(ev));
   } else {
     spdlog::debug("socket {}: unknown event '{}' ignored", socket->Id(), ev.name);
     MaybeAck(socket, ev, AckError(errc::unknown_event));

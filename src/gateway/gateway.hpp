@@ -97,6 +97,9 @@ class Gateway : public socketio::NamespaceHandler, public std::enable_shared_fro
   void HandleSubscribe(const std::shared_ptr<socketio::Socket>& socket, socketio::Event ev);
   void HandleUnsubscribe(const std::shared_ptr<socketio::Socket>& socket, socketio::Event ev);
   void HandleGetConnections(const std::shared_ptr<socketio::Socket>& socket, socketio::Event ev);
+  void HandleRefresh(const std::shared_ptr<socketio::Socket>& socket, socketio::Event ev);
+  void ScheduleExpiry(const std::shared_ptr<socketio::Socket>& socket, Connection& conn);
+  void ExpireNow(const std::shared_ptr<socketio::Socket>& socket);
 
   // Connection state recovery (docs/protocol.md).
   struct Recovery;

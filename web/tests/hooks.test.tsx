@@ -139,6 +139,31 @@ describe("useFulfillmentWebSocket", () => {
     }
   });
 
+  it("refreshes its token through getToken before exp, and says 'sign in again' without one", async () => {
+    const { orderId } = await newOrder("hook-exp");
+    const inSeconds = (n: number) => Math.floor(Date.now() / 1000) + n;
+    let asked = 0;
+    const shortLived = harness.userToken("hook-exp", { exp: inSeconds(3) }); // one token for every render
+    const kept = renderHook(() =>
+      useFulfillmentWebSocket(orderId, shortLived, {
+        apiUrl: gw.url,
+        getToken: async () => {
+          asked++;
+          return harness.userToken("hook-exp", { exp: inSeconds(600) });
+        },
+      }),
+    );
+    const ended = renderHook(() => useFulfillmentWebSocket(orderId, shortLived, { apiUrl: gw.url }));
+    await waitFor(() => expect(kept.result.current.isConnected && ended.result.current.isConnected).toBe(true));
+    await waitFor(() => expect(ended.result.current.connectError?.code).toBe("token_expired"), { timeout: 6000 });
+    expect(ended.result.current.connectionState).toBe("offline");
+    expect(asked).toBe(1);
+    expect(kept.result.current.connectionState).toBe("live");
+    expect(kept.result.current.connectError).toBeNull();
+    kept.unmount();
+    ended.unmount();
+  }, 15000);
+
   it("cleans up on unmount and keeps one socket across re-renders with new callbacks", async () => {
     const { token, orderId } = await newOrder("hook-cleanup");
     const { result, rerender, unmount } = renderHook(({ cb }) => useFulfillmentWebSocket(orderId, token, { apiUrl: gw.url, onStatusChange: cb }), {

@@ -116,7 +116,13 @@ export interface ServerToClientEvents {
   "admin:job-queue-event": (e: JobQueueEvent) => void;
   "admin:webhook-received": (e: WebhookReceivedEvent) => void;
   "admin:connection-stats": (e: ConnectionStats) => void;
+  /** The socket's token expires at `expiresAt`: send `auth:refresh` with a newer one before then. */
+  "auth:expiring": (e: { expiresAt: string }) => void;
+  /** The token expired without a refresh; the server disconnects the socket right after. */
+  "auth:expired": (e: { code: "token_expired" }) => void;
 }
+
+export type RefreshAck = { ok: true; expiresAt: string | null } | { ok: false; error: string };
 
 export type SubscribeAck =
   | {
@@ -134,6 +140,7 @@ export interface ClientToServerEvents {
   "subscribe:order": (req: { orderId: string; since?: number }, ack: (a: SubscribeAck) => void) => void;
   "unsubscribe:order": (req: { orderId: string }, ack: (a: SubscribeAck) => void) => void;
   "admin:get-connections": (ack: (a: ConnectionStats | ForbiddenAck) => void) => void;
+  "auth:refresh": (req: { token: string }, ack: (a: RefreshAck) => void) => void;
 }
 
 /**

@@ -3,4 +3,5 @@ export * from "./events";
 export { useFulfillmentWebSocket } from "./useFulfillmentWebSocket";
 export type { FulfillmentOptions, FulfillmentState, GatewaySocket } from "./useFulfillmentWebSocket";
 export { useAdminWebSocket } from "./useAdminWebSocket";
+export type { GetToken } from "./tokenLifetime";
 export type { AdminOptions, AdminState, AdminUpdate } from "./useAdminWebSocket";

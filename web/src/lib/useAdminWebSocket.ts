@@ -15,6 +15,7 @@ import type {
   WebhookReceivedEvent,
 } from "./events";
 import type { GatewaySocket } from "./useFulfillmentWebSocket";
+import { followTokenLifetime, type GetToken } from "./tokenLifetime";
 import { useLatest } from "./useLatest";
 
 export type AdminUpdate =
@@ -33,6 +34,8 @@ export interface AdminOptions {
   /** Stats refresh period (default 10000 ms; 0 = only on demand). */
   statsIntervalMs?: number;
   socketOptions?: Record<string, unknown>;
+  /** A newer token before this one expires (see useFulfillmentWebSocket's getToken). */
+  getToken?: GetToken;
   onStatusChange?: (e: StatusChangeEvent) => void;
   onJobEvent?: (e: JobQueueEvent) => void;
   onWebhookReceived?: (e: WebhookReceivedEvent) => void;
@@ -91,6 +94,17 @@ export function useAdminWebSocket(jwtToken: string | null, options: AdminOptions
     setConnectError(null);
     const log = (...a: unknown[]) => opts.current.debug && console.debug("[admin]", ...a);
     const record = (u: AdminUpdate) => setAll((l) => push(l, u, max));
+    followTokenLifetime(
+      s,
+      () => opts.current.getToken,
+      () => {
+        const info = { message: "token expired", code: "token_expired" };
+        setConnectError(info);
+        setConnectionState("offline");
+        opts.current.onConnectError?.(info);
+      },
+      log,
+    );
     s.on("connect", () => {
       setConnected(true);
       setConnectionState("live");

@@ -28,6 +28,7 @@ import {
   type StatusChangeEvent,
   type SubscribeAck,
 } from "./events";
+import { followTokenLifetime, type GetToken } from "./tokenLifetime";
 import { useLatest } from "./useLatest";
 
 export type GatewaySocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -42,6 +43,12 @@ export interface FulfillmentOptions {
   debug?: boolean;
   /** socket.io-client options to add (transports, reconnectionDelay…). */
   socketOptions?: Record<string, unknown>;
+  /**
+   * Called shortly before the token expires (`auth:expiring`): return a newer token for the same
+   * user and the socket carries on; without it the socket ends at `exp` with connectError
+   * `token_expired` ("sign in again").
+   */
+  getToken?: GetToken;
   onStatusChange?: (e: StatusChangeEvent) => void;
   onPaymentConfirmed?: (e: PaymentConfirmedEvent) => void;
   onKeyDelivered?: (e: KeyDeliveredEvent) => void;
@@ -223,6 +230,17 @@ export function useFulfillmentWebSocket(orderId: string | null, jwtToken: string
       setError(e);
       opts.current.onError?.(e);
     };
+    followTokenLifetime(
+      s,
+      () => opts.current.getToken,
+      () => {
+        const info: ConnectErrorInfo = { message: "token expired", code: "token_expired" };
+        setConnectError(info);
+        setConnectionState("offline");
+        opts.current.onConnectError?.(info);
+      },
+      log,
+    );
     s.on("connect", onConnect);
     s.on("disconnect", onDisconnect);
     s.on("connect_error", onConnectError);

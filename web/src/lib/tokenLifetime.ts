@@ -1,0 +1,30 @@
+// Keeps a socket's session alive while its token is replaced: on `auth:expiring` it asks the host
+// application for a newer token (`getToken`) and sends it with `auth:refresh`; the socket's auth
+// is updated too, so a later reconnect presents the new token. On `auth:expired` (no refresh, or
+// none possible) it reports the session as over: the page asks the user to sign in again.
+import type { GatewaySocket } from "./useFulfillmentWebSocket";
+
+export type GetToken = () => Promise<string | null> | string | null;
+
+export function followTokenLifetime(
+  s: GatewaySocket,
+  getToken: () => GetToken | undefined,
+  onExpired: () => void,
+  log: (...a: unknown[]) => void,
+): void {
+  s.on("auth:expiring", ({ expiresAt }) => {
+    const provider = getToken();
+    log("token expires at", expiresAt, provider ? "— refreshing" : "— no getToken, it will end");
+    if (!provider) return;
+    void Promise.resolve(provider())
+      .then((token) => {
+        if (!token) return;
+        s.emit("auth:refresh", { token }, (ack) => {
+          log("refresh", ack);
+          if (ack.ok) s.auth = { ...(typeof s.auth === "object" ? s.auth : {}), token };
+        });
+      })
+      .catch((e) => log("getToken failed", e));
+  });
+  s.on("auth:expired", () => onExpired());
+}

@@ -5,8 +5,8 @@
 #include "common/errc.hpp"
 
 #include <spdlog/spdlog.h>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -336,29 +336,29 @@ void Gateway::ScheduleExpiry(const std::shared_ptr<socketio::Socket>& socket, Co
   const auto left = at_exp - now;
   const auto warn_at = std::max(at_exp - std::chrono::seconds(60), now + left / 2);
   const bool warned = left <= std::chrono::seconds(0) || warn_at <= now;
-  conn.expiry->expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      (warned ? at_exp : warn_at) - now));
-  conn.expiry->async_wait([this, weak = std::weak_ptr<socketio::Socket>(socket), exp, warned](
-                              boost::system::error_code ec) {
-    if (ec) return;
-    auto s = weak.lock();
-    if (!s || !s->Connected()) return;
-    auto conn = std::any_cast<std::shared_ptr<Connection>>(s->context);
-    if (conn->Principal().expires_at != exp) return;  // refreshed meanwhile: a newer schedule runs
-    const std::string at = IsoTimestamp(std::chrono::system_clock::time_point(std::chrono::seconds(exp)));
-    if (!warned) {
-      s->Emit("auth:expiring", json::array{json::object{{"expiresAt", at}}});
-      // Phase two: the same schedule, now past its warning.
-      conn->expiry->expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-          std::chrono::system_clock::time_point(std::chrono::seconds(exp)) - std::chrono::system_clock::now()));
-      conn->expiry->async_wait([this, weak](boost::system::error_code e2) {
-        if (e2) return;
-        if (auto s2 = weak.lock()) ExpireNow(s2);
+  conn.expiry->expires_after(
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>((warned ? at_exp : warn_at) - now));
+  conn.expiry->async_wait(
+      [this, weak = std::weak_ptr<socketio::Socket>(socket), exp, warned](boost::system::error_code ec) {
+        if (ec) return;
+        auto s = weak.lock();
+        if (!s || !s->Connected()) return;
+        auto c = std::any_cast<std::shared_ptr<Connection>>(s->context);
+        if (c->Principal().expires_at != exp) return;  // refreshed meanwhile: a newer schedule runs
+        const std::string at = IsoTimestamp(std::chrono::system_clock::time_point(std::chrono::seconds(exp)));
+        if (!warned) {
+          s->Emit("auth:expiring", json::array{json::object{{"expiresAt", at}}});
+          // Phase two: the same schedule, now past its warning.
+          c->expiry->expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+              std::chrono::system_clock::time_point(std::chrono::seconds(exp)) - std::chrono::system_clock::now()));
+          c->expiry->async_wait([this, weak](boost::system::error_code e2) {
+            if (e2) return;
+            if (auto s2 = weak.lock()) ExpireNow(s2);
+          });
+          return;
+        }
+        ExpireNow(s);
       });
-      return;
-    }
-    ExpireNow(s);
-  });
 }
 
 void Gateway::ExpireNow(const std::shared_ptr<socketio::Socket>& socket) {
@@ -392,11 +392,12 @@ void Gateway::HandleRefresh(const std::shared_ptr<socketio::Socket>& socket, soc
   const std::int64_t exp = result.principal.expires_at;
   conn->Refreshed(std::move(result.principal));
   ScheduleExpiry(socket, *conn);
-  MaybeAck(socket, ev,
-           json::object{{"ok", true},
-                        {"expiresAt", exp ? json::value(IsoTimestamp(std::chrono::system_clock::time_point(
-                                                std::chrono::seconds(exp))))
-                                          : json::value(nullptr)}});
+  MaybeAck(
+      socket, ev,
+      json::object{{"ok", true},
+                   {"expiresAt",
+                    exp ? json::value(IsoTimestamp(std::chrono::system_clock::time_point(std::chrono::seconds(exp))))
+                        : json::value(nullptr)}});
 }
 
 void Gateway::OnConnected(const std::shared_ptr<socketio::Socket>& socket) {

@@ -233,6 +233,7 @@ int Serve(Config c) {
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: closing {} sessions and stopping", sig, engine.SessionCount());
+    api.SetDraining();
     listener->Stop();
     prune.cancel();
     engine.CloseAll("server shutting down");

@@ -114,6 +114,7 @@ const std::vector<Api::Route>& Api::Routes() {
   using V = http::verb;
   static const std::vector<Route> routes{
       {V::get, "/healthz", Access::kAnyone, &Api::Health},
+      {V::get, "/readyz", Access::kAnyone, &Api::Ready},
       {V::post, "/webhooks/nowpayments", Access::kAnyone, &Api::NowPaymentsWebhook},
       {V::post, "/webhooks/kinguin", Access::kAnyone, &Api::KinguinWebhook},
       {V::get, "/api/v1/keys/{}/{}", Access::kAnyone, &Api::RevealKey},  // the link's signature is its authorization
@@ -225,6 +226,39 @@ void Api::Fail(const Request& call, errc e, std::string_view message) {
 
 void Api::Health(const Request& call) {
   call.conn->Respond(JsonResponse(call.req.version(), http::status::ok, json::object{{"status", "ok"}}));
+}
+
+// Readiness, unlike /healthz (liveness): 200 only when a store transaction goes through, 503 when
+// it fails and while the node is draining.
+void Api::Ready(const Request& call) {
+  const unsigned version = call.req.version();
+  if (draining_) {
+    call.conn->Respond(JsonResponse(version, http::status::service_unavailable, json::object{{"status", "draining"}}));
+    return;
+  }
+  const auto answer = [version](const std::shared_ptr<net::HttpConnection>& conn, bool ready) {
+    conn->Respond(ready ? JsonResponse(version, http::status::ok, json::object{{"status", "ready"}})
+                        : JsonResponse(version, http::status::service_unavailable,
+                                       json::object{{"status", "not_ready"}, {"reason", "store"}}));
+  };
+  const std::int64_t now = UnixMillis();
+  if (now - last_probe_ms_.load() < 1000 || probing_.exchange(true)) {
+    answer(call.conn, last_ready_.load());
+    return;
+  }
+  worker_.Submit(
+      call.conn->Executor(),
+      [&store = store_] {
+        store.GetOrder("readyz-probe");  // a whole transaction: BEGIN IMMEDIATE … COMMIT
+        return true;
+      },
+      [this, conn = call.conn, answer](std::optional<bool> ok, const std::string& err) {
+        if (!ok) spdlog::warn("readiness: the store failed: {}", err);
+        last_ready_ = ok.has_value();
+        last_probe_ms_ = UnixMillis();
+        probing_ = false;
+        answer(conn, ok.has_value());
+      });
 }
 
 bool Api::WebhookTooLarge(const Request& call) {

@@ -13,6 +13,8 @@
 #include "store/order_store.hpp"
 #include "store/store_worker.hpp"
 
+#include <atomic>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +25,8 @@ net::Response ErrorResponse(unsigned version, errc e, std::string_view message);
 
 class Api {
  public:
+  // From now on /readyz answers 503 (a node on its way out takes no new clients).
+  void SetDraining() { draining_ = true; }
   Api(gateway::Gateway& gateway, gateway::LogWriter& log, store::OrderStore& store, store::StoreWorker& worker,
       std::string api_key, auth::JwtVerifier verifier, fulfillment::Service& service, const Limits& limits)
       : gateway_(gateway),
@@ -66,6 +70,7 @@ class Api {
   void KinguinWebhook(const Request& call);
   void RevealKey(const Request& call);
   void PostEvents(const Request& call);
+  void Ready(const Request& call);
   void Summary(const Request& call);
   static constexpr std::int64_t kMaxSummaryWindow = 30 * 24 * 3600;
   void Publish(const Request& call, std::vector<gateway::LogWriter::Event> events, boost::json::object accepted);
@@ -88,6 +93,12 @@ class Api {
   gateway::Gateway& gateway_;
   gateway::LogWriter& log_;
   store::OrderStore& store_;
+  std::atomic<bool> draining_{false};
+  // /readyz asks the store at most once a second, one probe at a time: anyone may call it, so it
+  // must not be a way to queue work on the store thread. Others get the latest answer.
+  std::atomic<bool> probing_{false};
+  std::atomic<bool> last_ready_{true};
+  std::atomic<std::int64_t> last_probe_ms_{0};
   store::StoreWorker& worker_;
   std::string api_key_;
   auth::JwtVerifier verifier_;

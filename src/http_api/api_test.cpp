@@ -122,6 +122,17 @@ TEST_F(ApiTest, AccessFollowsTheTable) {
   EXPECT_EQ(Call(verb::get, "/api/v1/orders", "Bearer abc.def.ghi").status, 401u);
 }
 
+TEST_F(ApiTest, ReadyWhileTheStoreAnswersNotWhileDraining) {
+  auto r = Call(verb::get, "/readyz");
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(json::parse(r.body).as_object().at("status"), "ready");
+  api->SetDraining();
+  r = Call(verb::get, "/readyz");
+  EXPECT_EQ(r.status, 503u);
+  EXPECT_EQ(json::parse(r.body).as_object().at("status"), "draining");
+  EXPECT_EQ(Call(verb::get, "/healthz").status, 200u) << "liveness is not readiness";
+}
+
 TEST_F(ApiTest, SummaryIsForStaffWithABoundedWindow) {
   EXPECT_EQ(Call(verb::get, "/api/v1/admin/summary", Token("alice")).status, 403u);
   auto r = Call(verb::get, "/api/v1/admin/summary?windowSeconds=900", Token("root", "admin"));

@@ -27,6 +27,16 @@ async function signIn(context, who, base = gw.url) {
   return page;
 }
 
+// Resolves once a page of `context` (opened after this call) has a Socket.IO WebSocket that
+// carries frames: the upgrade from polling is done.
+function openWebSocket(context) {
+  return new Promise((resolve) => {
+    context.on("page", (page) =>
+      page.on("websocket", (ws) => /transport=websocket/.test(ws.url()) && ws.on("framereceived", () => resolve(ws))),
+    );
+  });
+}
+
 // Every visible text node whose colour against its background is below WCAG AA (4.5:1).
 function lowContrast(page) {
   return page.evaluate(() => {
@@ -343,9 +353,13 @@ describe("pages in a real browser", () => {
     let second;
     const context = await browser.newContext();
     try {
+      const upgraded = openWebSocket(context);
       const page = await signIn(context, "admin", first.url);
       await page.waitForURL(/\/admin$/);
       await page.getByTestId("connection").getByText("Live").waitFor();
+      // Killed once the transport is settled: a kill in the middle of the polling → WebSocket
+      // upgrade can leave socket.io-client unaware of the loss until its ping timeout.
+      await upgraded;
       const exited = new Promise((r) => first.child.once("exit", r));
       first.child.kill("SIGKILL");
       await exited;

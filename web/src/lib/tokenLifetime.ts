@@ -4,6 +4,10 @@
 // none possible) it reports the session as over: the page asks the user to sign in again.
 import type { GatewaySocket } from "./useFulfillmentWebSocket";
 
+/** `auth:expired` as the refused-token `connect_error` it amounts to, for the hooks' one handler. */
+export const expiredTokenError = (): Error & { data: { code: string } } =>
+  Object.assign(new Error("Unauthorized"), { data: { code: "token_expired" } });
+
 export type GetToken = () => Promise<string | null> | string | null;
 
 export function followTokenLifetime(

@@ -15,7 +15,7 @@ import type {
   WebhookReceivedEvent,
 } from "./events";
 import type { GatewaySocket } from "./useFulfillmentWebSocket";
-import { followTokenLifetime, type GetToken } from "./tokenLifetime";
+import { expiredTokenError, followTokenLifetime, type GetToken } from "./tokenLifetime";
 import { useLatest } from "./useLatest";
 
 export type AdminUpdate =
@@ -94,17 +94,7 @@ export function useAdminWebSocket(jwtToken: string | null, options: AdminOptions
     setConnectError(null);
     const log = (...a: unknown[]) => opts.current.debug && console.debug("[admin]", ...a);
     const record = (u: AdminUpdate) => setAll((l) => push(l, u, max));
-    followTokenLifetime(
-      s,
-      () => opts.current.getToken,
-      () => {
-        const info = { message: "token expired", code: "token_expired" };
-        setConnectError(info);
-        setConnectionState("offline");
-        opts.current.onConnectError?.(info);
-      },
-      log,
-    );
+
     s.on("connect", () => {
       setConnected(true);
       setConnectionState("live");
@@ -116,7 +106,7 @@ export function useAdminWebSocket(jwtToken: string | null, options: AdminOptions
       setConnected(false);
       setConnectionState(s.active ? "reconnecting" : "offline");
     });
-    s.on("connect_error", (err: Error & { data?: { code?: string } }) => {
+    const onConnectError = (err: Error & { data?: { code?: string } }) => {
       const info = { message: err.message, code: err.data?.code };
       log("connect_error", info);
       setConnected(false);
@@ -126,7 +116,9 @@ export function useAdminWebSocket(jwtToken: string | null, options: AdminOptions
         s.disconnect();
       }
       opts.current.onConnectError?.(info);
-    });
+    };
+    s.on("connect_error", onConnectError);
+    followTokenLifetime(s, () => opts.current.getToken, () => onConnectError(expiredTokenError()), log);
     const untyped = s as unknown as { on(event: string, fn: (data: unknown) => void): void };
     for (const name of ORDER_EVENTS) {
       untyped.on(name, (data) => {

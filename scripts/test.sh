@@ -9,6 +9,7 @@ scripts/setup.sh --test
 
 pass=0
 fail=0
+failed=()  # "suite: test name" of every failure, repeated just before the final line
 logdir=$(mktemp -d)
 count_ctest() {  # log
   local line
@@ -18,16 +19,22 @@ count_ctest() {  # log
     failed=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/' <<<"$line")
     total=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/' <<<"$line")
     pass=$((pass + total - failed)); fail=$((fail + failed))
+    local name
+    while read -r name; do [ -n "$name" ] && failed+=("$2: $name"); done < <(
+      sed -n '/The following tests FAILED/,$p' "$1" | grep -E '^\s+[0-9]+ - ' | sed -E 's/^\s+[0-9]+ - //' || true)
   else
-    fail=$((fail + 1))
+    fail=$((fail + 1)); failed+=("$2: no ctest summary")
   fi
 }
-count_node() {  # log
-  local p f
+count_node() {  # log suite
+  local p f name
   p=$(grep -E "^# pass [0-9]+" "$1" | tail -1 | awk '{print $3}')
   f=$(grep -E "^# fail [0-9]+" "$1" | tail -1 | awk '{print $3}')
-  if [ -z "$p" ]; then fail=$((fail + 1)); return; fi
+  if [ -z "$p" ]; then fail=$((fail + 1)); failed+=("$2: no node:test summary"); return; fi
   pass=$((pass + p)); fail=$((fail + ${f:-0}))
+  # the innermost failing test of each failed file (node:test nests suites and files)
+  while read -r name; do [ -n "$name" ] && failed+=("$2: $name"); done < <(
+    grep -E "^ *not ok [0-9]+ - " "$1" | sed -E 's/^ *not ok [0-9]+ - //' | sort -u || true)
 }
 
 run_suite() {  # kind
@@ -40,7 +47,7 @@ run_suite() {  # kind
     echo "== $kind: unit tests"
     local ulog="$logdir/unit-$kind.log"
     (cd "$dir" && ctest --output-on-failure -L unit -j 2) 2>&1 | tee "$ulog" | grep -E "tests passed|Failed|\*\*\*" || true
-    count_ctest "$ulog"
+    count_ctest "$ulog" "$kind unit"
   else
     # ThreadSanitizer on the multi-loop paths: sessions, transports, shards, the job workers
     files="./engineio.test.mjs ./gateway.test.mjs ./fulfillment.test.mjs ./slow_consumer.test.mjs ./crash.test.mjs ./hardening.test.mjs ./recovery.test.mjs ./snapshot.test.mjs ./token-lifetime.test.mjs"
@@ -56,7 +63,7 @@ run_suite() {  # kind
   if grep -q "^not ok" "$ilog"; then
     grep -B2 -A30 "^not ok\|^    not ok" "$ilog" | head -150
   fi
-  count_node "$ilog"
+  count_node "$ilog" "$kind integration"
 }
 
 run_web() {  # hooks (Vitest, against the release binary) and pages (Playwright + Chromium)
@@ -68,14 +75,21 @@ run_web() {  # hooks (Vitest, against the release binary) and pages (Playwright 
   local vp vf
   vp=$(grep -E "^ +Tests " "$vlog" | grep -oE "[0-9]+ passed" | grep -oE "[0-9]+" || true)
   vf=$(grep -E "^ +Tests " "$vlog" | grep -oE "[0-9]+ failed" | grep -oE "[0-9]+" || true)
-  if [ -z "$vp$vf" ]; then fail=$((fail + 1)); tail -40 "$vlog"; else pass=$((pass + ${vp:-0})); fail=$((fail + ${vf:-0})); fi
+  if [ -z "$vp$vf" ]; then
+    fail=$((fail + 1)); failed+=("web vitest: no summary"); tail -40 "$vlog"
+  else
+    pass=$((pass + ${vp:-0})); fail=$((fail + ${vf:-0}))
+  fi
+  local name
+  while read -r name; do [ -n "$name" ] && failed+=("web vitest: $name"); done < <(
+    grep -E "^ *(FAIL|×) " "$vlog" | sed -E 's/^ *(FAIL|×) //' | sort -u || true)
   [ -n "$vf" ] && grep -A30 "FAIL" "$vlog" | head -80
   echo "== web: browser tests (playwright-core + Chromium), screenshots in web/test-artifacts/"
   local elog="$logdir/e2e.log"
   (cd web && FG_BIN="$PWD/../build/fulfillment-gateway" node --test e2e/) > "$elog" 2>&1 || true
   grep -E "^not ok|^# (tests|pass|fail)" "$elog" || true
   grep -q "^not ok" "$elog" && grep -B2 -A30 "^    not ok" "$elog" | head -80
-  count_node "$elog"
+  count_node "$elog" "web e2e"
 }
 
 run_fuzz() {  # each libFuzzer target for a few seconds from the committed seeds; crashes fail the run
@@ -94,7 +108,7 @@ run_fuzz() {  # each libFuzzer target for a few seconds from the committed seeds
       pass=$((pass + 1))
     else
       echo "fuzz_$t: CRASH"; tail -30 "$logdir/fuzz-$t.log"
-      fail=$((fail + 1))
+      fail=$((fail + 1)); failed+=("fuzz: fuzz_$t")
     fi
     rm -rf "$corpus"
   done
@@ -106,9 +120,13 @@ for k in $kinds; do
   if [ "$k" = release ]; then
     run_web
     echo "== lint: clang-format and clang-tidy on the lines of the last commit (scripts/lint.sh)"
-    if scripts/lint.sh; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+    if scripts/lint.sh; then pass=$((pass + 1)); else fail=$((fail + 1)); failed+=("lint"); fi
   fi
 done
 [ "${FG_FUZZ:-1}" = 1 ] && run_fuzz
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "== failures"
+  printf '  %s\n' "${failed[@]}"
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -65,7 +65,15 @@ void AddServeOptions(CLI::App& app, Config& c) {
   Opt(app, "--data-dir", "DATA_DIR", c.data_dir, "directory of the embedded SQLite database and sealed keys");
   Opt(app, "--threads", "THREADS", c.threads, "event loops (0: one per core)");
   app.add_option("--jwt-secret", c.jwt_secret, "HS256 secret for user tokens (required)")->envname("JWT_SECRET");
+  app.add_option("--jwt-secret-previous", c.jwt_secret_previous,
+                 "the JWT secret being rotated out: tokens signed with it stay valid until it is removed")
+      ->envname("JWT_SECRET_PREVIOUS");
   app.add_option("--api-key", c.api_key, "bearer key for the server-to-server API (required)")->envname("API_KEY");
+  app.add_option("--metrics-token", c.metrics_token, "bearer token of GET /metrics (default: the API key)")
+      ->envname("METRICS_TOKEN");
+  app.add_option("--metrics-listen", c.metrics_listen,
+                 "host:port serving GET /metrics alone (then not on the main port; no token unless --metrics-token)")
+      ->envname("METRICS_LISTEN");
   List(app, "--cors-origins", "CORS_ORIGINS", c.engine.cors_origins,
        "comma list of allowed browser origins, or * (the gateway's own origin is always allowed)");
   Duration(app, "--ping-interval", "PING_INTERVAL", c.engine.options.ping_interval, "Engine.IO ping interval, ms");
@@ -122,7 +130,17 @@ void AddServeOptions(CLI::App& app, Config& c) {
       "unknown order ids remembered for subscribe");
   Opt(app, "--reveals-per-minute", "REVEALS_PER_MINUTE", c.service.reveals_per_minute,
       "key reveals per order per minute (0: no limit)");
+  Opt(app, "--socket-events-per-s", "SOCKET_EVENTS_PER_S", l.socket_events_per_s,
+      "client events per second per socket (0: no limit)");
+  Opt(app, "--socket-event-burst", "SOCKET_EVENT_BURST", l.socket_event_burst,
+      "client events one socket may send at once; refused this many times in 10 s: disconnected");
+  Opt(app, "--api-key-rate", "API_KEY_RATE", l.api_key_requests_per_s,
+      "REST requests per second with the API key (0: no limit)");
+  Opt(app, "--api-user-rate", "API_USER_RATE", l.api_user_requests_per_s,
+      "REST requests per second per user token (0: no limit)");
   Opt(app, "--log-level", "LOG_LEVEL", c.log_level, "trace|debug|info|warn|error");
+  Opt(app, "--log-format", "LOG_FORMAT", c.log_format, "text | json (one object per line)")
+      ->check(CLI::IsMember({"text", "json"}));
 
   // Fulfillment.
   app.add_option("--ipn-secret", c.service.ipn_secret, "NOWPayments IPN secret (HMAC-SHA512 key)")
@@ -173,7 +191,11 @@ std::optional<std::string> Finish(Config& c) {
     return "JWT_SECRET is too short (" + std::to_string(c.jwt_secret.size()) + " characters; at least " +
            std::to_string(kMinSecretBytes) + ")";
   }
+  if (!c.jwt_secret_previous.empty() && c.jwt_secret_previous.size() < kMinSecretBytes)
+    return "JWT_SECRET_PREVIOUS is too short (at least " + std::to_string(kMinSecretBytes) + " characters)";
   if (c.api_key.empty()) return "API_KEY is not set (the bearer key for the server-to-server API)";
+  if (!c.metrics_listen.empty() && c.metrics_listen.rfind(':') == std::string::npos)
+    return "METRICS_LISTEN must be host:port (e.g. 127.0.0.1:9464)";
   if (c.engine.options.ping_interval.count() == 0 || c.engine.options.ping_timeout.count() == 0)
     return "ping interval and timeout must be positive";
   if (c.service.max_attempts < 1) return "JOB_MAX_ATTEMPTS must be at least 1";

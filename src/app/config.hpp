@@ -27,6 +27,13 @@ struct Config {
   std::string jwt_secret;
   std::string api_key;
   std::string log_level = "info";
+  std::string log_format = "text";  // text | json
+  // Accepted beside jwt_secret while a rotation is under way (docs/operations.md).
+  std::string jwt_secret_previous;
+  // GET /metrics: bearer token (empty: the API key); with metrics_listen ("host:port"), served on
+  // that address alone, without a token unless one is set.
+  std::string metrics_token;
+  std::string metrics_listen;
 
   Limits limits;
   engineio::ServerConfig engine;

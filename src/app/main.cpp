@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    fg::SetupLogging(c.log_level);
+    fg::SetupLogging(c.log_level, c.log_format);
   } catch (const std::exception& e) {
     return Fatal(e.what());
   }

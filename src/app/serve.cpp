@@ -7,6 +7,7 @@
 #include "auth/jwt.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 #include "fulfillment/service.hpp"
 #include "gateway/gateway.hpp"
 #include "http_api/api.hpp"
@@ -68,6 +69,78 @@ fulfillment::KeyCipher LoadSecrets(Config& c, const fs::path& data, std::vector<
   return fulfillment::KeyCipher(*master);
 }
 
+// The --metrics-listen address: GET /metrics and nothing else.
+class MetricsOnly : public net::HttpHandler {
+ public:
+  explicit MetricsOnly(http_api::Api& api) : api_(api) {}
+  void OnRequest(const std::shared_ptr<net::HttpConnection>& conn, net::Request req) override {
+    const auto target = req.target();
+    if (target != "/metrics" && target.substr(0, 9) != "/metrics?") {
+      conn->Respond(Router::JsonError(req.version(), net::http::status::not_found, "not_found",
+                                      "this address serves GET /metrics only"));
+    } else if (req.method() != net::http::verb::get) {
+      conn->Respond(
+          Router::JsonError(req.version(), net::http::status::method_not_allowed, "method_not_allowed", "use GET"));
+    } else if (!api_.MetricsAuthorized(req)) {
+      conn->Respond(Router::JsonError(req.version(), net::http::status::unauthorized, "unauthorized",
+                                      "GET /metrics needs Authorization: Bearer <METRICS_TOKEN>"));
+    } else {
+      api_.ServeMetrics(conn, req.version());
+    }
+  }
+  void OnUpgrade(const std::shared_ptr<net::HttpConnection>& conn, net::Request req) override {
+    conn->RespondAndClose(
+        Router::JsonError(req.version(), net::http::status::not_found, "not_found", "no WebSocket here"));
+  }
+  net::Response OnBodyTooLarge(const net::http::request_parser<net::http::string_body>::value_type& h) override {
+    return Router::JsonError(h.version(), net::http::status::payload_too_large, "payload_too_large", "no bodies here");
+  }
+
+ private:
+  http_api::Api& api_;
+};
+
+// Event-loop lag: every 250 ms each loop's timer notes how late it fired (fg_event_loop_lag_seconds).
+// A loop stuck in one handler shows as a large lag on its next tick.
+class LoopLagProbe {
+ public:
+  static constexpr std::chrono::milliseconds kPeriod{250};
+  explicit LoopLagProbe(net::Loops& loops) {
+    for (std::size_t i = 0; i < loops.Size(); ++i) {
+      auto& m = metrics::M();
+      probes_.push_back(std::make_unique<Probe>(
+          Probe{boost::asio::steady_timer(loops.At(i)),
+                &m.loop_lag.Add({{"loop", std::to_string(i)}}),
+                &m.loop_lag_hist.Add({{"loop", std::to_string(i)}}, metrics::Metrics::LatencyBuckets()),
+                {}}));
+      Arm(*probes_.back());
+    }
+  }
+  void Stop() {
+    for (auto& p : probes_) boost::asio::post(p->timer.get_executor(), [t = &p->timer] { t->cancel(); });
+  }
+
+ private:
+  struct Probe {
+    boost::asio::steady_timer timer;
+    metrics::Gauge* gauge;
+    metrics::Histogram* hist;
+    std::chrono::steady_clock::time_point due;
+  };
+  static void Arm(Probe& p) {
+    p.due = std::chrono::steady_clock::now() + kPeriod;
+    p.timer.expires_at(p.due);
+    p.timer.async_wait([&p](boost::system::error_code ec) {
+      if (ec) return;
+      const double late = std::max(0.0, metrics::SecondsSince(p.due));
+      p.gauge->Set(late);
+      p.hist->Observe(late);
+      Arm(p);
+    });
+  }
+  std::vector<std::unique_ptr<Probe>> probes_;
+};
+
 }  // namespace
 
 int Serve(Config c) {
@@ -125,8 +198,8 @@ int Serve(Config c) {
   // Recovery sessions left connected by a process that died count as disconnected now: their
   // clients have the whole window from this restart.
   store->SettleSessions(UnixMillis(), UnixMillis() - limits.recovery_window.count());
-  auto gateway =
-      std::make_shared<gateway::Gateway>(loops, *store, worker, auth::JwtVerifier(c.jwt_secret), limits, store.get());
+  auto gateway = std::make_shared<gateway::Gateway>(
+      loops, *store, worker, auth::JwtVerifier(c.jwt_secret, c.jwt_secret_previous), limits, store.get());
   fulfillment::Service service(
       *store, *objects, std::move(*cipher), fulfillment::UrlSigner(c.url_signing_secret), *supplier,
       [gw = gateway.get()](const std::vector<fulfillment::Emitted>& events) {
@@ -162,7 +235,10 @@ int Serve(Config c) {
   engineio::Server engine(c.engine, limits, [&sio](const std::shared_ptr<engineio::Session>& s) { sio.OnSession(s); });
 
   gateway::LogWriter log_writer(*store, worker, *gateway);
-  http_api::Api api(*gateway, log_writer, *store, worker, c.api_key, auth::JwtVerifier(c.jwt_secret), service, limits);
+  http_api::Api api(*gateway, log_writer, *store, worker, c.api_key,
+                    auth::JwtVerifier(c.jwt_secret, c.jwt_secret_previous), service, limits);
+  api.SetMetricsAccess(c.metrics_token.empty() && c.metrics_listen.empty() ? c.api_key : c.metrics_token,
+                       c.metrics_listen.empty());
   StaticFiles web;
   const std::string web_dir = c.web_dir.empty() ? DefaultWebDir() : c.web_dir;
   if (web.Load(web_dir)) {
@@ -189,6 +265,21 @@ int Serve(Config c) {
     listener = std::make_shared<net::Listener>(loops, c.host, c.port, router, limits);
   } catch (const std::exception& e) {
     return Fatal(e.what());
+  }
+  // --metrics-listen: GET /metrics alone, on its own address (our own HTTP listener, loop 0's).
+  std::unique_ptr<MetricsOnly> metrics_handler;
+  std::shared_ptr<net::Listener> metrics_listener;
+  if (!c.metrics_listen.empty()) {
+    const auto colon = c.metrics_listen.rfind(':');
+    metrics_handler = std::make_unique<MetricsOnly>(api);
+    try {
+      metrics_listener = std::make_shared<net::Listener>(
+          loops, c.metrics_listen.substr(0, colon),
+          static_cast<unsigned short>(std::stoul(c.metrics_listen.substr(colon + 1))), *metrics_handler, limits);
+    } catch (const std::exception& e) {
+      return Fatal("--metrics-listen " + c.metrics_listen + ": " + e.what());
+    }
+    metrics_listener->Start();
   }
   for (const auto& n : notes) spdlog::warn("{}", n);
   listener->Start();
@@ -229,12 +320,16 @@ int Serve(Config c) {
   };
   schedule_prune();
 
+  LoopLagProbe lag(loops);
+
   boost::asio::signal_set signals(loops.At(0), SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: closing {} sessions and stopping", sig, engine.SessionCount());
     api.SetDraining();
     listener->Stop();
+    if (metrics_listener) metrics_listener->Stop();
+    lag.Stop();
     prune.cancel();
     engine.CloseAll("server shutting down");
     auto timer = std::make_shared<boost::asio::steady_timer>(loops.At(0), std::chrono::milliseconds(200));
@@ -243,7 +338,11 @@ int Serve(Config c) {
 
   spdlog::info("fulfillment-gateway listening on http://{}:{} ({} loops, data dir {})", c.host, listener->Port(),
                threads, c.data_dir);
-  std::printf("READY port=%u\n", listener->Port());
+  if (metrics_listener) spdlog::info("metrics on http://{}/metrics", c.metrics_listen);
+  if (metrics_listener)
+    std::printf("READY port=%u metrics_port=%u\n", listener->Port(), metrics_listener->Port());
+  else
+    std::printf("READY port=%u\n", listener->Port());
   std::fflush(stdout);
   if (demo) demo->Start();
   loops.Start();

@@ -75,8 +75,11 @@ VerifyResult JwtVerifier::Verify(std::string_view token, std::int64_t now) const
   const auto* alg = header.as_object().if_contains("alg");
   if (!alg || !alg->is_string() || alg->as_string() != "HS256") return Invalid("alg is not HS256");
 
-  const std::string expected = HmacSha256(secret_, token.substr(0, dot2));
-  if (!ConstantTimeEquals(expected, *signature)) return Invalid("bad signature");
+  // During a rotation a token may be signed with the secret being retired.
+  const std::string_view signed_part = token.substr(0, dot2);
+  if (!ConstantTimeEquals(HmacSha256(secret_, signed_part), *signature) &&
+      (previous_.empty() || !ConstantTimeEquals(HmacSha256(previous_, signed_part), *signature)))
+    return Invalid("bad signature");
 
   auto payload = boost::json::parse(*payload_json, ec);
   if (ec || !payload.is_object()) return Invalid("payload is not a JSON object");

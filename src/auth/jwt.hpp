@@ -40,11 +40,14 @@ class JwtVerifier {
   static constexpr std::size_t kMaxTokenLength = 8192;
   explicit JwtVerifier(std::string secret, std::chrono::seconds leeway = std::chrono::seconds(10))
       : secret_(std::move(secret)), leeway_(leeway) {}
+  // Secret rotation: tokens signed with `previous` are accepted too until it is removed.
+  JwtVerifier(std::string secret, std::string previous) : secret_(std::move(secret)), previous_(std::move(previous)) {}
   VerifyResult Verify(std::string_view token, std::int64_t now_unix) const;
 
  private:
   std::string secret_;
-  std::chrono::seconds leeway_;
+  std::string previous_;
+  std::chrono::seconds leeway_{10};
 };
 
 // Signs claims with HS256: for tests, the demo and operators' tooling.

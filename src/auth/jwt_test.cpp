@@ -52,6 +52,20 @@ TEST(Jwt, ExpiredAndNotYetValid) {
   EXPECT_EQ(v.Verify(Token(R"({"alg":"HS256"})", R"({"sub":"u","exp":"soon"})"), kNow).error, TokenError::kInvalid);
 }
 
+TEST(Jwt, RotationAcceptsThePreviousSecretUntilItIsRemoved) {
+  const std::string old_token = Token(R"({"alg":"HS256"})", R"({"sub":"u"})", "old-secret");
+  const std::string new_token = Token(R"({"alg":"HS256"})", R"({"sub":"u"})", "new-secret");
+  const JwtVerifier rotating("new-secret", "old-secret");
+  EXPECT_EQ(rotating.Verify(old_token, kNow).error, TokenError::kNone);
+  EXPECT_EQ(rotating.Verify(new_token, kNow).error, TokenError::kNone);
+  EXPECT_EQ(rotating.Verify(Token(R"({"alg":"HS256"})", R"({"sub":"u"})", "third"), kNow).error, TokenError::kInvalid);
+  const JwtVerifier rotated("new-secret");
+  EXPECT_EQ(rotated.Verify(old_token, kNow).error, TokenError::kInvalid);
+  EXPECT_EQ(rotated.Verify(new_token, kNow).error, TokenError::kNone);
+  const JwtVerifier no_previous("new-secret", "");  // an empty previous secret never matches
+  EXPECT_EQ(no_previous.Verify(Token(R"({"alg":"HS256"})", R"({"sub":"u"})", ""), kNow).error, TokenError::kInvalid);
+}
+
 TEST(Jwt, RejectsWrongSignatureAndAlgorithms) {
   JwtVerifier v(kSecret);
   EXPECT_EQ(v.Verify(Token(R"({"alg":"HS256"})", R"({"sub":"u"})", "other"), kNow).error, TokenError::kInvalid);

@@ -71,6 +71,15 @@ struct Limits {
   // replay).
   std::int64_t recovery_log_max = 1'000'000;
   std::int64_t max_replay_events = 100'000;
+  // Client → server Socket.IO events (subscribe, unsubscribe, admin calls, refresh) per socket:
+  // sustained rate and burst (token bucket). Past it an event gets the error ack `rate_limited`;
+  // a socket refused more than `socket_event_burst` times within 10 s is disconnected. 0: off.
+  double socket_events_per_s = 20;
+  double socket_event_burst = 100;
+  // REST API requests per caller per second (burst: twice that): the API key (the backend's
+  // publishes) and each user token (by its sub). Past it: 429 rate_limited with Retry-After. 0: off.
+  double api_key_requests_per_s = 10'000;
+  double api_user_requests_per_s = 20;
   // Orders a subscribe found unknown, remembered so repeats do not reach the store thread.
   std::size_t unknown_order_cache = 10'000;
 };

@@ -1,13 +1,37 @@
+// Logging: spdlog's default logger, one record per line on stderr, as text or as JSON.
+//
+// Structured fields (orderId, jobId, sid, userId, event, requestId, …) ride in the record through
+// fg::Log(): in text they follow the message as ` key=value`, in JSON they are members beside
+// time, level, thread and message. Plain spdlog calls still work in both formats (message only).
+// Never put secrets, tokens, keys or request bodies in a message or a field (docs/operations.md).
 #pragma once
 
 #include <spdlog/spdlog.h>
 
+#include <initializer_list>
 #include <string>
+#include <string_view>
 
 namespace fg {
 
-// Configures the default spdlog logger: one line per record on stderr, `level` one of
-// trace|debug|info|warn|error. Throws std::invalid_argument on an unknown level.
-void SetupLogging(const std::string& level);
+// Configures the default logger: `level` one of trace|debug|info|warn|error|off, `format` text or
+// json. Throws std::invalid_argument on an unknown level or format.
+void SetupLogging(const std::string& level, const std::string& format = "text");
+
+struct LogField {
+  std::string_view key;
+  std::string_view value;
+};
+
+// One record with fields. Empty values are left out.
+void Log(spdlog::level::level_enum level, std::string_view message, std::initializer_list<LogField> fields);
+
+namespace log_detail {
+// The record's payload: message, then for each field \x1f key \x1e value. Exposed for tests.
+std::string Encode(std::string_view message, std::initializer_list<LogField> fields);
+// Renders a payload as text (`message key=value …`) or as the members of a JSON object (no braces).
+void RenderText(std::string_view payload, std::string& out);
+void RenderJsonMembers(std::string_view payload, std::string& out);
+}  // namespace log_detail
 
 }  // namespace fg

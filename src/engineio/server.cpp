@@ -1,6 +1,7 @@
 #include "engineio/server.hpp"
 
 #include "common/encoding.hpp"
+#include "common/metrics.hpp"
 #include "net/query.hpp"
 
 #include <spdlog/spdlog.h>
@@ -9,6 +10,13 @@
 #include <boost/json.hpp>
 
 namespace fg::engineio {
+
+namespace {
+// fg_handshakes_total{layer="engineio"}: the result of a request that opens a session.
+void CountHandshake(const char* result) {
+  metrics::M().handshakes.Add({{"layer", "engineio"}, {"result", result}}).Increment();
+}
+}  // namespace
 
 std::string Handshake(const std::string& sid, bool upgrades, const Options& options) {
   boost::json::object o;
@@ -103,8 +111,12 @@ net::Response Server::Forbidden(const net::Request& req) const {
 
 std::optional<net::Response> Server::Admit(const net::Request& req, const std::shared_ptr<net::HttpConnection>& conn,
                                            const std::string& client) {
-  if (conn->NearCapacity()) return Overloaded(req, "Server at capacity");
+  if (conn->NearCapacity()) {
+    CountHandshake("capacity");
+    return Overloaded(req, "Server at capacity");
+  }
   if (!handshakes_.Allow(client)) {
+    CountHandshake("rate_limited");
     if (refused_++ % 1000 == 0)
       spdlog::warn("handshakes from {} over --handshakes-per-ip; {} refused so far", client, refused_);
     return Overloaded(req, "Too many handshakes", http::status::too_many_requests);
@@ -112,6 +124,7 @@ std::optional<net::Response> Server::Admit(const net::Request& req, const std::s
   std::lock_guard lock(mutex_);
   if (sessions_.size() >= limits_.max_sessions) {
     if (refused_++ % 1000 == 0) spdlog::warn("refusing new sessions: {} open (--max-sessions)", sessions_.size());
+    CountHandshake("capacity");
     return Overloaded(req, "Server at capacity");
   }
   if (limits_.max_sessions_per_ip) {
@@ -119,6 +132,7 @@ std::optional<net::Response> Server::Admit(const net::Request& req, const std::s
     if (it != sessions_by_ip_.end() && it->second >= limits_.max_sessions_per_ip) {
       if (refused_++ % 1000 == 0)
         spdlog::warn("refusing new sessions from {}: {} open (--max-sessions-per-ip)", client, it->second);
+      CountHandshake("per_ip_limit");
       return Overloaded(req, "Too many sessions", http::status::too_many_requests);
     }
   }
@@ -127,6 +141,7 @@ std::optional<net::Response> Server::Admit(const net::Request& req, const std::s
 
 std::shared_ptr<Session> Server::Create(boost::asio::any_io_executor exec, const net::Request& req,
                                         std::map<std::string, std::string> query, const std::string& client) {
+  CountHandshake("ok");
   HandshakeInfo info;
   info.query = std::move(query);
   info.authorization = std::string(req[http::field::authorization]);
@@ -216,16 +231,19 @@ void Server::HandleRequestNow(const std::shared_ptr<net::HttpConnection>& conn, 
   }
   const net::Query query(req.target());
   if (query.Get("EIO") != "4") {
+    if (!query.Get("sid")) CountHandshake("unsupported_protocol_version");
     conn->Respond(ErrorResponse(req, ErrorCode::kUnsupportedProtocolVersion, "Unsupported protocol version"));
     return;
   }
   if (query.Get("transport") != "polling") {
+    if (!query.Get("sid")) CountHandshake("unknown_transport");
     conn->Respond(ErrorResponse(req, ErrorCode::kUnknownTransport, "Transport unknown"));
     return;
   }
   const auto sid = query.Get("sid");
   if (!sid) {
     if (req.method() != http::verb::get) {
+      CountHandshake("bad_handshake_method");
       conn->Respond(ErrorResponse(req, ErrorCode::kBadHandshakeMethod, "Bad handshake method"));
       return;
     }
@@ -233,6 +251,7 @@ void Server::HandleRequestNow(const std::shared_ptr<net::HttpConnection>& conn, 
       // Browsers send Origin on XHR too: a page from another site cannot even open a session.
       spdlog::debug("refused polling handshake from origin '{}' ({})", std::string(req[http::field::origin]),
                     conn->RemoteAddress());
+      CountHandshake("forbidden_origin");
       conn->Respond(Forbidden(req));
       return;
     }
@@ -274,16 +293,19 @@ void Server::HandleRequestNow(const std::shared_ptr<net::HttpConnection>& conn, 
 void Server::HandleUpgradeNow(const std::shared_ptr<net::HttpConnection>& conn, net::Request req) {
   const net::Query query(req.target());
   if (query.Get("EIO") != "4") {
+    if (!query.Get("sid")) CountHandshake("unsupported_protocol_version");
     conn->RespondAndClose(ErrorResponse(req, ErrorCode::kUnsupportedProtocolVersion, "Unsupported protocol version"));
     return;
   }
   if (query.Get("transport") != "websocket") {
+    if (!query.Get("sid")) CountHandshake("unknown_transport");
     conn->RespondAndClose(ErrorResponse(req, ErrorCode::kUnknownTransport, "Transport unknown"));
     return;
   }
   if (!OriginAllowedFor(req)) {
     spdlog::info("refused WebSocket from origin '{}' ({})", std::string(req[http::field::origin]),
                  conn->RemoteAddress());
+    if (!query.Get("sid")) CountHandshake("forbidden_origin");
     conn->RespondAndClose(Forbidden(req));
     return;
   }

@@ -1,5 +1,6 @@
 #include "engineio/session.hpp"
 
+#include "common/metrics.hpp"
 #include "engineio/server.hpp"
 
 #include <spdlog/spdlog.h>
@@ -255,6 +256,8 @@ SendStatus Session::Send(const net::SharedMessage& frame, bool binary) {
   outbox_bytes_ += frame->size();
   if (outbox_bytes_ > limits_.max_send_queue_bytes) {
     spdlog::warn("eio {}: slow polling consumer ({} bytes queued), closing", id_, outbox_bytes_);
+    static auto& slow = metrics::M().slow_consumers.Add({{"transport", "polling"}});
+    slow.Increment();
     // Closed from a fresh handler: Send() may be running inside a broadcast's iteration.
     overflowed_ = true;
     outbox_.clear();

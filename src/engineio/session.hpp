@@ -64,6 +64,10 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::asio::any_io_executor Executor() const { return exec_; }
   bool IsOpen() const { return state_ != State::kClosed; }
   Transport CurrentTransport() const { return transport_; }
+  // Bytes waiting to be written to the client (the WebSocket's queue, or the polling outbox).
+  std::size_t QueuedBytes() const {
+    return transport_ == Transport::kWebSocket && ws_ ? ws_->QueuedBytes() : outbox_bytes_;
+  }
 
   void SetHandler(std::shared_ptr<SessionHandler> h) { handler_ = std::move(h); }
 

@@ -63,6 +63,14 @@ Result JobQueue::Summary(std::int64_t window_seconds) {
             true);
 }
 
+std::map<std::string, std::int64_t> JobQueue::CountByState() {
+  std::map<std::string, std::int64_t> out{{"queued", 0}, {"running", 0}, {"retry", 0}, {"completed", 0}, {"failed", 0}};
+  store_.Transaction([&](store::Tx& tx) {
+    for (const auto& [state, n] : tx.CountJobs("")) out[state] = n;
+  });
+  return out;
+}
+
 Result JobQueue::Retry(const std::string& job_id) {
   Result r = Fail(errc::not_found, "no such job");
   Outbox out(sink_);

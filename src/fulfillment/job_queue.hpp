@@ -24,6 +24,8 @@ class JobQueue {
   Result Retry(const std::string& job_id);
   // Jobs by state and webhook records by outcome, of those updated in the last `window_seconds`.
   Result Summary(std::int64_t window_seconds);
+  // Every job in the store by state (queued, running, retry, completed, failed), for /metrics.
+  std::map<std::string, std::int64_t> CountByState();
   // In the transaction that made `order_id` paid: its job, unless it has one. Returns the new id.
   std::optional<std::string> EnqueueFor(store::Tx& tx, Outbox& out, const std::string& order_id);
   // The next due job, leased to the caller.

@@ -1,6 +1,8 @@
 #include "fulfillment/job_runner.hpp"
 
 #include "common/clock.hpp"
+#include "common/log.hpp"
+#include "common/metrics.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
@@ -18,6 +20,40 @@ using store::OrderRow;
 using store::Tx;
 
 namespace {
+// fg_job_attempts_total{outcome}: succeeded | retried | failed | stopped.
+void CountAttempt(const char* outcome) {
+  metrics::M().jobs_finished.Add({{"outcome", outcome}}).Increment();
+}
+
+// Times one supplier call into fg_supplier_request_duration_seconds{operation} and counts its
+// failures in fg_supplier_errors_total{operation, kind}; kind is a bounded set (the supplier's own
+// error codes are free text and stay in the logs and events).
+template <class Call>
+auto SupplierCall(const char* operation, Call call) {
+  auto& m = metrics::M();
+  const auto start = std::chrono::steady_clock::now();
+  const auto observe = [&] {
+    m.supplier_calls.Add({{"operation", operation}}, metrics::Metrics::LatencyBuckets())
+        .Observe(metrics::SecondsSince(start));
+  };
+  try {
+    auto r = call();
+    observe();
+    return r;
+  } catch (const SupplierError& e) {
+    observe();
+    const std::string& c = e.Code();
+    const std::string kind = c == "timeout" || c == "network" || c == "bad_response" ? c
+                             : e.Transient()                                         ? "refused_transient"
+                                                                                     : "refused";
+    m.supplier_errors.Add({{"operation", operation}, {"kind", kind}}).Increment();
+    throw;
+  } catch (...) {
+    observe();
+    m.supplier_errors.Add({{"operation", operation}, {"kind", "internal"}}).Increment();
+    throw;
+  }
+}
 
 std::int64_t Progress(const std::vector<ItemRow>& items) {
   if (items.empty()) return 0;
@@ -80,14 +116,17 @@ void JobRunner::WorkerLoop() {
 void JobRunner::Execute(JobRow job) {
   Run run{std::move(job), {}, {}};
   if (!Begin(run)) return;
-  spdlog::info("job {} (order {}) attempt {}/{}", run.job.job_id, run.order.order_id, run.job.attempts,
-               run.job.max_attempts);
+  Log(spdlog::level::info, "job attempt started",
+      {{"jobId", run.job.job_id},
+       {"orderId", run.order.order_id},
+       {"attempt", std::to_string(run.job.attempts) + "/" + std::to_string(run.job.max_attempts)}});
+  const auto start = std::chrono::steady_clock::now();
   try {
-    if (!PlaceOrder(run) || !SealKeys(run)) return;
-    Complete(run);
+    if (PlaceOrder(run) && SealKeys(run)) Complete(run);
   } catch (const std::exception& e) {
     OnFailure(run, e);
   }
+  metrics::M().job_duration.Observe(metrics::SecondsSince(start));
 }
 
 bool JobRunner::StopIfOrderLeft(Tx& tx, Outbox& out, JobRow& job, const OrderRow& current) {
@@ -115,7 +154,8 @@ bool JobRunner::StopIfOrderLeft(Tx& tx, Outbox& out, JobRow& job, const OrderRow
                                                      {"attempt", job.attempts},
                                                      {"willRetry", false},
                                                      {"reason", "order_left_processing"}}}));
-  spdlog::warn("job {} stopped: order {} {}", job.job_id, current.order_id, why);
+  Log(spdlog::level::warn, "job stopped", {{"jobId", job.job_id}, {"orderId", current.order_id}, {"why", why}});
+  CountAttempt("stopped");
   return true;
 }
 
@@ -182,7 +222,7 @@ bool JobRunner::PlaceOrder(Run& run) {
   bool stopped = false;
   store_.Transaction([&](Tx& tx) { stopped = StopIfOrderLeft(tx, out, run.job, *tx.GetOrder(run.order.order_id)); });
   if (stopped) return false;
-  const std::string ref = supplier_.PlaceOrder(run.order.order_id, lines);
+  const std::string ref = SupplierCall("place_order", [&] { return supplier_.PlaceOrder(run.order.order_id, lines); });
   store_.Transaction([&](Tx& tx) {
     auto o = tx.GetOrder(run.order.order_id);
     if (o->supplier_ref.empty()) {
@@ -195,7 +235,7 @@ bool JobRunner::PlaceOrder(Run& run) {
 }
 
 bool JobRunner::SealKeys(Run& run) {
-  const auto keys = supplier_.GetKeys(run.order.supplier_ref);
+  const auto keys = SupplierCall("get_keys", [&] { return supplier_.GetKeys(run.order.supplier_ref); });
   std::map<std::string, std::vector<const SupplierKey*>> by_product;
   for (const auto& k : keys) by_product[k.product_id].push_back(&k);
   std::map<std::string, std::size_t> used;
@@ -279,9 +319,11 @@ void JobRunner::Complete(Run& run) {
                  run.job.job_id, "completed", run.order.order_id,
                  json::object{{"progress", 100}, {"result", json::object{{"itemCount", run.items.size()}}}}}));
   });
-  if (!stopped)
-    spdlog::info("job {} completed: order {} fulfilled ({} items)", run.job.job_id, run.order.order_id,
-                 run.items.size());
+  if (!stopped) {
+    Log(spdlog::level::info, "job completed: order fulfilled",
+        {{"jobId", run.job.job_id}, {"orderId", run.order.order_id}, {"items", std::to_string(run.items.size())}});
+    CountAttempt("succeeded");
+  }
 }
 
 void JobRunner::OnFailure(Run& run, const std::exception& e) {
@@ -350,10 +392,15 @@ void JobRunner::OnFailure(Run& run, const std::exception& e) {
             json::object{{"error", e.what()}, {"attempt", job.attempts}, {"willRetry", true}, {"nextRunAt", next}}}));
   });
   if (stopped) return;
+  CountAttempt(final ? "failed" : "retried");
   if (final) {
-    spdlog::error("job {} failed for good (order {}): {}", job.job_id, order_id, e.what());
+    Log(spdlog::level::err, "job failed for good", {{"jobId", job.job_id}, {"orderId", order_id}, {"error", e.what()}});
   } else {
-    spdlog::warn("job {} attempt {}/{} failed, will retry: {}", job.job_id, job.attempts, job.max_attempts, e.what());
+    Log(spdlog::level::warn, "job attempt failed, will retry",
+        {{"jobId", job.job_id},
+         {"orderId", order_id},
+         {"attempt", std::to_string(job.attempts) + "/" + std::to_string(job.max_attempts)},
+         {"error", e.what()}});
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include "common/clock.hpp"
 #include "common/encoding.hpp"
+#include "common/log.hpp"
 #include "fulfillment/outbox.hpp"
 
 #include <spdlog/spdlog.h>
@@ -146,7 +147,8 @@ Result OrderService::Create(const Caller& caller, const json::value& body) {
     out.Record(tx, events::Event::kStatusChange, order_id, ToJson(created));
     view = View(tx, *stored, false);
   });
-  spdlog::info("order {} created for user {} ({} items)", order_id, user_id, rows.size());
+  Log(spdlog::level::info, "order created",
+      {{"orderId", order_id}, {"userId", user_id}, {"items", std::to_string(rows.size())}});
   return Created(view);
 }
 

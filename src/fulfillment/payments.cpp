@@ -3,6 +3,8 @@
 #include "common/clock.hpp"
 #include "common/encoding.hpp"
 #include "common/json_text.hpp"
+#include "common/log.hpp"
+#include "common/metrics.hpp"
 #include "fulfillment/js_json.hpp"
 #include "fulfillment/outbox.hpp"
 
@@ -64,7 +66,15 @@ WebhookCheck PaymentService::CheckKinguin(std::string_view secret) const {
   return WebhookCheck{};
 }
 
+namespace {
+// fg_ipn_total{provider, outcome}: outcome is a wire error code or processed|duplicate|ignored|recorded.
+void CountIpn(std::string_view provider, std::string_view outcome) {
+  metrics::M().ipns.Add({{"provider", std::string(provider)}, {"outcome", std::string(outcome)}}).Increment();
+}
+}  // namespace
+
 Result PaymentService::Reject(std::string_view provider, const std::string& body, const WebhookCheck& check) {
+  CountIpn(provider, WireCode(check.code));
   if (check.code == errc::not_configured) return Fail(check.code, check.message);
   // Unauthenticated: only bounded metadata is kept, admins get one bounded summary, and the log
   // line is rate-limited (a flood of forged calls must not flood the disk or the dashboards).
@@ -144,12 +154,18 @@ Result PaymentService::NowPayments(const std::string& body, const WebhookCheck& 
     hook_event(tx, "processed", "");
   });
   if (failure) {
-    spdlog::warn("nowpayments IPN {} rejected: {}", hook.id, hook.error);
+    Log(spdlog::level::warn, "IPN rejected",
+        {{"webhookId", std::to_string(hook.id)}, {"orderId", hook.order_id}, {"error", hook.error}});
+    CountIpn("nowpayments", WireCode(*failure));
     return Fail(*failure, hook.error);
   }
-  if (!ignored.empty()) spdlog::info("IPN {} for order {}: {}", hook.id, hook.order_id, hook.error);
+  CountIpn("nowpayments", duplicate ? "duplicate" : (ignored.empty() ? "processed" : "ignored"));
+  if (!ignored.empty())
+    Log(spdlog::level::info, "IPN recorded, not applied",
+        {{"webhookId", std::to_string(hook.id)}, {"orderId", hook.order_id}, {"why", hook.error}});
   if (enqueued) {
-    spdlog::info("order {} paid (IPN {}), job {} queued", hook.order_id, hook.id, job_id);
+    Log(spdlog::level::info, "order paid, job queued",
+        {{"orderId", hook.order_id}, {"webhookId", std::to_string(hook.id)}, {"jobId", job_id}});
     queue_.Wake();
   }
   json::object reply{{"status", duplicate ? "duplicate" : (ignored.empty() ? "processed" : "ignored")},
@@ -252,6 +268,7 @@ Result PaymentService::Kinguin(const std::string& body, const WebhookCheck& chec
              ToJson(events::WebhookEvent{hook.id, "kinguin", hook.status, hook.event_type, hook.external_id,
                                          hook.order_id, hook.error, std::nullopt}));
   });
+  CountIpn("kinguin", valid ? "recorded" : WireCode(errc::invalid_body));
   if (!valid) return Fail(errc::invalid_body, "body is not a JSON object");
   return Ok(json::object{{"status", "recorded"}, {"webhookId", hook.id}});
 }

@@ -72,6 +72,7 @@ class Service {
   Result ListJobs(const std::optional<std::string>& state) { return queue_.List(state); }
   Result RetryJob(const std::string& job_id) { return queue_.Retry(job_id); }
   Result Summary(std::int64_t window_seconds) { return queue_.Summary(window_seconds); }
+  std::map<std::string, std::int64_t> JobCounts() { return queue_.CountByState(); }
 
   // Jobs left running by a previous process (single node) are made due again; then workers start.
   void Start() { runner_.Start(); }

@@ -3,6 +3,8 @@
 #include "common/clock.hpp"
 #include "common/encoding.hpp"
 #include "common/errc.hpp"
+#include "common/log.hpp"
+#include "common/metrics.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
@@ -55,10 +57,43 @@ class Gateway::Connection : public Subscriber {
   }
   bool IsAdmin() const override { return principal_.admin; }
   const std::string& UserId() const override { return principal_.user_id; }
+  bool OnWebSocket() const override {
+    auto s = socket_.lock();
+    return s && s->OnWebSocket();
+  }
+  std::size_t QueuedBytes() const override {
+    auto s = socket_.lock();
+    return s ? s->QueuedBytes() : 0;
+  }
   const auth::Principal& Principal() const { return principal_; }
   void Refreshed(auth::Principal p) { principal_ = std::move(p); }
   // Token lifetime: fires `auth:expiring` before the token's exp, then ends the socket at exp.
   std::unique_ptr<boost::asio::steady_timer> expiry;
+
+  // Client → server events: a token bucket (Limits::socket_events_per_s / socket_event_burst) and
+  // the refusals of the current 10 s window. Returns whether this event may run.
+  bool TakeEventToken(const Limits& l, std::chrono::steady_clock::time_point now) {
+    if (l.socket_events_per_s <= 0) return true;
+    const double burst = std::max(1.0, l.socket_event_burst);
+    if (tokens_ < 0) {
+      tokens_ = burst;
+    } else {
+      tokens_ =
+          std::min(burst, tokens_ + std::chrono::duration<double>(now - refilled_).count() * l.socket_events_per_s);
+    }
+    refilled_ = now;
+    if (tokens_ >= 1) {
+      tokens_ -= 1;
+      return true;
+    }
+    if (now - refused_since_ > std::chrono::seconds(10)) {
+      refused_since_ = now;
+      refused_ = 0;
+    }
+    ++refused_;
+    return false;
+  }
+  std::size_t RefusedRecently() const { return refused_; }
   std::size_t loop = 0;
   bool registered = false;
 
@@ -77,6 +112,9 @@ class Gateway::Connection : public Subscriber {
  private:
   std::weak_ptr<socketio::Socket> socket_;
   auth::Principal principal_;
+  double tokens_ = -1;  // < 0: full (set at the first event)
+  std::chrono::steady_clock::time_point refilled_, refused_since_;
+  std::size_t refused_ = 0;
 };
 
 struct Gateway::Recovery {
@@ -117,12 +155,18 @@ json::object AckError(errc e, const std::string* order_id = nullptr) {
 
 }  // namespace
 
+namespace {
+struct EventMetrics;
+const EventMetrics& MetricsOf(std::string_view event);
+}  // namespace
+
 Gateway::Gateway(net::Loops& loops, store::OrderStore& store, store::StoreWorker& worker, auth::JwtVerifier verifier,
                  const Limits& limits, store::EventLog* log)
     : loops_(loops), store_(store), worker_(worker), verifier_(std::move(verifier)), limits_(limits), log_(log) {
   if (log_) head_ = log_->LogBounds().head;
   for (std::size_t i = 0; i < loops_.Size(); ++i) shards_.push_back(std::make_unique<Shard>());
   admins_per_shard_ = std::make_unique<std::atomic<std::uint32_t>[]>(loops_.Size());
+  MetricsOf("");  // every event name's series exists from the start, at 0
 }
 
 void Gateway::Track(const std::string& order_id, std::size_t shard, int delta) {
@@ -147,6 +191,13 @@ std::vector<std::size_t> Gateway::TargetShards(Audience audience, const std::str
   return out;
 }
 
+namespace {
+// fg_handshakes_total{layer="socketio"}: a /fulfillment CONNECT's result.
+void CountConnect(const char* result) {
+  metrics::M().handshakes.Add({{"layer", "socketio"}, {"result", result}}).Increment();
+}
+}  // namespace
+
 Shard& Gateway::ShardFor(const Connection& c) {
   return *shards_[c.loop];
 }
@@ -168,14 +219,19 @@ void Gateway::OnConnect(const std::shared_ptr<socketio::Socket>& socket, const j
   if (!present || token.empty()) {
     auto r = present ? auth::TokenError::kInvalid : auth::TokenError::kMissing;
     if (present && token.empty()) r = auth::TokenError::kMissing;
-    spdlog::info("connect refused from {}: {}", socket->Handshake().remote_address, auth::ToCode(r));
+    Log(spdlog::level::info, "connect refused",
+        {{"remote", socket->Handshake().remote_address}, {"code", auth::ToCode(r)}});
+    CountConnect(auth::ToCode(r));
     done(Unauthorized(r));
     return;
   }
   auto result = verifier_.Verify(token, UnixSeconds());
   if (result.error != auth::TokenError::kNone) {
-    spdlog::info("connect refused from {}: {} ({})", socket->Handshake().remote_address, auth::ToCode(result.error),
-                 result.detail);
+    Log(spdlog::level::info, "connect refused",
+        {{"remote", socket->Handshake().remote_address},
+         {"code", auth::ToCode(result.error)},
+         {"detail", result.detail}});
+    CountConnect(auth::ToCode(result.error));
     done(Unauthorized(result.error));
     return;
   }
@@ -217,8 +273,8 @@ void Gateway::OnConnect(const std::shared_ptr<socketio::Socket>& socket, const j
           conn->replayed_through = r->through;
           conn->recovering = true;
           socket->SetRecoveryIds(r->sid, pid);
-          spdlog::debug("socket {} recovered: user {}, {} events to replay", r->sid, conn->UserId(),
-                        conn->replay.size());
+          Log(spdlog::level::debug, "socket recovered",
+              {{"sid", r->sid}, {"userId", conn->UserId()}, {"replay", std::to_string(conn->replay.size())}});
         } else {
           if (!err.empty()) spdlog::error("recovery lookup failed: {}", err);
           if (r && !r->why.empty())
@@ -368,7 +424,7 @@ void Gateway::ExpireNow(const std::shared_ptr<socketio::Socket>& socket) {
     ScheduleExpiry(socket, *conn);  // refreshed in time
     return;
   }
-  spdlog::info("socket {}: token of user {} expired, disconnecting", socket->Id(), conn->UserId());
+  Log(spdlog::level::info, "token expired, disconnecting", {{"sid", socket->Id()}, {"userId", conn->UserId()}});
   socket->Emit("auth:expired", json::array{json::object{{"code", "token_expired"}}});
   socket->Disconnect();
 }
@@ -406,7 +462,11 @@ void Gateway::OnConnected(const std::shared_ptr<socketio::Socket>& socket) {
   ShardFor(*conn).Add(conn.get());
   if (conn->IsAdmin()) admins_per_shard_[conn->loop].fetch_add(1);
   conn->registered = true;
-  spdlog::debug("socket {} connected: user {}{}", socket->Id(), conn->UserId(), conn->IsAdmin() ? " (admin)" : "");
+  static auto& fresh = metrics::M().handshakes.Add({{"layer", "socketio"}, {"result", "ok"}});
+  static auto& recovered = metrics::M().handshakes.Add({{"layer", "socketio"}, {"result", "recovered"}});
+  (conn->recovering ? recovered : fresh).Increment();
+  Log(spdlog::level::debug, "socket connected",
+      {{"sid", socket->Id()}, {"userId", conn->UserId()}, {"role", conn->IsAdmin() ? "admin" : "user"}});
   if (!conn->recovering) return;
   // Recovered: subscriptions first (live events are held meanwhile), then the replay, then a
   // catch-up read for what was committed since the replay was read, then the held live events.
@@ -472,7 +532,8 @@ void Gateway::OnDisconnect(const std::shared_ptr<socketio::Socket>& socket, std:
     if (conn->IsAdmin()) admins_per_shard_[conn->loop].fetch_sub(1);
   }
   conn->registered = false;
-  spdlog::debug("socket {} disconnected: {}", socket->Id(), reason);
+  Log(spdlog::level::debug, "socket disconnected",
+      {{"sid", socket->Id()}, {"userId", conn->UserId()}, {"reason", reason}});
   if (conn->pid.empty()) return;
   // As socket.io: a lost transport, a ping timeout or a server shutdown may be recovered; a
   // client's own disconnect() or a server-side disconnect may not.
@@ -486,6 +547,22 @@ void Gateway::OnDisconnect(const std::shared_ptr<socketio::Socket>& socket, std:
 }
 
 void Gateway::OnEvent(const std::shared_ptr<socketio::Socket>& socket, socketio::Event ev) {
+  auto& conn = *std::any_cast<std::shared_ptr<Connection>>(socket->context);
+  if (!conn.TakeEventToken(limits_, std::chrono::steady_clock::now())) {
+    static auto& limited = metrics::M().rate_limited.Add({{"kind", "socket_event"}});
+    limited.Increment();
+    MaybeAck(socket, ev, AckError(errc::rate_limited));
+    if (conn.RefusedRecently() > static_cast<std::size_t>(std::max(1.0, limits_.socket_event_burst))) {
+      Log(spdlog::level::warn, "socket disconnected: client events over the rate limit",
+          {{"sid", socket->Id()}, {"userId", conn.UserId()}, {"remote", socket->Handshake().remote_address}});
+      metrics::M().rate_limit_disconnects.Increment();
+      socket->Emit("limit:exceeded",
+                   json::array{json::object{{"code", "rate_limited"},
+                                            {"message", "too many events from this connection; it is closed"}}});
+      socket->Disconnect();
+    }
+    return;
+  }
   if (ev.name == "subscribe:order") {
     HandleSubscribe(socket, std::move(ev));
   } else if (ev.name == "unsubscribe:order") {
@@ -495,7 +572,8 @@ void Gateway::OnEvent(const std::shared_ptr<socketio::Socket>& socket, socketio:
   } else if (ev.name == "auth:refresh") {
     HandleRefresh(socket, std::move(ev));
   } else {
-    spdlog::debug("socket {}: unknown event '{}' ignored", socket->Id(), ev.name);
+    Log(spdlog::level::debug, "unknown client event ignored",
+        {{"sid", socket->Id()}, {"event", ev.name.substr(0, 64)}});
     MaybeAck(socket, ev, AckError(errc::unknown_event));
   }
 }
@@ -623,6 +701,30 @@ void Gateway::HandleGetConnections(const std::shared_ptr<socketio::Socket>& sock
   });
 }
 
+namespace {
+// An event name's metrics, resolved once: fg_events_published_total and fg_publish_to_write_seconds.
+struct EventMetrics {
+  metrics::Counter* published;
+  metrics::Histogram* latency;
+};
+const EventMetrics& MetricsOf(std::string_view event) {
+  static const auto table = [] {
+    std::vector<std::pair<std::string_view, EventMetrics>> t;
+    auto& m = metrics::M();
+    for (const auto e : events::kAllEvents) {
+      const std::string name(events::Name(e));
+      t.emplace_back(events::Name(e),
+                     EventMetrics{&m.events_published.Add({{"event", name}}),
+                                  &m.publish_to_write.Add({{"event", name}}, metrics::Metrics::LatencyBuckets())});
+    }
+    return t;
+  }();
+  for (const auto& [name, m] : table)
+    if (name == event) return m;
+  return table.front().second;  // unreachable: the API and the flow publish the six names only
+}
+}  // namespace
+
 void Gateway::PublishAll(std::span<const Outgoing> events) {
   struct Routed {
     Audience audience;
@@ -630,6 +732,18 @@ void Gateway::PublishAll(std::span<const Outgoing> events) {
     net::SharedMessage frame;
     OwnerVariant owner;
     std::int64_t pos;
+    metrics::Histogram* latency;
+  };
+  const auto start = std::chrono::steady_clock::now();
+  // Routes one loop's share, then records its deliveries and how long after the publish they left.
+  const auto route = [start](Shard& shard, const std::vector<Routed>& routed) {
+    std::size_t n = 0;
+    for (const auto& r : routed) {
+      n += shard.Route(r.audience, r.order_id, r.frame, r.owner, r.pos);
+      r.latency->Observe(metrics::SecondsSince(start));
+    }
+    static auto& deliveries = metrics::M().deliveries;
+    deliveries.Increment(static_cast<double>(n));
   };
   std::vector<std::vector<Routed>> per_loop(shards_.size());
   std::string order_id;
@@ -637,6 +751,11 @@ void Gateway::PublishAll(std::span<const Outgoing> events) {
   for (const auto& e : events) {
     if (e.pos > head_.load(std::memory_order_relaxed)) head_.store(e.pos);
     order_id.assign(e.order_id);
+    const auto& em = MetricsOf(e.event);
+    em.published->Increment();
+    if (spdlog::should_log(spdlog::level::debug))
+      Log(spdlog::level::debug, "event published",
+          {{"event", e.event}, {"orderId", e.order_id}, {"pos", e.pos ? std::to_string(e.pos) : ""}});
     const auto targets = TargetShards(e.audience, order_id);
     if (targets.empty()) continue;  // nobody may see it
     const auto encoded =
@@ -652,18 +771,17 @@ void Gateway::PublishAll(std::span<const Outgoing> events) {
         owner = {std::string(e.owner_id), k == 0 ? owner_encoded : std::make_shared<const std::string>(*owner_encoded)};
       per_loop[targets[k]].push_back(Routed{e.audience, order_id,
                                             k == 0 ? encoded : std::make_shared<const std::string>(*encoded),
-                                            std::move(owner), e.pos});
+                                            std::move(owner), e.pos, em.latency});
     }
   }
   const std::size_t here = loops_.CurrentIndex();
   for (std::size_t i = 0; i < per_loop.size(); ++i) {
     if (per_loop[i].empty()) continue;
     if (i == here) {  // our own loop: no post, no wake-up
-      for (const auto& r : per_loop[i]) shards_[i]->Route(r.audience, r.order_id, r.frame, r.owner, r.pos);
+      route(*shards_[i], per_loop[i]);
     } else {
-      boost::asio::post(loops_.At(i), [shard = shards_[i].get(), routed = std::move(per_loop[i])] {
-        for (const auto& r : routed) shard->Route(r.audience, r.order_id, r.frame, r.owner, r.pos);
-      });
+      boost::asio::post(loops_.At(i),
+                        [route, shard = shards_[i].get(), routed = std::move(per_loop[i])] { route(*shard, routed); });
     }
   }
 }
@@ -674,7 +792,8 @@ void Gateway::RevokeOrder(const std::string& order_id, const std::string& owner)
       const std::size_t n = shards_[i]->Revoke(order_id, owner);
       if (n == 0) return;
       Track(order_id, i, -static_cast<int>(n));
-      spdlog::info("order {} reassigned to {}: {} subscription(s) of other users dropped", order_id, owner, n);
+      Log(spdlog::level::info, "order reassigned: other users' subscriptions dropped",
+          {{"orderId", order_id}, {"userId", owner}, {"dropped", std::to_string(n)}});
     });
   }
 }
@@ -699,6 +818,10 @@ void Gateway::GatherStats(boost::asio::any_io_executor exec, std::function<void(
       g->stats.admins += s.admins;
       g->stats.users += s.users;
       for (const auto& [id, n] : s.watched) g->stats.watched[id] += n;
+      g->stats.subscriptions += s.subscriptions;
+      g->stats.queued_bytes += s.queued_bytes;
+      for (int a = 0; a < 2; ++a)
+        for (int w = 0; w < 2; ++w) g->stats.sockets[a][w] += s.sockets[a][w];
       if (--g->remaining == 0) {
         boost::asio::post(g->exec, [g] { g->done(std::move(g->stats)); });
       }

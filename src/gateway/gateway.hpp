@@ -35,6 +35,8 @@ namespace fg::gateway {
 struct GlobalStats {
   std::size_t total = 0, admins = 0, users = 0;
   std::map<std::string, std::size_t> watched;
+  std::size_t subscriptions = 0, queued_bytes = 0;
+  std::size_t sockets[2][2] = {};  // [admin?][websocket?]
   boost::json::object ToJson() const;
 };
 

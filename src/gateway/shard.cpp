@@ -87,7 +87,14 @@ ShardStats Shard::Stats() const {
   st.total = by_socket_.size();
   st.admins = admins_.size();
   st.users = st.total - st.admins;
-  for (const auto& [order_id, subs] : by_order_) st.watched[order_id] = subs.size();
+  for (const auto& [order_id, subs] : by_order_) {
+    st.watched[order_id] = subs.size();
+    st.subscriptions += subs.size();
+  }
+  for (const auto& [sub, orders] : by_socket_) {
+    ++st.sockets[sub->IsAdmin() ? 1 : 0][sub->OnWebSocket() ? 1 : 0];
+    st.queued_bytes += sub->QueuedBytes();
+  }
   return st;
 }
 

@@ -28,6 +28,9 @@ class Subscriber {
   virtual void Send(const net::SharedMessage& message, std::int64_t pos, const std::string& order_id) = 0;
   virtual bool IsAdmin() const = 0;
   virtual const std::string& UserId() const = 0;
+  // For /metrics: whether it is on a WebSocket now, and the bytes waiting to be written to it.
+  virtual bool OnWebSocket() const { return true; }
+  virtual std::size_t QueuedBytes() const { return 0; }
 };
 
 struct ShardStats {
@@ -35,6 +38,9 @@ struct ShardStats {
   std::size_t admins = 0;
   std::size_t users = 0;
   std::map<std::string, std::size_t> watched;  // orderId → subscribers (only ≥ 1)
+  std::size_t subscriptions = 0;
+  std::size_t queued_bytes = 0;
+  std::size_t sockets[2][2] = {};  // [admin?][websocket?]
 };
 
 // An order event's variant for the order's owner alone (e.g. with signed key links).

@@ -10,13 +10,36 @@ struct FakeSocket : Subscriber {
   void Send(const net::SharedMessage& f, std::int64_t, const std::string&) override { got.push_back(*f); }
   bool IsAdmin() const override { return admin; }
   const std::string& UserId() const override { return user; }
+  bool OnWebSocket() const override { return websocket; }
+  std::size_t QueuedBytes() const override { return queued; }
   std::string user;
   bool admin;
+  bool websocket = true;
+  std::size_t queued = 0;
   std::vector<std::string> got;
 };
 
 net::SharedMessage F(const char* s) {
   return std::make_shared<const std::string>(s);
+}
+
+TEST(Shard, StatsCountSocketsByRoleAndTransportSubscriptionsAndQueuedBytes) {
+  Shard shard;
+  FakeSocket a("u1", false), b("u2", false), admin("root", true);
+  b.websocket = false;
+  a.queued = 100;
+  admin.queued = 23;
+  for (auto* s : {&a, &b, &admin}) shard.Add(s);
+  shard.Subscribe(&a, "o1", 10);
+  shard.Subscribe(&a, "o2", 10);
+  shard.Subscribe(&b, "o1", 10);
+  const auto st = shard.Stats();
+  EXPECT_EQ(st.sockets[0][1], 1u);  // user, websocket
+  EXPECT_EQ(st.sockets[0][0], 1u);  // user, polling
+  EXPECT_EQ(st.sockets[1][1], 1u);  // admin, websocket
+  EXPECT_EQ(st.sockets[1][0], 0u);
+  EXPECT_EQ(st.subscriptions, 3u);
+  EXPECT_EQ(st.queued_bytes, 123u);
 }
 
 TEST(Shard, OrderEventsReachSubscribersAndAdminsOnce) {

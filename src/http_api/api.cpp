@@ -2,6 +2,8 @@
 
 #include "common/clock.hpp"
 #include "common/encoding.hpp"
+#include "common/log.hpp"
+#include "common/metrics.hpp"
 #include "net/query.hpp"
 
 #include <spdlog/spdlog.h>
@@ -115,6 +117,7 @@ const std::vector<Api::Route>& Api::Routes() {
   static const std::vector<Route> routes{
       {V::get, "/healthz", Access::kAnyone, &Api::Health},
       {V::get, "/readyz", Access::kAnyone, &Api::Ready},
+      {V::get, "/metrics", Access::kAnyone, &Api::Metrics},  // its own bearer token (MetricsAuthorized)
       {V::post, "/webhooks/nowpayments", Access::kAnyone, &Api::NowPaymentsWebhook},
       {V::post, "/webhooks/kinguin", Access::kAnyone, &Api::KinguinWebhook},
       {V::get, "/api/v1/keys/{}/{}", Access::kAnyone, &Api::RevealKey},  // the link's signature is its authorization
@@ -175,10 +178,12 @@ bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&
   const Route* route = nullptr;
   std::vector<std::string> captures;
   std::vector<http::verb> methods;
+  std::string_view pattern = "unmatched";
   bool needs_caller = false;
   for (const auto& r : Routes()) {
     auto m = Match(r.pattern, seg);
     if (!m) continue;
+    if (methods.empty()) pattern = r.pattern;
     methods.push_back(r.method);
     needs_caller = needs_caller || r.access != Access::kAnyone;
     if (r.method == req.method()) {
@@ -186,9 +191,10 @@ bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&
       captures = std::move(*m);
     }
   }
+  if (methods.empty() && !ours) return false;  // not an API route: the caller may serve a page
+  Observe(conn, req, route ? route->pattern : pattern);
   Request call{conn, req, target, std::move(captures), std::nullopt};
   if (methods.empty()) {
-    if (!ours) return false;  // not an API route: the caller may serve a page
     Fail(call, errc::not_found, seg[0] == "webhooks" ? "no such webhook" : "no such route: " + std::string(path));
     return true;
   }
@@ -216,8 +222,107 @@ bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&
     Fail(call, errc::forbidden, "jobs are for admins and the backend");
     return true;
   }
+  if (OverRate(call)) return true;
   (this->*(route->handler))(call);
   return true;
+}
+
+namespace {
+// An X-Request-Id we pass on: 1-64 of [A-Za-z0-9._:-]; anything else is replaced by our own.
+bool UsableRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (const char c : id) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != ':' && c != '-') return false;
+  }
+  return true;
+}
+}  // namespace
+
+void Api::Observe(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req, std::string_view route) {
+  const auto given = req["X-Request-Id"];
+  std::string id = UsableRequestId(given) ? std::string(given) : RandomId(12);
+  conn->SetResponseHook([id = std::move(id), route, method = req.method(), start = std::chrono::steady_clock::now(),
+                         remote = conn->RemoteAddress()](net::Response& res) {
+    res.set("X-Request-Id", id);
+    const unsigned status = res.result_int();
+    const std::string method_name(http::to_string(method));
+    metrics::M()
+        .http_requests.Add({{"route", std::string(route)}, {"method", method_name}, {"status", std::to_string(status)}})
+        .Increment();
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+    // The route's pattern, never the path: ids in paths and key links' signatures stay out of logs.
+    Log(status >= 500 ? spdlog::level::warn : spdlog::level::debug, "http request",
+        {{"requestId", id},
+         {"method", method_name},
+         {"route", route},
+         {"status", std::to_string(status)},
+         {"durationMs", fmt::format("{:.3f}", static_cast<double>(us.count()) / 1000.0)},
+         {"remote", remote}});
+  });
+}
+
+bool Api::OverRate(const Request& call) {
+  if (!call.caller) return false;
+  const bool key = call.caller->kind == fulfillment::Caller::Kind::kService;
+  RateLimiter& limiter = key ? key_rate_ : user_rate_;
+  if (!limiter.Enabled() || limiter.Allow(key ? std::string_view("api-key") : std::string_view(call.caller->user_id)))
+    return false;
+  metrics::M().rate_limited.Add({{"kind", key ? "api_key" : "api_user"}}).Increment();
+  auto res = ErrorResponse(call.req.version(), errc::rate_limited,
+                           key ? "too many requests with the API key (--api-key-rate)"
+                               : "too many requests for this user (--api-user-rate)");
+  res.set(http::field::retry_after, std::to_string(limiter.RetryAfterSeconds()));
+  call.conn->Respond(std::move(res));
+  return true;
+}
+
+bool Api::MetricsAuthorized(const net::Request& req) const {
+  if (metrics_token_.empty()) return true;
+  return ConstantTimeEquals(BearerOf(req), metrics_token_);
+}
+
+void Api::Metrics(const Request& call) {
+  if (!metrics_here_) {
+    Fail(call, errc::not_found, "metrics are served on --metrics-listen");
+    return;
+  }
+  if (!MetricsAuthorized(call.req)) {
+    auto res = ErrorResponse(call.req.version(), errc::unauthorized,
+                             "GET /metrics needs Authorization: Bearer <METRICS_TOKEN, or the API key>");
+    res.set(http::field::www_authenticate, "Bearer");
+    call.conn->Respond(std::move(res));
+    return;
+  }
+  ServeMetrics(call.conn, call.req.version());
+}
+
+void Api::ServeMetrics(const std::shared_ptr<net::HttpConnection>& conn, unsigned version) {
+  gateway_.GatherStats(conn->Executor(), [this, conn, version](gateway::GlobalStats st) {
+    auto& m = metrics::M();
+    for (int admin = 0; admin < 2; ++admin) {
+      for (int ws = 0; ws < 2; ++ws) {
+        m.connections.Add({{"transport", ws ? "websocket" : "polling"}, {"role", admin ? "admin" : "user"}})
+            .Set(static_cast<double>(st.sockets[admin][ws]));
+      }
+    }
+    m.subscriptions.Set(static_cast<double>(st.subscriptions));
+    m.send_queue_bytes.Set(static_cast<double>(st.queued_bytes));
+    worker_.Submit(
+        conn->Executor(), [&service = service_] { return service.JobCounts(); },
+        [conn, version](std::optional<std::map<std::string, std::int64_t>> jobs, const std::string& err) {
+          auto& mm = metrics::M();
+          if (jobs) {
+            for (const auto& [state, n] : *jobs) mm.jobs.Add({{"state", state}}).Set(static_cast<double>(n));
+          } else {
+            spdlog::warn("metrics: counting jobs failed: {}", err);  // the rest is still worth serving
+          }
+          net::Response res{http::status::ok, version};
+          res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+          res.set(http::field::cache_control, "no-store");
+          res.body() = mm.Serialize();
+          conn->Respond(std::move(res));
+        });
+  });
 }
 
 void Api::Fail(const Request& call, errc e, std::string_view message) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "auth/jwt.hpp"
+#include "common/rate_limit.hpp"
 #include "fulfillment/service.hpp"
 #include "gateway/gateway.hpp"
 #include "gateway/log_writer.hpp"
@@ -36,7 +37,20 @@ class Api {
         api_key_(std::move(api_key)),
         verifier_(std::move(verifier)),
         service_(service),
-        limits_(limits) {}
+        limits_(limits),
+        key_rate_(limits.api_key_requests_per_s, 2 * limits.api_key_requests_per_s, 16),
+        user_rate_(limits.api_user_requests_per_s, 2 * limits.api_user_requests_per_s) {}
+
+  // GET /metrics on this port needs `Authorization: Bearer <token>`; `served_here` false: it is
+  // served on its own listener instead (ServeMetrics) and this port answers 404.
+  void SetMetricsAccess(std::string token, bool served_here) {
+    metrics_token_ = std::move(token);
+    metrics_here_ = served_here;
+  }
+  // The Prometheus exposition of the process (gauges gathered from the loops and the store first).
+  void ServeMetrics(const std::shared_ptr<net::HttpConnection>& conn, unsigned version);
+  // Bearer token check for /metrics (constant time); true when no token is configured.
+  bool MetricsAuthorized(const net::Request& req) const;
 
   // Returns false when the route is not an API route (the caller may serve static files).
   bool Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request& req);
@@ -66,6 +80,10 @@ class Api {
   bool WebhookTooLarge(const Request& call);
   bool BadOrderId(const Request& call);
   void Health(const Request& call);
+  void Metrics(const Request& call);
+  // Request id, access log and fg_http_requests_total for one API request.
+  void Observe(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req, std::string_view route);
+  bool OverRate(const Request& call);
   void NowPaymentsWebhook(const Request& call);
   void KinguinWebhook(const Request& call);
   void RevealKey(const Request& call);
@@ -105,6 +123,10 @@ class Api {
   fulfillment::Service& service_;
   const Limits& limits_;
   store::StoreWorker verifier_pool_{1};  // webhook signature checks, apart from the store thread
+  RateLimiter key_rate_;                 // requests with the API key
+  RateLimiter user_rate_;                // requests per user token (by sub)
+  std::string metrics_token_;
+  bool metrics_here_ = true;
 };
 
 }  // namespace fg::http_api

@@ -206,6 +206,11 @@ void HttpConnection::SetAbortHandler(std::function<void()> on_abort) {
 }
 
 void HttpConnection::DoWrite(Response res, bool close) {
+  if (response_hook_ && !writing_) {
+    auto hook = std::move(response_hook_);
+    response_hook_ = nullptr;
+    hook(res);
+  }
   if (closed_ || writing_) return;
   on_abort_ = nullptr;
   res.keep_alive(!close);

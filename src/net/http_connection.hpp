@@ -48,6 +48,9 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   void RespondAndClose(Response res);
   // Runs on this connection's loop if the peer goes away while a response is pending.
   void SetAbortHandler(std::function<void()> on_abort);
+  // Runs once, on this connection's loop, with the answer to the request being handled, just
+  // before it is written (request ids, access logs, metrics). Call it from OnRequest.
+  void SetResponseHook(std::function<void(Response&)> hook) { response_hook_ = std::move(hook); }
   // Hands the socket to a WebSocket connection which completes the handshake with `req`.
   std::shared_ptr<WsConnection> UpgradeToWebSocket(Request req);
 
@@ -80,6 +83,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   std::optional<Request> queued_;
   std::shared_ptr<Response> writing_;
   std::function<void()> on_abort_;
+  std::function<void(Response&)> response_hook_;
   std::unique_ptr<std::array<char, 4096>> drain_buffer_;
   bool reading_ = false;
   bool response_pending_ = false;

@@ -1,6 +1,7 @@
 #include "net/ws_connection.hpp"
 
 #include "common/encoding.hpp"
+#include "common/metrics.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/dispatch.hpp>
@@ -302,16 +303,18 @@ void WsConnection::Queue(const SharedMessage& frame, std::uint8_t opcode) {
     }
     return;
   }
-  queued_bytes_ += ws::HeaderSize(frame->size()) + frame->size();
+  SetQueued(queued() + ws::HeaderSize(frame->size()) + frame->size());
   if (opcode != ws::kClose && CutIfSlow()) return;
   queue_.push_back(Out{frame, opcode});
   if (open_ && !waiting_writable_) Flush();
 }
 
 bool WsConnection::CutIfSlow() {
-  if (queued_bytes_ <= limits_.max_send_queue_bytes) return false;
+  if (queued() <= limits_.max_send_queue_bytes) return false;
   // It is not reading, so a close frame would not get through either: drop the connection.
-  spdlog::warn("ws {}: slow consumer ({} bytes queued), disconnecting", remote_, queued_bytes_);
+  spdlog::warn("ws {}: slow consumer ({} bytes queued), disconnecting", remote_, queued());
+  static auto& slow = metrics::M().slow_consumers.Add({{"transport", "websocket"}});
+  slow.Increment();
   Fail();
   return true;
 }
@@ -357,11 +360,11 @@ void WsConnection::FlushPending(std::vector<Pending>& entries) {
   // The kernel took only part: the rest waits in the queue, in order, for writability.
   for (; i != kNoPending; i = entries[i].next) {
     const SharedMessage& frame = *entries[i].frame;
-    queued_bytes_ += ws::HeaderSize(frame->size()) + frame->size();
+    SetQueued(queued() + ws::HeaderSize(frame->size()) + frame->size());
     queue_.push_back(Out{frame, entries[i].opcode});
   }
   head_sent_ = partial;
-  queued_bytes_ -= partial;
+  SetQueued(queued() - partial);
   if (!CutIfSlow()) WaitWritable();
 }
 
@@ -392,7 +395,7 @@ void WsConnection::Flush() {
       Fail();
       return;
     }
-    queued_bytes_ -= std::min(queued_bytes_, n);
+    SetQueued(queued() - std::min(queued(), n));
     // Retire what was written completely.
     while (n > 0 && head_ < queue_.size()) {
       Out& out = queue_[head_];
@@ -454,7 +457,7 @@ void WsConnection::SendClose(std::uint16_t code, bool discard_queue) {
     const std::size_t keep = head_sent_ > 0 ? 1 : 0;
     for (std::size_t i = head_ + keep; i < queue_.size(); ++i) {
       const std::size_t size = queue_[i].frame->size();
-      queued_bytes_ -= std::min(queued_bytes_, ws::HeaderSize(size) + size);
+      SetQueued(queued() - std::min(queued(), ws::HeaderSize(size) + size));
     }
     queue_.resize(head_ + keep);
   }
@@ -483,7 +486,8 @@ void WsConnection::Fail() {
   closed_ = true;
   queue_.clear();
   queue_.shrink_to_fit();
-  head_ = head_sent_ = queued_bytes_ = 0;
+  head_ = head_sent_ = 0;
+  SetQueued(0);
   if (close_timer_) close_timer_->cancel();
   boost::system::error_code ec;
   socket_.shutdown(tcp::socket::shutdown_both, ec);

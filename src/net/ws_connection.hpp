@@ -27,6 +27,7 @@
 #include <functional>
 #include "net/message.hpp"
 
+#include <atomic>
 #include <memory>
 #include <span>
 #include <string>
@@ -56,6 +57,8 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   void Close(std::uint16_t code = ws::kNormal);
 
   boost::asio::any_io_executor Executor() { return socket_.get_executor(); }
+  // Bytes accepted by Send() and not yet written; safe from any thread (a relaxed snapshot).
+  std::size_t QueuedBytes() const { return queued(); }
   const std::string& RemoteAddress() const { return remote_; }
 
   struct Out {
@@ -96,7 +99,10 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   std::vector<Out> queue_;  // not yet (fully) written, from queue_[head_]; empty vector holds no memory
   std::size_t head_ = 0;
   std::size_t head_sent_ = 0;  // bytes of queue_[head_] (header + payload) already written
-  std::size_t queued_bytes_ = 0;
+  // Written by this connection's loop only; read from any thread (QueuedBytes()).
+  std::atomic<std::size_t> queued_bytes_{0};
+  std::size_t queued() const { return queued_bytes_.load(std::memory_order_relaxed); }
+  void SetQueued(std::size_t v) { queued_bytes_.store(v, std::memory_order_relaxed); }
   bool waiting_writable_ = false;
   static constexpr std::uint32_t kNoPending = 0xFFFFFFFF;
   std::uint32_t pending_first_ = kNoPending;  // this connection's chain in the loop's pending list

@@ -54,6 +54,9 @@ class Socket {
   void Emit(std::string_view event, const boost::json::array& args = {});
   // Sends an already-encoded Engine.IO frame (a broadcast encoded once for all recipients).
   engineio::SendStatus SendEncoded(const net::SharedMessage& frame) { return session_->Send(frame, false); }
+  // On the socket's loop: its transport now, and the bytes waiting to be written to it.
+  bool OnWebSocket() const { return session_->CurrentTransport() == engineio::Session::Transport::kWebSocket; }
+  std::size_t QueuedBytes() const { return session_->QueuedBytes(); }
   void Ack(std::uint64_t id, const boost::json::array& args, const std::vector<std::string>& attachments = {});
   void EmitWithAttachments(std::string_view event, const boost::json::array& args,
                            const std::vector<std::string>& attachments);

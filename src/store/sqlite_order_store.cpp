@@ -5,6 +5,7 @@
 
 #include "common/clock.hpp"
 #include "common/encoding.hpp"
+#include "common/metrics.hpp"
 
 namespace fg::store {
 namespace {
@@ -146,9 +147,14 @@ JobRow ReadJob(const Statement& st) {
   return j;
 }
 
-// Runs `fn` between BEGIN IMMEDIATE and COMMIT; an exception rolls back and propagates.
+// Runs `fn` between BEGIN IMMEDIATE and COMMIT; an exception rolls back and propagates. Every
+// store call is one of these: their time is fg_store_call_duration_seconds.
 template <class Fn>
 void Atomically(SqliteDb& db, Fn&& fn) {
+  struct Timed {
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    ~Timed() { metrics::M().store_calls.Observe(metrics::SecondsSince(start)); }
+  } timed;
   db.Exec("BEGIN IMMEDIATE");
   try {
     fn();

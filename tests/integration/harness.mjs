@@ -64,14 +64,16 @@ export async function spawnReady(args, env) {
   });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
+  let metricsPort;
   const port = await new Promise((resolve, reject) => {
     let out = "";
     const timer = setTimeout(() => reject(new Error(`${args[0]} did not start: ${stderr}`)), 15000);
     child.stdout.on("data", (d) => {
       out += d;
-      const m = /READY port=(\d+)/.exec(out);
+      const m = /READY port=(\d+)(?: metrics_port=(\d+))?\n/.exec(out);
       if (m) {
         clearTimeout(timer);
+        if (m[2]) metricsPort = Number(m[2]);
         resolve(Number(m[1]));
       }
     });
@@ -80,12 +82,32 @@ export async function spawnReady(args, env) {
       reject(new Error(`exited with ${code}: ${stderr}`));
     });
   });
-  return { child, port, stderr: () => stderr };
+  return { child, port, metricsPort, stderr: () => stderr };
+}
+
+// Prometheus text exposition → [{name, labels, value}] (comments skipped).
+export function parseMetrics(text) {
+  const out = [];
+  for (const line of text.split("\n")) {
+    if (!line || line.startsWith("#")) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) throw new Error(`not an exposition line: ${line}`);
+    const labels = {};
+    for (const [, k, v] of (m[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[k] = v;
+    out.push({ name: m[1], labels, value: Number(m[3]) });
+  }
+  return out;
+}
+// The sum of the samples of `name` whose labels include `match`.
+export function metricValue(samples, name, match = {}) {
+  return samples
+    .filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v))
+    .reduce((sum, s) => sum + s.value, 0);
 }
 
 export async function startGateway({ args = [], env = {}, dataDir, port: fixedPort = 0 } = {}) {
   const dir = dataDir ?? mkdtempSync(path.join(tmpdir(), "fg-it-"));
-  const { child, port, stderr: readStderr } = await spawnReady(["--host", "127.0.0.1", "--port", String(fixedPort), "--data-dir", dir, ...args], {
+  const { child, port, metricsPort, stderr: readStderr } = await spawnReady(["--host", "127.0.0.1", "--port", String(fixedPort), "--data-dir", dir, ...args], {
     JWT_SECRET,
     API_KEY,
     IPN_SECRET,
@@ -102,6 +124,7 @@ export async function startGateway({ args = [], env = {}, dataDir, port: fixedPo
   const gw = {
     url,
     port,
+    metricsPort,
     dataDir: dir,
     child,
     stderr: readStderr,
@@ -136,6 +159,13 @@ export async function startGateway({ args = [], env = {}, dataDir, port: fixedPo
     },
     get(pathname, token) {
       return fetch(url + pathname, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    },
+    // GET /metrics (with the API key by default) → parsed samples, and the raw text.
+    async metrics({ key = API_KEY } = {}) {
+      const res = await fetch(url + "/metrics", { headers: key ? { authorization: `Bearer ${key}` } : {} });
+      if (res.status !== 200) throw new Error(`metrics: ${res.status} ${await res.text()}`);
+      const text = await res.text();
+      return Object.assign(parseMetrics(text), { text });
     },
     async publish(event, data) {
       const res = await gw.api("POST", "/api/v1/events", { event, data });

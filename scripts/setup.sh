@@ -14,7 +14,7 @@ for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ "${1:-}" = "--test" ]; then
-  for p in chromium clang libclang-rt-14-dev clang-format clang-tidy sqlite3 prometheus; do
+  for p in chromium clang libclang-rt-14-dev clang-format clang-tidy sqlite3 prometheus openssl; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
 fi

@@ -69,6 +69,9 @@ void AddServeOptions(CLI::App& app, Config& c) {
                  "the JWT secret being rotated out: tokens signed with it stay valid until it is removed")
       ->envname("JWT_SECRET_PREVIOUS");
   app.add_option("--api-key", c.api_key, "bearer key for the server-to-server API (required)")->envname("API_KEY");
+  app.add_option("--tls-cert", c.tls_cert, "PEM certificate chain: serve HTTPS and WSS on --port (reloaded on SIGHUP)")
+      ->envname("TLS_CERT");
+  app.add_option("--tls-key", c.tls_key, "PEM private key of --tls-cert")->envname("TLS_KEY");
   app.add_option("--metrics-token", c.metrics_token, "bearer token of GET /metrics (default: the API key)")
       ->envname("METRICS_TOKEN");
   app.add_option("--metrics-listen", c.metrics_listen,
@@ -194,6 +197,7 @@ std::optional<std::string> Finish(Config& c) {
   if (!c.jwt_secret_previous.empty() && c.jwt_secret_previous.size() < kMinSecretBytes)
     return "JWT_SECRET_PREVIOUS is too short (at least " + std::to_string(kMinSecretBytes) + " characters)";
   if (c.api_key.empty()) return "API_KEY is not set (the bearer key for the server-to-server API)";
+  if (c.tls_cert.empty() != c.tls_key.empty()) return "TLS needs both --tls-cert and --tls-key (TLS_CERT, TLS_KEY)";
   if (!c.metrics_listen.empty() && c.metrics_listen.rfind(':') == std::string::npos)
     return "METRICS_LISTEN must be host:port (e.g. 127.0.0.1:9464)";
   if (c.engine.options.ping_interval.count() == 0 || c.engine.options.ping_timeout.count() == 0)
@@ -212,6 +216,7 @@ std::optional<std::string> Finish(Config& c) {
     rlimit rl{};
     const std::size_t fds = ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? rl.rlim_cur : 65536;
     l.max_connections = fds > 512 ? fds - 256 : fds / 2;
+    if (!c.tls_cert.empty()) l.max_connections /= 3;  // a TLS connection holds 3 fds (net/tls.hpp)
   }
 
   c.sim.api_key = c.supplier_api_key;

@@ -34,6 +34,9 @@ struct Config {
   // that address alone, without a token unless one is set.
   std::string metrics_token;
   std::string metrics_listen;
+  // PEM certificate chain and key: the main port speaks HTTPS and WSS (reloaded on SIGHUP).
+  std::string tls_cert;
+  std::string tls_key;
 
   Limits limits;
   engineio::ServerConfig engine;

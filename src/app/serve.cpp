@@ -261,11 +261,17 @@ int Serve(Config c) {
   });
 
   std::shared_ptr<net::Listener> listener;
+  std::unique_ptr<net::TlsContext> tls;
   try {
     listener = std::make_shared<net::Listener>(loops, c.host, c.port, router, limits);
+    if (!c.tls_cert.empty()) {
+      tls = std::make_unique<net::TlsContext>(c.tls_cert, c.tls_key);
+      listener->SetTls(tls.get());
+    }
   } catch (const std::exception& e) {
     return Fatal(e.what());
   }
+  const std::string scheme = tls ? "https" : "http";
   // --metrics-listen: GET /metrics alone, on its own address (our own HTTP listener, loop 0's).
   std::unique_ptr<MetricsOnly> metrics_handler;
   std::shared_ptr<net::Listener> metrics_listener;
@@ -296,7 +302,7 @@ int Serve(Config c) {
     demo = std::make_unique<DemoDriver>(dc);
   }
   if (c.demo) {
-    PrintDemoLinks(c.public_url.empty() ? "http://localhost:" + std::to_string(listener->Port()) : c.public_url,
+    PrintDemoLinks(c.public_url.empty() ? scheme + "://localhost:" + std::to_string(listener->Port()) : c.public_url,
                    c.jwt_secret, demo ? std::optional(c.demo_interval) : std::nullopt);
   }
 
@@ -322,6 +328,24 @@ int Serve(Config c) {
 
   LoopLagProbe lag(loops);
 
+  // SIGHUP: a renewed certificate for new connections; established ones keep theirs.
+  boost::asio::signal_set hangup(loops.At(0));
+  std::function<void()> await_hangup = [&] {
+    hangup.async_wait([&](boost::system::error_code ec, int) {
+      if (ec) return;
+      if (!tls) {
+        spdlog::info("SIGHUP: no TLS certificate to reload");
+      } else if (auto err = tls->Reload()) {
+        spdlog::error("SIGHUP: the TLS certificate was not reloaded, the current one stays: {}", *err);
+      } else {
+        spdlog::info("SIGHUP: TLS certificate reloaded from {}", c.tls_cert);
+      }
+      await_hangup();
+    });
+  };
+  hangup.add(SIGHUP);
+  await_hangup();
+
   boost::asio::signal_set signals(loops.At(0), SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (ec) return;
@@ -330,13 +354,14 @@ int Serve(Config c) {
     listener->Stop();
     if (metrics_listener) metrics_listener->Stop();
     lag.Stop();
+    hangup.cancel();
     prune.cancel();
     engine.CloseAll("server shutting down");
     auto timer = std::make_shared<boost::asio::steady_timer>(loops.At(0), std::chrono::milliseconds(200));
     timer->async_wait([&loops, timer](boost::system::error_code) { loops.Stop(); });
   });
 
-  spdlog::info("fulfillment-gateway listening on http://{}:{} ({} loops, data dir {})", c.host, listener->Port(),
+  spdlog::info("fulfillment-gateway listening on {}://{}:{} ({} loops, data dir {})", scheme, c.host, listener->Port(),
                threads, c.data_dir);
   if (metrics_listener) spdlog::info("metrics on http://{}/metrics", c.metrics_listen);
   if (metrics_listener)

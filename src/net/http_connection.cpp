@@ -13,15 +13,18 @@ namespace fg::net {
 namespace beast = boost::beast;
 
 HttpConnection::HttpConnection(boost::asio::ip::tcp::socket socket, HttpHandler& handler, const Limits& limits,
-                               std::shared_ptr<Admission> admission, std::shared_ptr<void> slot)
+                               std::shared_ptr<Admission> admission, std::shared_ptr<void> slot, std::string remote)
     : stream_(std::move(socket)),
       handler_(handler),
       limits_(limits),
+      remote_(std::move(remote)),
       admission_(std::move(admission)),
       slot_(std::move(slot)) {
   boost::system::error_code ec;
-  auto ep = stream_.socket().remote_endpoint(ec);
-  if (!ec) remote_ = ep.address().to_string();
+  if (remote_.empty()) {
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string();
+  }
   stream_.socket().set_option(boost::asio::ip::tcp::no_delay(true), ec);
 }
 

@@ -39,8 +39,10 @@ class WsConnection;
 
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
  public:
+  // `remote`: the peer's address when the socket cannot tell (a TLS tunnel's plaintext end).
   HttpConnection(boost::asio::ip::tcp::socket socket, HttpHandler& handler, const Limits& limits,
-                 std::shared_ptr<Admission> admission = nullptr, std::shared_ptr<void> slot = nullptr);
+                 std::shared_ptr<Admission> admission = nullptr, std::shared_ptr<void> slot = nullptr,
+                 std::string remote = {});
   ~HttpConnection();
   void Start();
 

@@ -67,6 +67,14 @@ void Listener::DoAccept() {
             self->refused_);
       }
       socket.close(peer_ec);
+    } else if (self->tls_) {
+      // The slot is held through the handshake; a failed one releases it with the lambda.
+      StartTlsTunnel(std::move(socket), self->tls_->Current(), self->limits_,
+                     [self, slot = std::move(slot), remote = peer.address().to_string()](tcp::socket plain) mutable {
+                       std::make_shared<HttpConnection>(std::move(plain), self->handler_, self->limits_,
+                                                        self->admission_, std::move(slot), std::move(remote))
+                           ->Start();
+                     });
     } else {
       std::make_shared<HttpConnection>(std::move(socket), self->handler_, self->limits_, self->admission_,
                                        std::move(slot))

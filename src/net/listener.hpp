@@ -4,6 +4,7 @@
 #include "net/admission.hpp"
 #include "net/http_connection.hpp"
 #include "net/loops.hpp"
+#include "net/tls.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -14,6 +15,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
  public:
   // Binds at once; throws std::runtime_error naming the address when it is taken or invalid.
   Listener(Loops& loops, const std::string& host, unsigned short port, HttpHandler& handler, const Limits& limits);
+  // From now on every connection speaks TLS (HTTPS, WSS) with tls->Current(). Before Start().
+  void SetTls(TlsContext* tls) { tls_ = tls; }
   void Start();
   void Stop();
   unsigned short Port() const { return port_; }
@@ -26,6 +29,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   HttpHandler& handler_;
   const Limits& limits_;
   std::shared_ptr<Admission> admission_;
+  TlsContext* tls_ = nullptr;
   std::uint64_t refused_ = 0;  // connections closed at a bound (logged in batches)
   unsigned short port_ = 0;
 };

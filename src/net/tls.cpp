@@ -11,9 +11,11 @@
 
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <array>
 #include <fstream>
 #include <stdexcept>
+#include <vector>
 
 namespace fg::net {
 
@@ -76,7 +78,8 @@ namespace {
 
 // One TLS connection: the encrypted TCP side and our end of the socketpair, a pump each way (one
 // read, then its write, then the next read: at most one operation per direction in flight). Upward
-// (client → gateway) messages are small: 4 KiB; downward one TLS record's worth: 16 KiB.
+// (client → gateway) messages are small: a 4 KiB buffer; downward, a buffer of what is waiting
+// exists only while it is being written.
 class TlsTunnel : public std::enable_shared_from_this<TlsTunnel> {
  public:
   TlsTunnel(tcp::socket socket, std::shared_ptr<ssl::context> ctx)
@@ -108,6 +111,7 @@ class TlsTunnel : public std::enable_shared_from_this<TlsTunnel> {
       asio::local::stream_protocol::socket outer(self->tls_.get_executor());
       boost::system::error_code pe;
       asio::local::connect_pair(self->inner_, outer, pe);
+      if (!pe) self->inner_.non_blocking(true, pe);
       if (pe) {
         spdlog::warn("TLS: socketpair: {}", pe.message());
         self->Close();
@@ -129,7 +133,7 @@ class TlsTunnel : public std::enable_shared_from_this<TlsTunnel> {
 
  private:
   using UpBuffer = std::array<char, 4 * 1024>;
-  using DownBuffer = std::array<char, 16 * 1024>;
+  static constexpr std::size_t kMaxDownChunk = 64 * 1024;
 
   // client → us: decrypt, then hand the plaintext to the connection
   void ReadTls() {
@@ -144,19 +148,24 @@ class TlsTunnel : public std::enable_shared_from_this<TlsTunnel> {
     });
   }
 
-  // the connection → client: encrypt what it writes
+  // the connection → client: encrypt what it writes. Waits for readability first, so an idle
+  // connection holds no buffer on this side: one exists only while a write is in flight.
   void ReadInner() {
-    if (!down_) down_ = std::make_unique<DownBuffer>();
-    inner_.async_read_some(asio::buffer(*down_),
-                           [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                             if (ec)
-                               return self->Close();  // the connection closed (it framed all it sent: HTTP, WebSocket)
-                             asio::async_write(self->tls_, asio::buffer(self->down_->data(), n),
-                                               [self](boost::system::error_code e, std::size_t) {
-                                                 if (e) return self->Close();
-                                                 self->ReadInner();
-                                               });
-                           });
+    inner_.async_wait(asio::socket_base::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
+      if (ec) return self->Close();
+      boost::system::error_code rec;
+      const std::size_t available = std::max<std::size_t>(1, self->inner_.available(rec));
+      auto buffer = std::make_shared<std::vector<char>>(std::min<std::size_t>(available, kMaxDownChunk));
+      const std::size_t n = self->inner_.read_some(asio::buffer(*buffer), rec);
+      if (rec == asio::error::would_block) return self->ReadInner();
+      // EOF: the connection closed (it framed all it sent: HTTP, WebSocket)
+      if (rec || n == 0) return self->Close();
+      asio::async_write(self->tls_, asio::buffer(buffer->data(), n),
+                        [self, buffer](boost::system::error_code e, std::size_t) {
+                          if (e) return self->Close();
+                          self->ReadInner();
+                        });
+    });
   }
 
   void Close() {
@@ -173,7 +182,6 @@ class TlsTunnel : public std::enable_shared_from_this<TlsTunnel> {
   asio::local::stream_protocol::socket inner_;
   asio::steady_timer timer_;
   std::unique_ptr<UpBuffer> up_;
-  std::unique_ptr<DownBuffer> down_;
   bool closed_ = false;
 };
 

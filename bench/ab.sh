@@ -14,19 +14,20 @@ ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 export JWT_SECRET=bench-secret-$RANDOM-$RANDOM-0123456789 API_KEY=bench-key-$RANDOM
 out=$(mktemp -d)
 PORT=4710
-run() {  # binary label round
-  local data
+run() {  # binary label round loadgen-args...
+  local bin=$1 label=$2 round=$3 data
+  shift 3
   data=$(mktemp -d)
-  "$1" --host 127.0.0.1 --port $PORT --data-dir "$data" --log-level warn > "$out/$2-$3.log" 2>&1 &
+  "$bin" --host 127.0.0.1 --port $PORT --data-dir "$data" --log-level warn > "$out/$label-$round.log" 2>&1 &
   local pid=$!
-  for _ in $(seq 1 100); do grep -q READY "$out/$2-$3.log" && break; sleep 0.1; done
-  build/fg-loadgen --port $PORT --sources 8 --server-pid "$pid" --timeout 600 --out "$out/$2-$3.json" "$@" \
-    > /dev/null 2> "$out/$2-$3.err" || echo "   ($2 round $3: loss or failures, see $out/$2-$3.err)"
+  for _ in $(seq 1 100); do grep -q READY "$out/$label-$round.log" && break; sleep 0.1; done
+  build/fg-loadgen --port $PORT --sources 8 --server-pid "$pid" --timeout 600 --out "$out/$label-$round.json" "$@" \
+    > /dev/null 2> "$out/$label-$round.err" || echo "   ($label round $round: loss or failures, see $out/$label-$round.err)"
   kill "$pid"; wait "$pid" 2>/dev/null || true
   rm -rf "$data"
   sleep 1
   node -e 'const r=require(process.argv[1]);console.log(`${process.argv[2]} round ${process.argv[3]}: ${r.server.cpu_us_per_delivery.toFixed(2)} µs CPU/delivery, p99 ${r.latency_ms.p99} ms, lost ${r.lost}`)' \
-    "$out/$2-$3.json" "$2" "$3"
+    "$out/$label-$round.json" "$label" "$round"
 }
 for r in $(seq 1 "$ROUNDS"); do
   run "$A" A "$r" "$@"

@@ -1,5 +1,6 @@
 // Google Benchmark micro-benchmarks for the hot pure code: the codecs and the shard router.
 //   build/micro_benchmark --benchmark_min_time=0.2
+#include "common/metrics.hpp"
 #include "engineio/packet.hpp"
 #include "gateway/events.hpp"
 #include "gateway/shard.hpp"
@@ -8,6 +9,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -71,6 +73,39 @@ void BM_ShardRouteBroadcast(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 BENCHMARK(BM_ShardRouteBroadcast)->Arg(100)->Arg(15000);
+
+// What metrics add on the publish path (gateway.cpp PublishAll): one counter increment per event,
+// and per event and loop a histogram observation plus a deliveries increment.
+void BM_MetricsCounterIncrement(benchmark::State& state) {
+  auto& c = fg::metrics::M().events_published.Add({{"event", "bench"}});
+  for (auto _ : state) c.Increment();
+}
+BENCHMARK(BM_MetricsCounterIncrement)->Threads(1)->Threads(2);
+
+void BM_MetricsHistogramObserve(benchmark::State& state) {
+  auto& h = fg::metrics::M().publish_to_write.Add({{"event", "bench"}}, fg::metrics::Metrics::LatencyBuckets());
+  double v = 0.0001;
+  for (auto _ : state) {
+    h.Observe(v);
+    v = v < 0.01 ? v * 1.1 : 0.0001;
+  }
+}
+BENCHMARK(BM_MetricsHistogramObserve)->Threads(1)->Threads(2);
+
+// The whole per-event cost on one loop: published counter, time since publish, observation,
+// deliveries counter.
+void BM_MetricsPerEvent(benchmark::State& state) {
+  auto& m = fg::metrics::M();
+  auto& published = m.events_published.Add({{"event", "bench"}});
+  auto& h = m.publish_to_write.Add({{"event", "bench"}}, fg::metrics::Metrics::LatencyBuckets());
+  const auto start = std::chrono::steady_clock::now();
+  for (auto _ : state) {
+    published.Increment();
+    h.Observe(fg::metrics::SecondsSince(start));
+    m.deliveries.Increment(3);
+  }
+}
+BENCHMARK(BM_MetricsPerEvent);
 
 }  // namespace
 

@@ -194,6 +194,20 @@ describe("useFulfillmentWebSocket", () => {
     unmount();
   });
 
+  it("a session the server ends for its event rate shows rate_limited and does not reconnect", async () => {
+    const { token, orderId } = await newOrder("hook-chatty");
+    const { result, unmount } = renderHook(() => useFulfillmentWebSocket(orderId, token, { apiUrl: gw.url }));
+    await waitFor(() => expect(result.current.connectionState).toBe("live"));
+    const socket = result.current.socket!;
+    // default limits: 20/s, burst 100; refused more than 100 times within 10 s → limit:exceeded
+    for (let i = 0; i < 250; i++) socket.emit("unsubscribe:order", { orderId: "ord_none" }, () => undefined);
+    await waitFor(() => expect(result.current.connectError?.code).toBe("rate_limited"), { timeout: 5000 });
+    expect(result.current.connectionState).toBe("offline");
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(result.current.socket?.active).toBe(false); // no reconnection scheduled
+    unmount();
+  });
+
   it("works over HTTP long-polling too", async () => {
     const { token, orderId } = await newOrder("hook-polling");
     const { result, unmount } = renderHook(() => useFulfillmentWebSocket(orderId, token, { apiUrl: gw.url, socketOptions: { transports: ["polling"] } }));

@@ -120,6 +120,8 @@ export interface ServerToClientEvents {
   "auth:expiring": (e: { expiresAt: string }) => void;
   /** The token expired without a refresh; the server disconnects the socket right after. */
   "auth:expired": (e: { code: "token_expired" }) => void;
+  /** The socket sent events faster than its limit for too long; the server disconnects it right after. */
+  "limit:exceeded": (e: { code: "rate_limited"; message: string }) => void;
 }
 
 export type RefreshAck = { ok: true; expiresAt: string | null } | { ok: false; error: string };

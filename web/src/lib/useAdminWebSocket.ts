@@ -15,7 +15,7 @@ import type {
   WebhookReceivedEvent,
 } from "./events";
 import type { GatewaySocket } from "./useFulfillmentWebSocket";
-import { expiredTokenError, followTokenLifetime, type GetToken } from "./tokenLifetime";
+import { followTokenLifetime, type GetToken } from "./tokenLifetime";
 import { useLatest } from "./useLatest";
 
 export type AdminUpdate =
@@ -118,7 +118,7 @@ export function useAdminWebSocket(jwtToken: string | null, options: AdminOptions
       opts.current.onConnectError?.(info);
     };
     s.on("connect_error", onConnectError);
-    followTokenLifetime(s, () => opts.current.getToken, () => onConnectError(expiredTokenError()), log);
+    followTokenLifetime(s, () => opts.current.getToken, onConnectError, log);
     const untyped = s as unknown as { on(event: string, fn: (data: unknown) => void): void };
     for (const name of ORDER_EVENTS) {
       untyped.on(name, (data) => {

@@ -28,7 +28,7 @@ import {
   type StatusChangeEvent,
   type SubscribeAck,
 } from "./events";
-import { expiredTokenError, followTokenLifetime, type GetToken } from "./tokenLifetime";
+import { followTokenLifetime, type GetToken } from "./tokenLifetime";
 import { useLatest } from "./useLatest";
 
 export type GatewaySocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -230,7 +230,7 @@ export function useFulfillmentWebSocket(orderId: string | null, jwtToken: string
       setError(e);
       opts.current.onError?.(e);
     };
-    followTokenLifetime(s, () => opts.current.getToken, () => onConnectError(expiredTokenError()), log);
+    followTokenLifetime(s, () => opts.current.getToken, onConnectError, log);
     s.on("connect", onConnect);
     s.on("disconnect", onDisconnect);
     s.on("connect_error", onConnectError);

@@ -42,18 +42,18 @@ class Metrics {
   Family<Gauge>& connections;
   Gauge& subscriptions;
   Gauge& send_queue_bytes;
-  Family<Counter>& handshakes;      // {layer="engineio|socketio", result="ok|<code>"}
+  Family<Counter>& handshakes;      // {layer="engineio|socketio|tls", result="ok|<code>"}
   Family<Counter>& slow_consumers;  // {transport}
   // Events
   Family<Counter>& events_published;  // {event}
   Counter& deliveries;
   Family<Histogram>& publish_to_write;  // {event}, seconds
   // HTTP API
-  Family<Counter>& http_requests;  // {route, status}
+  Family<Counter>& http_requests;  // {route (pattern), method, status}
   Family<Counter>& ipns;           // {provider, outcome}
   // Jobs
   Family<Gauge>& jobs;                // {state}, set when /metrics is read
-  Family<Counter>& jobs_finished;     // {outcome="succeeded|retried|failed"}
+  Family<Counter>& jobs_finished;     // {outcome="succeeded|retried|failed|stopped"}
   Histogram& job_duration;            // seconds, one attempt
   Family<Histogram>& supplier_calls;  // {operation}, seconds
   Family<Counter>& supplier_errors;   // {operation, kind}

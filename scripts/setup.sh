@@ -8,13 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-json1.81-dev libssl-dev libsqlite3-dev
-      libspdlog-dev libcli11-dev prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev curl ca-certificates)
+      libspdlog-dev libcli11-dev prometheus-cpp-dev libpq-dev libgtest-dev libgmock-dev libbenchmark-dev curl ca-certificates)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ "${1:-}" = "--test" ]; then
-  for p in chromium clang libclang-rt-14-dev clang-format clang-tidy sqlite3 prometheus openssl; do
+  for p in chromium clang libclang-rt-14-dev clang-format clang-tidy sqlite3 prometheus openssl postgresql-15; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
 fi

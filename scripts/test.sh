@@ -11,20 +11,25 @@ pass=0
 fail=0
 failed=()  # "suite: test name" of every failure, repeated just before the final line
 logdir=$(mktemp -d)
-count_ctest() {  # log
-  local line
-  line=$(grep -E "tests passed, [0-9]+ tests failed out of [0-9]+" "$1" | tail -1 || true)
-  if [ -n "$line" ]; then
-    local failed total
-    failed=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/' <<<"$line")
-    total=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/' <<<"$line")
-    pass=$((pass + total - failed)); fail=$((fail + failed))
-    local name
-    while read -r name; do [ -n "$name" ] && failed+=("$2: $name"); done < <(
-      sed -n '/The following tests FAILED/,$p' "$1" | grep -E '^\s+[0-9]+ - ' | sed -E 's/^\s+[0-9]+ - //' || true)
-  else
+count_ctest() {  # log suite — every ctest summary in the log counts (unit, then pg)
+  local lines line found=0
+  lines=$(grep -E "tests passed, [0-9]+ tests failed out of [0-9]+" "$1" || true)
+  while read -r line; do
+    [ -z "$line" ] && continue
+    found=1
+    local nfail ntotal  # (not "failed": that is the list of names)
+    nfail=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/' <<<"$line")
+    ntotal=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/' <<<"$line")
+    pass=$((pass + ntotal - nfail)); fail=$((fail + nfail))
+  done <<<"$lines"
+  if [ "$found" = 0 ]; then
     fail=$((fail + 1)); failed+=("$2: no ctest summary")
+    return
   fi
+  local name
+  while read -r name; do [ -n "$name" ] && failed+=("$2: $name"); done < <(
+    grep -E '^\s+[0-9]+ - .*\((Failed|Timeout|SEGFAULT|Subprocess aborted|Child aborted|Exception)\)' "$1" |
+      sed -E 's/^\s+[0-9]+ - //' || true)
 }
 count_node() {  # log suite
   local p f name
@@ -46,7 +51,9 @@ run_suite() {  # kind
   if [ "$kind" != tsan ]; then
     echo "== $kind: unit tests"
     local ulog="$logdir/unit-$kind.log"
-    (cd "$dir" && ctest --output-on-failure -L unit -j 2) 2>&1 | tee "$ulog" | grep -E "tests passed|Failed|\*\*\*" || true
+    # unit, and the store tests against PostgreSQL (one database: they run one at a time)
+    (cd "$dir" && { ctest --output-on-failure -L unit -j 2; ctest --output-on-failure -L pg; }) 2>&1 | tee "$ulog" |
+      grep -E "tests passed|Failed|\*\*\*" || true
     count_ctest "$ulog" "$kind unit"
   else
     # ThreadSanitizer on the multi-loop paths: sessions, transports, shards, the job workers
@@ -113,6 +120,13 @@ run_fuzz() {  # each libFuzzer target for a few seconds from the committed seeds
     rm -rf "$corpus"
   done
 }
+
+# A fresh PostgreSQL for the store tests against it (ctest label "pg"), stopped by PID at the end.
+services=$(mktemp -d)
+trap 'scripts/services.sh stop "$services"' EXIT
+eval "$(scripts/services.sh start-postgres "$services")"
+export FG_TEST_DATABASE_URL=$DATABASE_URL
+unset DATABASE_URL
 
 kinds=${FG_TEST_KINDS:-"release asan tsan"}
 for k in $kinds; do

@@ -60,7 +60,8 @@ void PgDb::Connect() {
     throw StoreError("postgres: cannot connect: " + why);
   }
   // Quiet notices (e.g. "relation already exists, skipping") instead of libpq printing to stderr.
-  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn_, [](void*, const char*) {}, nullptr);
 }
 
 void PgDb::EnsureConnected() {
@@ -120,8 +121,9 @@ int PgDb::Migrate(const std::vector<PgMigration>& migrations) {
   Transaction([&] {
     // One migrator at a time across every node (the lock ends with the transaction).
     Exec("SELECT pg_advisory_xact_lock(7468137)");
-    Script("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
-           "applied_at timestamptz NOT NULL DEFAULT now())");
+    Script(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
+        "applied_at timestamptz NOT NULL DEFAULT now())");
     const auto done = Exec("SELECT coalesce(max(version), 0) FROM schema_migrations");
     const std::int64_t current = done.Int(0, 0);
     for (const auto& m : migrations) {

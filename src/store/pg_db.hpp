@@ -26,13 +26,13 @@ namespace fg::store {
 // One statement parameter, as text (PostgreSQL casts it); nullopt is SQL NULL.
 class PgParam {
  public:
-  PgParam(std::nullopt_t) {}  // NOLINT(google-explicit-constructor): a parameter list reads as values
-  PgParam(const char* v) : value_(v) {}                 // NOLINT(google-explicit-constructor)
-  PgParam(std::string v) : value_(std::move(v)) {}      // NOLINT(google-explicit-constructor)
-  PgParam(std::string_view v) : value_(std::string(v)) {}  // NOLINT(google-explicit-constructor)
-  PgParam(std::int64_t v) : value_(std::to_string(v)) {}   // NOLINT(google-explicit-constructor)
-  PgParam(int v) : value_(std::to_string(v)) {}            // NOLINT(google-explicit-constructor)
-  PgParam(bool v) : value_(v ? "true" : "false") {}        // NOLINT(google-explicit-constructor)
+  PgParam(std::nullopt_t) {}             // NOLINT(google-explicit-constructor): a parameter list reads as values
+  PgParam(const char* v) : value_(v) {}  // NOLINT(google-explicit-constructor)
+  PgParam(std::string v) : value_(std::move(v)) {}             // NOLINT(google-explicit-constructor)
+  PgParam(std::string_view v) : value_(std::string(v)) {}      // NOLINT(google-explicit-constructor)
+  PgParam(std::int64_t v) : value_(std::to_string(v)) {}       // NOLINT(google-explicit-constructor)
+  PgParam(int v) : value_(std::to_string(v)) {}                // NOLINT(google-explicit-constructor)
+  PgParam(bool v) : value_(v ? "true" : "false") {}            // NOLINT(google-explicit-constructor)
   PgParam(const std::optional<std::string>& v) : value_(v) {}  // NOLINT(google-explicit-constructor)
   const std::optional<std::string>& Value() const { return value_; }
 
@@ -49,9 +49,9 @@ class PgResult {
   PgResult(const PgResult&) = delete;
   int Rows() const;
   bool IsNull(int row, int col) const;
-  std::string Text(int row, int col) const;        // "" for NULL
-  std::int64_t Int(int row, int col) const;        // 0 for NULL; throws StoreError if not an integer
-  std::int64_t Affected() const;                   // rows an INSERT/UPDATE/DELETE touched
+  std::string Text(int row, int col) const;  // "" for NULL
+  std::int64_t Int(int row, int col) const;  // 0 for NULL; throws StoreError if not an integer
+  std::int64_t Affected() const;             // rows an INSERT/UPDATE/DELETE touched
 
  private:
   pg_result* r_;

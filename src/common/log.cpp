@@ -6,6 +6,7 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include <cctype>
 #include <stdexcept>
 
 namespace fg {
@@ -14,6 +15,7 @@ namespace log_detail {
 
 constexpr char kField = '\x1f';
 constexpr char kValue = '\x1e';
+constexpr char kNumber = '\x1d';
 
 namespace {
 // Control characters never reach a log line (a hostile value cannot forge a record or a field).
@@ -21,6 +23,7 @@ void AppendClean(std::string& out, std::string_view s) {
   for (const char c : s) out += static_cast<unsigned char>(c) < 0x20 || c == '\x7f' ? ' ' : c;
 }
 
+// fn(key, value, is_number) for each field of `payload`; `message` is the text before them.
 template <class Fn>
 void ForEachField(std::string_view payload, std::string_view& message, Fn&& fn) {
   auto cut = payload.find(kField);
@@ -29,9 +32,24 @@ void ForEachField(std::string_view payload, std::string_view& message, Fn&& fn) 
     payload.remove_prefix(cut + 1);
     cut = payload.find(kField);
     const std::string_view field = payload.substr(0, cut);
-    const auto eq = field.find(kValue);
-    if (eq != std::string_view::npos) fn(field.substr(0, eq), field.substr(eq + 1));
+    const auto eq = field.find_first_of("\x1e\x1d");
+    if (eq != std::string_view::npos) fn(field.substr(0, eq), field.substr(eq + 1), field[eq] == kNumber);
   }
+}
+
+// A JSON number as std::to_string / fmt print them: -?digits(.digits)?
+bool JsonNumber(std::string_view v) {
+  if (!v.empty() && v.front() == '-') v.remove_prefix(1);
+  if (v.empty() || !std::isdigit(static_cast<unsigned char>(v.front()))) return false;
+  bool dot = false;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (v[i] == '.' && !dot && i + 1 < v.size()) {
+      dot = true;
+    } else if (!std::isdigit(static_cast<unsigned char>(v[i]))) {
+      return false;
+    }
+  }
+  return true;
 }
 }  // namespace
 
@@ -40,11 +58,11 @@ std::string Encode(std::string_view message, std::initializer_list<LogField> fie
   out.reserve(message.size() + 64);
   AppendClean(out, message);
   for (const auto& f : fields) {
-    if (f.value.empty()) continue;
+    if (f.Value().empty()) continue;
     out += kField;
     AppendClean(out, f.key);
-    out += kValue;
-    AppendClean(out, f.value);
+    out += f.is_number ? kNumber : kValue;
+    AppendClean(out, f.Value());
   }
   return out;
 }
@@ -52,7 +70,7 @@ std::string Encode(std::string_view message, std::initializer_list<LogField> fie
 void RenderText(std::string_view payload, std::string& out) {
   std::string_view message;
   std::string fields;
-  ForEachField(payload, message, [&](std::string_view k, std::string_view v) {
+  ForEachField(payload, message, [&](std::string_view k, std::string_view v, bool) {
     fields += ' ';
     fields.append(k);
     fields += '=';
@@ -72,10 +90,15 @@ void RenderText(std::string_view payload, std::string& out) {
 void RenderJsonMembers(std::string_view payload, std::string& out) {
   std::string_view message;
   std::string fields;
-  ForEachField(payload, message, [&](std::string_view k, std::string_view v) {
+  ForEachField(payload, message, [&](std::string_view k, std::string_view v, bool number) {
     if (k == "time" || k == "level" || k == "message" || k == "thread") return;  // never shadows the record's own
     fields += ",\"";
     json_text::AppendEscaped(fields, k);
+    if (number && JsonNumber(v)) {
+      fields += "\":";
+      fields.append(v);
+      return;
+    }
     fields += "\":\"";
     json_text::AppendEscaped(fields, v);
     fields += '"';
@@ -87,6 +110,8 @@ void RenderJsonMembers(std::string_view payload, std::string& out) {
 }
 
 }  // namespace log_detail
+
+LogField::LogField(std::string_view k, double d) : key(k), number(fmt::format("{:.3f}", d)), is_number(true) {}
 
 namespace {
 

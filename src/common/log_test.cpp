@@ -49,6 +49,18 @@ TEST(Log, JsonHasTheFieldsAsMembersAndStaysValidOnHostileText) {
   EXPECT_EQ(o.size(), 2u);
 }
 
+TEST(Log, NumbersAreJsonNumbersAndTextStaysText) {
+  const auto o = Json("http request", {{"status", 404}, {"durationMs", 1.23456}, {"items", std::size_t{3}},
+                                       {"orderId", "123"}, {"pos", std::int64_t{-7}}});
+  EXPECT_TRUE(o.at("status").is_int64());
+  EXPECT_EQ(o.at("status").as_int64(), 404);
+  EXPECT_DOUBLE_EQ(o.at("durationMs").to_number<double>(), 1.235);
+  EXPECT_EQ(o.at("items").as_int64(), 3);
+  EXPECT_EQ(o.at("pos").as_int64(), -7);
+  EXPECT_TRUE(o.at("orderId").is_string()) << "an id that looks like a number stays a string";
+  EXPECT_EQ(Text("x", {{"status", 200}, {"durationMs", 0.5}}), "x status=200 durationMs=0.500");
+}
+
 TEST(Log, SetupRejectsUnknownLevelsAndFormats) {
   EXPECT_THROW(SetupLogging("loud", "text"), std::invalid_argument);
   EXPECT_THROW(SetupLogging("info", "xml"), std::invalid_argument);

@@ -74,6 +74,12 @@ Metrics::Metrics()
   for (const char* outcome : {"succeeded", "retried", "failed", "stopped"}) jobs_finished.Add({{"outcome", outcome}});
   for (const char* op : {"place_order", "get_keys"}) supplier_calls.Add({{"operation", op}}, LatencyBuckets());
   for (const char* kind : {"socket_event", "api_key", "api_user"}) rate_limited.Add({{"kind", kind}});
+  for (const char* outcome : {"processed", "duplicate", "ignored", "invalid_signature", "invalid_body"})
+    ipns.Add({{"provider", "nowpayments"}, {"outcome", outcome}});
+  for (const char* outcome : {"recorded", "invalid_secret"}) ipns.Add({{"provider", "kinguin"}, {"outcome", outcome}});
+  for (const char* op : {"place_order", "get_keys"}) {
+    for (const char* kind : {"timeout", "network"}) supplier_errors.Add({{"operation", op}, {"kind", kind}});
+  }
 }
 
 std::string Metrics::Serialize() const {

@@ -119,7 +119,8 @@ void JobRunner::Execute(JobRow job) {
   Log(spdlog::level::info, "job attempt started",
       {{"jobId", run.job.job_id},
        {"orderId", run.order.order_id},
-       {"attempt", std::to_string(run.job.attempts) + "/" + std::to_string(run.job.max_attempts)}});
+       {"attempt", run.job.attempts},
+       {"maxAttempts", run.job.max_attempts}});
   const auto start = std::chrono::steady_clock::now();
   try {
     if (PlaceOrder(run) && SealKeys(run)) Complete(run);
@@ -321,7 +322,7 @@ void JobRunner::Complete(Run& run) {
   });
   if (!stopped) {
     Log(spdlog::level::info, "job completed: order fulfilled",
-        {{"jobId", run.job.job_id}, {"orderId", run.order.order_id}, {"items", std::to_string(run.items.size())}});
+        {{"jobId", run.job.job_id}, {"orderId", run.order.order_id}, {"items", run.items.size()}});
     CountAttempt("succeeded");
   }
 }
@@ -399,7 +400,8 @@ void JobRunner::OnFailure(Run& run, const std::exception& e) {
     Log(spdlog::level::warn, "job attempt failed, will retry",
         {{"jobId", job.job_id},
          {"orderId", order_id},
-         {"attempt", std::to_string(job.attempts) + "/" + std::to_string(job.max_attempts)},
+         {"attempt", job.attempts},
+         {"maxAttempts", job.max_attempts},
          {"error", e.what()}});
   }
 }

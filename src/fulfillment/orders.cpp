@@ -148,7 +148,7 @@ Result OrderService::Create(const Caller& caller, const json::value& body) {
     view = View(tx, *stored, false);
   });
   Log(spdlog::level::info, "order created",
-      {{"orderId", order_id}, {"userId", user_id}, {"items", std::to_string(rows.size())}});
+      {{"orderId", order_id}, {"userId", user_id}, {"items", rows.size()}});
   return Created(view);
 }
 

@@ -155,17 +155,17 @@ Result PaymentService::NowPayments(const std::string& body, const WebhookCheck& 
   });
   if (failure) {
     Log(spdlog::level::warn, "IPN rejected",
-        {{"webhookId", std::to_string(hook.id)}, {"orderId", hook.order_id}, {"error", hook.error}});
+        {{"webhookId", hook.id}, {"orderId", hook.order_id}, {"error", hook.error}});
     CountIpn("nowpayments", WireCode(*failure));
     return Fail(*failure, hook.error);
   }
   CountIpn("nowpayments", duplicate ? "duplicate" : (ignored.empty() ? "processed" : "ignored"));
   if (!ignored.empty())
     Log(spdlog::level::info, "IPN recorded, not applied",
-        {{"webhookId", std::to_string(hook.id)}, {"orderId", hook.order_id}, {"why", hook.error}});
+        {{"webhookId", hook.id}, {"orderId", hook.order_id}, {"why", hook.error}});
   if (enqueued) {
     Log(spdlog::level::info, "order paid, job queued",
-        {{"orderId", hook.order_id}, {"webhookId", std::to_string(hook.id)}, {"jobId", job_id}});
+        {{"orderId", hook.order_id}, {"webhookId", hook.id}, {"jobId", job_id}});
     queue_.Wake();
   }
   json::object reply{{"status", duplicate ? "duplicate" : (ignored.empty() ? "processed" : "ignored")},

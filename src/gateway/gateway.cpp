@@ -274,7 +274,7 @@ void Gateway::OnConnect(const std::shared_ptr<socketio::Socket>& socket, const j
           conn->recovering = true;
           socket->SetRecoveryIds(r->sid, pid);
           Log(spdlog::level::debug, "socket recovered",
-              {{"sid", r->sid}, {"userId", conn->UserId()}, {"replay", std::to_string(conn->replay.size())}});
+              {{"sid", r->sid}, {"userId", conn->UserId()}, {"replay", conn->replay.size()}});
         } else {
           if (!err.empty()) spdlog::error("recovery lookup failed: {}", err);
           if (r && !r->why.empty())
@@ -755,7 +755,7 @@ void Gateway::PublishAll(std::span<const Outgoing> events) {
     em.published->Increment();
     if (spdlog::should_log(spdlog::level::debug))
       Log(spdlog::level::debug, "event published",
-          {{"event", e.event}, {"orderId", e.order_id}, {"pos", e.pos ? std::to_string(e.pos) : ""}});
+          {{"event", e.event}, {"orderId", e.order_id}, {"pos", e.pos}});
     const auto targets = TargetShards(e.audience, order_id);
     if (targets.empty()) continue;  // nobody may see it
     const auto encoded =
@@ -793,7 +793,7 @@ void Gateway::RevokeOrder(const std::string& order_id, const std::string& owner)
       if (n == 0) return;
       Track(order_id, i, -static_cast<int>(n));
       Log(spdlog::level::info, "order reassigned: other users' subscriptions dropped",
-          {{"orderId", order_id}, {"userId", owner}, {"dropped", std::to_string(n)}});
+          {{"orderId", order_id}, {"userId", owner}, {"dropped", n}});
     });
   }
 }

@@ -255,8 +255,8 @@ void Api::Observe(const std::shared_ptr<net::HttpConnection>& conn, const net::R
         {{"requestId", id},
          {"method", method_name},
          {"route", route},
-         {"status", std::to_string(status)},
-         {"durationMs", fmt::format("{:.3f}", static_cast<double>(us.count()) / 1000.0)},
+         {"status", status},
+         {"durationMs", static_cast<double>(us.count()) / 1000.0},
          {"remote", remote}});
   });
 }

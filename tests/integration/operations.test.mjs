@@ -190,7 +190,8 @@ describe("JSON logs", () => {
     const access = records.find((r) => r.requestId === "trace-me-1");
     assert.ok(access, "the request id is in the access log");
     assert.equal(access.route, "/api/v1/jobs");
-    assert.equal(access.status, "200");
+    assert.equal(access.status, 200, "numbers are JSON numbers");
+    assert.equal(typeof access.durationMs, "number");
 
     // nothing secret, at trace level, over the whole flow
     const all = gw.stderr();

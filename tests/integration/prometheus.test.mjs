@@ -3,8 +3,8 @@
 // port with a scratch config and data dir, stopped by its PID.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -73,6 +73,19 @@ describe("Prometheus scrapes the gateway", () => {
     assert.equal(body.status, "success", JSON.stringify(body));
     return body.data.result;
   }
+
+  it("the alert rules in docs/operations.md pass promtool and name only series the gateway exports", async () => {
+    const doc = readFileSync(new URL("../../docs/operations.md", import.meta.url), "utf8");
+    const rules = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]).find((y) => y.startsWith("groups:"));
+    assert.ok(rules, "a yaml block of rule groups");
+    writeFileSync(path.join(dir, "rules.yml"), rules);
+    execFileSync("promtool", ["check", "rules", path.join(dir, "rules.yml")], { stdio: ["ignore", "pipe", "pipe"] });
+    await gw.metrics({ key: TOKEN }); // its own request shows in the next one
+    const exported = new Set((await gw.metrics({ key: TOKEN })).map((s) => s.name.replace(/_(bucket|sum|count)$/, "")));
+    for (const name of new Set(rules.match(/\bfg_[a-z_]+/g))) {
+      assert.ok(exported.has(name.replace(/_(bucket|sum|count)$/, "")), `${name} is exported`);
+    }
+  });
 
   it("answers a PromQL query on a counter the gateway exports", async () => {
     await gw.registerOrder("ord-prom-1", "prom-user");

@@ -25,8 +25,8 @@ struct LogField {
   LogField(std::string_view k, const std::string& v) : key(k), value(v) {}
   LogField(std::string_view k, const char* v) : key(k), value(v) {}
   template <class T>
-    requires(std::is_integral_v<T> && !std::is_same_v<T, bool>)
-  LogField(std::string_view k, T n) : key(k), number(std::to_string(n)), is_number(true) {}
+  requires(std::is_integral_v<T> && !std::is_same_v<T, bool>) LogField(std::string_view k, T n)
+      : key(k), number(std::to_string(n)), is_number(true) {}
   LogField(std::string_view k, double d);
   std::string_view Value() const { return is_number ? std::string_view(number) : value; }
 

@@ -50,8 +50,11 @@ TEST(Log, JsonHasTheFieldsAsMembersAndStaysValidOnHostileText) {
 }
 
 TEST(Log, NumbersAreJsonNumbersAndTextStaysText) {
-  const auto o = Json("http request", {{"status", 404}, {"durationMs", 1.23456}, {"items", std::size_t{3}},
-                                       {"orderId", "123"}, {"pos", std::int64_t{-7}}});
+  const auto o = Json("http request", {{"status", 404},
+                                       {"durationMs", 1.23456},
+                                       {"items", std::size_t{3}},
+                                       {"orderId", "123"},
+                                       {"pos", std::int64_t{-7}}});
   EXPECT_TRUE(o.at("status").is_int64());
   EXPECT_EQ(o.at("status").as_int64(), 404);
   EXPECT_DOUBLE_EQ(o.at("durationMs").to_number<double>(), 1.235);

@@ -23,8 +23,8 @@ TEST(Metrics, ExposesTheKnownSeriesFromTheStart) {
         "fg_deliveries_total counter", "fg_jobs gauge", "fg_job_attempts_total counter",
         "fg_job_duration_seconds histogram", "fg_supplier_request_duration_seconds histogram",
         "fg_store_call_duration_seconds histogram", "fg_rate_limited_total counter",
-        "fg_rate_limit_disconnects_total counter", "fg_slow_consumer_disconnects_total counter",
-        "fg_ipn_total counter", "fg_supplier_errors_total counter"}) {
+        "fg_rate_limit_disconnects_total counter", "fg_slow_consumer_disconnects_total counter", "fg_ipn_total counter",
+        "fg_supplier_errors_total counter"}) {
     EXPECT_NE(text.find(std::string("# TYPE ") + family), std::string::npos) << family;
   }
   EXPECT_EQ(Sample(text, R"(fg_connections{role="admin",transport="polling"})"), 0);

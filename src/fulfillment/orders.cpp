@@ -147,8 +147,7 @@ Result OrderService::Create(const Caller& caller, const json::value& body) {
     out.Record(tx, events::Event::kStatusChange, order_id, ToJson(created));
     view = View(tx, *stored, false);
   });
-  Log(spdlog::level::info, "order created",
-      {{"orderId", order_id}, {"userId", user_id}, {"items", rows.size()}});
+  Log(spdlog::level::info, "order created", {{"orderId", order_id}, {"userId", user_id}, {"items", rows.size()}});
   return Created(view);
 }
 

@@ -754,8 +754,7 @@ void Gateway::PublishAll(std::span<const Outgoing> events) {
     const auto& em = MetricsOf(e.event);
     em.published->Increment();
     if (spdlog::should_log(spdlog::level::debug))
-      Log(spdlog::level::debug, "event published",
-          {{"event", e.event}, {"orderId", e.order_id}, {"pos", e.pos}});
+      Log(spdlog::level::debug, "event published", {{"event", e.event}, {"orderId", e.order_id}, {"pos", e.pos}});
     const auto targets = TargetShards(e.audience, order_id);
     if (targets.empty()) continue;  // nobody may see it
     const auto encoded =

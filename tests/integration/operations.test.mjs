@@ -178,9 +178,10 @@ describe("JSON logs", () => {
     });
     for (const r of records) {
       assert.match(r.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-      assert.ok(["trace", "debug", "info", "warning", "error", "critical"].includes(r.level), r.level);
+      assert.ok(["trace", "debug", "info", "warn", "error", "critical"].includes(r.level), r.level);
       assert.equal(typeof r.message, "string");
     }
+    assert.ok(records.some((r) => r.level === "warn" && /KEY_ENCRYPTION_KEY not set/.test(r.message)), "a start-up warning, level warn");
     const withField = (k) => records.filter((r) => typeof r[k] === "string" && r[k].length > 0);
     assert.ok(withField("orderId").some((r) => r.orderId === order.orderId), "orderId field");
     assert.ok(withField("jobId").length > 0, "jobId field");

@@ -132,8 +132,8 @@ class JsonFormatter : public spdlog::formatter {
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     std::string out = "{\"time\":\"" + IsoTimestamp(msg.time) + "\",\"level\":\"";
     // the names --log-level takes: "warn", not spdlog's "warning"
-    const auto level = msg.level == spdlog::level::warn ? spdlog::string_view_t("warn")
-                                                        : spdlog::level::to_string_view(msg.level);
+    const auto level =
+        msg.level == spdlog::level::warn ? spdlog::string_view_t("warn") : spdlog::level::to_string_view(msg.level);
     out.append(level.data(), level.size());
     out += "\",\"thread\":" + std::to_string(msg.thread_id) + ",";
     log_detail::RenderJsonMembers(std::string_view(msg.payload.data(), msg.payload.size()), out);

@@ -27,13 +27,19 @@ async function signIn(context, who, base = gw.url) {
   return page;
 }
 
-// Resolves once a page of `context` (opened after this call) has a Socket.IO WebSocket that
-// carries frames: the upgrade from polling is done.
-function openWebSocket(context) {
+// Resolves once a page has finished the polling → WebSocket upgrade: the client sent the Engine.IO
+// upgrade packet "5" on the WebSocket (after the "2probe"/"3probe" exchange), so from then on it
+// reads the WebSocket and notices its loss at once. `target`: a context (its next pages) or a page;
+// `onUrl`: only a socket opened while the page shows a matching URL counts.
+function upgradedWebSocket(target, onUrl = /./) {
   return new Promise((resolve) => {
-    context.on("page", (page) =>
-      page.on("websocket", (ws) => /transport=websocket/.test(ws.url()) && ws.on("framereceived", () => resolve(ws))),
-    );
+    const watch = (page) =>
+      page.on("websocket", (ws) => {
+        if (!/transport=websocket/.test(ws.url()) || !onUrl.test(page.url())) return;
+        ws.on("framesent", (frame) => frame.payload === "5" && resolve(ws));
+      });
+    if (typeof target.goto === "function") watch(target);
+    else target.on("page", watch);
   });
 }
 
@@ -226,12 +232,14 @@ describe("pages in a real browser", () => {
     try {
       const page = await signIn(context, "alice", first.url);
       const order = await (await first.api("POST", "/api/v1/orders", { userId: "alice", items: [{ productId: "elden-ring-pc", quantity: 1 }] })).json();
+      const upgraded = upgradedWebSocket(page, new RegExp(`/orders/${order.orderId}$`));
       await page.goto(`${first.url}/orders/${order.orderId}`);
       await page.getByTestId("connection").getByText("Live").waitFor();
       await page.getByTestId("status-label").getByText("Awaiting payment").waitFor();
       await page.evaluate(() => {
         window.__sameDocument = true; // gone if the page reloads
       });
+      await upgraded; // a kill mid-upgrade would go unnoticed until the ping timeout (see below)
       const exited = new Promise((r) => first.child.once("exit", r));
       first.child.kill("SIGKILL");
       await exited;
@@ -353,12 +361,12 @@ describe("pages in a real browser", () => {
     let second;
     const context = await browser.newContext();
     try {
-      const upgraded = openWebSocket(context);
+      const upgraded = upgradedWebSocket(context);
       const page = await signIn(context, "admin", first.url);
       await page.waitForURL(/\/admin$/);
       await page.getByTestId("connection").getByText("Live").waitFor();
-      // Killed once the transport is settled: a kill in the middle of the polling → WebSocket
-      // upgrade can leave socket.io-client unaware of the loss until its ping timeout.
+      // Killed once the upgrade is complete: a kill in its middle (after "3probe", before "5") can
+      // leave socket.io-client unaware of the loss until its ping timeout (25 + 20 s).
       await upgraded;
       const exited = new Promise((r) => first.child.once("exit", r));
       first.child.kill("SIGKILL");

@@ -221,7 +221,9 @@ describe("useFulfillmentWebSocket", () => {
 
 describe("useAdminWebSocket", () => {
   it("receives job and webhook events, bounded, and stats on demand", async () => {
-    const { result, unmount } = renderHook(() => useAdminWebSocket(harness.adminToken("dash"), { apiUrl: gw.url, maxEvents: 5, statsIntervalMs: 0 }));
+    // One token for every render: a new one (its exp moves each second) is a new session, by design.
+    const token = harness.adminToken("dash");
+    const { result, unmount } = renderHook(() => useAdminWebSocket(token, { apiUrl: gw.url, maxEvents: 5, statsIntervalMs: 0 }));
     await waitFor(() => expect(result.current.isConnected).toBe(true));
     await waitFor(() => expect(result.current.connectionStats).not.toBeNull());
     for (let i = 0; i < 3; i++) {
@@ -239,7 +241,8 @@ describe("useAdminWebSocket", () => {
   });
 
   it("a non-admin gets no stats", async () => {
-    const { result, unmount } = renderHook(() => useAdminWebSocket(harness.userToken("nosy"), { apiUrl: gw.url, statsIntervalMs: 0 }));
+    const token = harness.userToken("nosy");
+    const { result, unmount } = renderHook(() => useAdminWebSocket(token, { apiUrl: gw.url, statsIntervalMs: 0 }));
     await waitFor(() => expect(result.current.isConnected).toBe(true));
     await expect(result.current.getConnections()).rejects.toThrow("forbidden");
     expect(result.current.connectionStats).toBeNull();

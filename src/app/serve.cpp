@@ -81,11 +81,8 @@ class MetricsOnly : public net::HttpHandler {
     } else if (req.method() != net::http::verb::get) {
       conn->Respond(
           Router::JsonError(req.version(), net::http::status::method_not_allowed, "method_not_allowed", "use GET"));
-    } else if (!api_.MetricsAuthorized(req)) {
-      conn->Respond(Router::JsonError(req.version(), net::http::status::unauthorized, "unauthorized",
-                                      "GET /metrics needs Authorization: Bearer <METRICS_TOKEN>"));
     } else {
-      api_.ServeMetrics(conn, req.version());
+      api_.ServeMetricsRequest(conn, req);
     }
   }
   void OnUpgrade(const std::shared_ptr<net::HttpConnection>& conn, net::Request req) override {
@@ -335,10 +332,14 @@ int Serve(Config c) {
       if (ec) return;
       if (!tls) {
         spdlog::info("SIGHUP: no TLS certificate to reload");
-      } else if (auto err = tls->Reload()) {
-        spdlog::error("SIGHUP: the TLS certificate was not reloaded, the current one stays: {}", *err);
       } else {
-        spdlog::info("SIGHUP: TLS certificate reloaded from {}", c.tls_cert);
+        worker.Post([&] {  // file reads and key parsing: off the event loop
+          if (auto err = tls->Reload()) {
+            spdlog::error("SIGHUP: the TLS certificate was not reloaded, the current one stays: {}", *err);
+          } else {
+            spdlog::info("SIGHUP: TLS certificate reloaded from {}", c.tls_cert);
+          }
+        });
       }
       await_hangup();
     });

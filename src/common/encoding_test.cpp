@@ -76,6 +76,18 @@ TEST(RateLimiter, BurstThenRateAndBoundedKeys) {
   for (int i = 0; i < 100; ++i) EXPECT_TRUE(off.Allow("x"));
 }
 
+TEST(TokenBucket, StartsFullRefillsUpToTheBurstAndIgnoresAClockGoingBack) {
+  TokenBucket b;  // a socket's own bucket: 1/s, burst 2
+  const auto t0 = TokenBucket::Clock::now();
+  EXPECT_TRUE(b.Take(1, 2, t0));
+  EXPECT_TRUE(b.Take(1, 2, t0));
+  EXPECT_FALSE(b.Take(1, 2, t0));
+  EXPECT_FALSE(b.Take(1, 2, t0 - std::chrono::seconds(5))) << "no tokens from a clock going back";
+  EXPECT_TRUE(b.Take(1, 2, t0 + std::chrono::hours(1)));
+  EXPECT_TRUE(b.Take(1, 2, t0 + std::chrono::hours(1)));
+  EXPECT_FALSE(b.Take(1, 2, t0 + std::chrono::hours(1))) << "an hour idle refills the burst, not more";
+}
+
 }  // namespace
 TEST(Encoding, Utf8IsStrict) {
   EXPECT_TRUE(ValidUtf8("héllo 日本 😀"));

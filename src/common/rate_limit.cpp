@@ -15,16 +15,11 @@ bool RateLimiter::Allow(std::string_view key, Clock::time_point now) {
       lru_.pop_back();
     }
     lru_.emplace_front(key);
-    it = buckets_.emplace(std::string(key), Bucket{burst_, now, lru_.begin()}).first;
+    it = buckets_.emplace(std::string(key), Bucket{{}, lru_.begin()}).first;
   } else {
     lru_.splice(lru_.begin(), lru_, it->second.lru);
-    const double elapsed = std::chrono::duration<double>(now - it->second.last).count();
-    it->second.tokens = std::min(burst_, it->second.tokens + std::max(0.0, elapsed) * rate_);
-    it->second.last = now;
   }
-  if (it->second.tokens < 1) return false;
-  it->second.tokens -= 1;
-  return true;
+  return it->second.bucket.Take(rate_, burst_, now);
 }
 
 long RateLimiter::RetryAfterSeconds() const {

@@ -4,6 +4,7 @@
 // for long). Thread-safe; a call is a hash lookup under a short lock. rate_per_s == 0 disables it.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <list>
@@ -13,6 +14,27 @@
 #include <unordered_map>
 
 namespace fg {
+
+// One token bucket: at most `burst` tokens, refilled at `rate_per_s`. Not thread-safe: its owner
+// serializes (RateLimiter under its lock; a socket's own bucket on its loop).
+struct TokenBucket {
+  using Clock = std::chrono::steady_clock;
+  double tokens = -1;  // < 0: full (filled at the first Take)
+  Clock::time_point last{};
+  // Takes one token; false when none is left.
+  bool Take(double rate_per_s, double burst, Clock::time_point now) {
+    if (tokens < 0) {
+      tokens = burst;
+    } else {
+      const double elapsed = std::chrono::duration<double>(now - last).count();
+      tokens = std::min(burst, tokens + (elapsed > 0 ? elapsed : 0) * rate_per_s);
+    }
+    last = now;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
+  }
+};
 
 class RateLimiter {
  public:
@@ -29,8 +51,7 @@ class RateLimiter {
 
  private:
   struct Bucket {
-    double tokens;
-    Clock::time_point last;
+    TokenBucket bucket;
     std::list<std::string>::iterator lru;
   };
   const double rate_;

@@ -5,6 +5,7 @@
 #include "common/errc.hpp"
 #include "common/log.hpp"
 #include "common/metrics.hpp"
+#include "common/rate_limit.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
@@ -74,18 +75,7 @@ class Gateway::Connection : public Subscriber {
   // the refusals of the current 10 s window. Returns whether this event may run.
   bool TakeEventToken(const Limits& l, std::chrono::steady_clock::time_point now) {
     if (l.socket_events_per_s <= 0) return true;
-    const double burst = std::max(1.0, l.socket_event_burst);
-    if (tokens_ < 0) {
-      tokens_ = burst;
-    } else {
-      tokens_ =
-          std::min(burst, tokens_ + std::chrono::duration<double>(now - refilled_).count() * l.socket_events_per_s);
-    }
-    refilled_ = now;
-    if (tokens_ >= 1) {
-      tokens_ -= 1;
-      return true;
-    }
+    if (events_.Take(l.socket_events_per_s, std::max(1.0, l.socket_event_burst), now)) return true;
     if (now - refused_since_ > std::chrono::seconds(10)) {
       refused_since_ = now;
       refused_ = 0;
@@ -112,8 +102,8 @@ class Gateway::Connection : public Subscriber {
  private:
   std::weak_ptr<socketio::Socket> socket_;
   auth::Principal principal_;
-  double tokens_ = -1;  // < 0: full (set at the first event)
-  std::chrono::steady_clock::time_point refilled_, refused_since_;
+  TokenBucket events_;  // on the socket's loop only: no lock
+  std::chrono::steady_clock::time_point refused_since_;
   std::size_t refused_ = 0;
 };
 

@@ -117,7 +117,7 @@ const std::vector<Api::Route>& Api::Routes() {
   static const std::vector<Route> routes{
       {V::get, "/healthz", Access::kAnyone, &Api::Health},
       {V::get, "/readyz", Access::kAnyone, &Api::Ready},
-      {V::get, "/metrics", Access::kAnyone, &Api::Metrics},  // its own bearer token (MetricsAuthorized)
+      {V::get, "/metrics", Access::kAnyone, &Api::Metrics},  // its own bearer token (ServeMetricsRequest)
       {V::post, "/webhooks/nowpayments", Access::kAnyone, &Api::NowPaymentsWebhook},
       {V::post, "/webhooks/kinguin", Access::kAnyone, &Api::KinguinWebhook},
       {V::get, "/api/v1/keys/{}/{}", Access::kAnyone, &Api::RevealKey},  // the link's signature is its authorization
@@ -276,27 +276,40 @@ bool Api::OverRate(const Request& call) {
   return true;
 }
 
-bool Api::MetricsAuthorized(const net::Request& req) const {
-  if (metrics_token_.empty()) return true;
-  return ConstantTimeEquals(BearerOf(req), metrics_token_);
-}
-
 void Api::Metrics(const Request& call) {
   if (!metrics_here_) {
     Fail(call, errc::not_found, "metrics are served on --metrics-listen");
     return;
   }
-  if (!MetricsAuthorized(call.req)) {
-    auto res = ErrorResponse(call.req.version(), errc::unauthorized,
-                             "GET /metrics needs Authorization: Bearer <METRICS_TOKEN, or the API key>");
-    res.set(http::field::www_authenticate, "Bearer");
-    call.conn->Respond(std::move(res));
-    return;
-  }
-  ServeMetrics(call.conn, call.req.version());
+  ServeMetricsRequest(call.conn, call.req);
 }
 
+void Api::ServeMetricsRequest(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req) {
+  if (!metrics_token_.empty() && !ConstantTimeEquals(BearerOf(req), metrics_token_)) {
+    auto res = ErrorResponse(req.version(), errc::unauthorized,
+                             "GET /metrics needs Authorization: Bearer <METRICS_TOKEN, or the API key>");
+    res.set(http::field::www_authenticate, "Bearer");
+    conn->Respond(std::move(res));
+    return;
+  }
+  ServeMetrics(conn, req.version());
+}
+
+namespace {
+net::Response Exposition(unsigned version) {
+  net::Response res{http::status::ok, version};
+  res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  res.set(http::field::cache_control, "no-store");
+  res.body() = metrics::M().Serialize();
+  return res;
+}
+}  // namespace
+
 void Api::ServeMetrics(const std::shared_ptr<net::HttpConnection>& conn, unsigned version) {
+  if (!metrics_refresh_.Start(UnixMillis())) {  // the gauges are at most a second old
+    conn->Respond(Exposition(version));
+    return;
+  }
   gateway_.GatherStats(conn->Executor(), [this, conn, version](gateway::GlobalStats st) {
     auto& m = metrics::M();
     for (int admin = 0; admin < 2; ++admin) {
@@ -309,18 +322,14 @@ void Api::ServeMetrics(const std::shared_ptr<net::HttpConnection>& conn, unsigne
     m.send_queue_bytes.Set(static_cast<double>(st.queued_bytes));
     worker_.Submit(
         conn->Executor(), [&service = service_] { return service.JobCounts(); },
-        [conn, version](std::optional<std::map<std::string, std::int64_t>> jobs, const std::string& err) {
-          auto& mm = metrics::M();
+        [this, conn, version](std::optional<std::map<std::string, std::int64_t>> jobs, const std::string& err) {
           if (jobs) {
-            for (const auto& [state, n] : *jobs) mm.jobs.Add({{"state", state}}).Set(static_cast<double>(n));
+            for (const auto& [state, n] : *jobs) metrics::M().jobs.Add({{"state", state}}).Set(static_cast<double>(n));
           } else {
             spdlog::warn("metrics: counting jobs failed: {}", err);  // the rest is still worth serving
           }
-          net::Response res{http::status::ok, version};
-          res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-          res.set(http::field::cache_control, "no-store");
-          res.body() = mm.Serialize();
-          conn->Respond(std::move(res));
+          metrics_refresh_.Done(UnixMillis());
+          conn->Respond(Exposition(version));
         });
   });
 }
@@ -346,8 +355,7 @@ void Api::Ready(const Request& call) {
                         : JsonResponse(version, http::status::service_unavailable,
                                        json::object{{"status", "not_ready"}, {"reason", "store"}}));
   };
-  const std::int64_t now = UnixMillis();
-  if (now - last_probe_ms_.load() < 1000 || probing_.exchange(true)) {
+  if (!ready_probe_.Start(UnixMillis())) {
     answer(call.conn, last_ready_.load());
     return;
   }
@@ -360,8 +368,7 @@ void Api::Ready(const Request& call) {
       [this, conn = call.conn, answer](std::optional<bool> ok, const std::string& err) {
         if (!ok) spdlog::warn("readiness: the store failed: {}", err);
         last_ready_ = ok.has_value();
-        last_probe_ms_ = UnixMillis();
-        probing_ = false;
+        ready_probe_.Done(UnixMillis());
         answer(conn, ok.has_value());
       });
 }

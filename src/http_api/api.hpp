@@ -41,16 +41,14 @@ class Api {
         key_rate_(limits.api_key_requests_per_s, 2 * limits.api_key_requests_per_s, 16),
         user_rate_(limits.api_user_requests_per_s, 2 * limits.api_user_requests_per_s) {}
 
-  // GET /metrics on this port needs `Authorization: Bearer <token>`; `served_here` false: it is
-  // served on its own listener instead (ServeMetrics) and this port answers 404.
+  // GET /metrics needs `Authorization: Bearer <token>` (none when `token` is empty); `served_here`
+  // false: it is served on its own listener instead (ServeMetricsRequest) and this port answers 404.
   void SetMetricsAccess(std::string token, bool served_here) {
     metrics_token_ = std::move(token);
     metrics_here_ = served_here;
   }
-  // The Prometheus exposition of the process (gauges gathered from the loops and the store first).
-  void ServeMetrics(const std::shared_ptr<net::HttpConnection>& conn, unsigned version);
-  // Bearer token check for /metrics (constant time); true when no token is configured.
-  bool MetricsAuthorized(const net::Request& req) const;
+  // A GET /metrics wherever it arrived: 401 without the token, else the Prometheus exposition.
+  void ServeMetricsRequest(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req);
 
   // Returns false when the route is not an API route (the caller may serve static files).
   bool Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request& req);
@@ -81,6 +79,8 @@ class Api {
   bool BadOrderId(const Request& call);
   void Health(const Request& call);
   void Metrics(const Request& call);
+  // The exposition; its gauges (from the loops and the store) are refreshed first, at most once a second.
+  void ServeMetrics(const std::shared_ptr<net::HttpConnection>& conn, unsigned version);
   // Request id, access log and fg_http_requests_total for one API request.
   void Observe(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req, std::string_view route);
   bool OverRate(const Request& call);
@@ -112,11 +112,21 @@ class Api {
   gateway::LogWriter& log_;
   store::OrderStore& store_;
   std::atomic<bool> draining_{false};
-  // /readyz asks the store at most once a second, one probe at a time: anyone may call it, so it
-  // must not be a way to queue work on the store thread. Others get the latest answer.
-  std::atomic<bool> probing_{false};
+  // Work a caller without a credential can start (a store query, a walk over every socket) runs at
+  // most once a second and one at a time; callers in between get the latest result. Anyone may call
+  // /readyz, and --metrics-listen may have no token: neither may queue work on the store thread.
+  struct OncePerSecond {
+    std::atomic<bool> running{false};
+    std::atomic<std::int64_t> last_ms{0};
+    bool Start(std::int64_t now_ms) { return now_ms - last_ms.load() >= 1000 && !running.exchange(true); }
+    void Done(std::int64_t now_ms) {
+      last_ms = now_ms;
+      running = false;
+    }
+  };
+  OncePerSecond ready_probe_;
   std::atomic<bool> last_ready_{true};
-  std::atomic<std::int64_t> last_probe_ms_{0};
+  OncePerSecond metrics_refresh_;
   store::StoreWorker& worker_;
   std::string api_key_;
   auth::JwtVerifier verifier_;

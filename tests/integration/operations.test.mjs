@@ -62,7 +62,12 @@ describe("metrics", () => {
     assertSubscribed(await request(shopper, "subscribe:order", { orderId: order.orderId }), order.orderId);
     const got = recorder(shopper, ["fulfillment:status-change"]);
 
-    let m = await gw.metrics({ key: "scrape-token-1" });
+    // gauges are refreshed at most once a second (counters are always current)
+    let m;
+    await until(async () => {
+      m = await gw.metrics({ key: "scrape-token-1" });
+      return metricValue(m, "fg_subscriptions") === 1;
+    }, 5000, "fresh gauges");
     assert.equal(metricValue(m, "fg_connections", { transport: "websocket", role: "user" }), 1);
     assert.equal(metricValue(m, "fg_connections", { transport: "polling", role: "user" }), 1);
     assert.equal(metricValue(m, "fg_connections", { transport: "websocket", role: "admin" }), 1);
@@ -92,7 +97,7 @@ describe("metrics", () => {
     await until(() => got.some((e) => e.data.status === "fulfilled"), 10000, "fulfilled");
     await until(async () => {
       m = await gw.metrics({ key: "scrape-token-1" });
-      return delta("fg_job_attempts_total", { outcome: "succeeded" }) === 1;
+      return delta("fg_job_attempts_total", { outcome: "succeeded" }) === 1 && metricValue(m, "fg_jobs", { state: "completed" }) >= 1;
     }, 5000, "job counted");
     assert.equal(delta("fg_ipn_total", { provider: "nowpayments", outcome: "processed" }), 1);
     assert.equal(delta("fg_ipn_total", { provider: "nowpayments", outcome: "invalid_signature" }), 1);

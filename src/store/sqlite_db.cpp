@@ -34,15 +34,16 @@ SqliteDb::SqliteDb(const std::string& path) {
   if (path != ":memory:" && !path.empty()) {
     checkpointer_ = std::make_unique<WalCheckpointer>(path);
     // Replaces SQLite's auto-checkpoint hook: the background thread copies the WAL as it grows;
-    // past kRestartPages the committing call checkpoints too (SQLite's own rule), which by then has
-    // only the newest frames left to copy — a writer that never pauses still gets its WAL started
-    // over, instead of it growing for as long as the load lasts.
+    // past kRestartPages the committing call waits for a background run in progress (only one
+    // connection can checkpoint at a time) and checkpoints the rest itself, so the next write starts
+    // the WAL over — a writer that never pauses cannot grow it past kRestartPages and one
+    // transaction, however slow the disk makes the background copy.
     sqlite3_wal_hook(
         db_,
         [](void* self, sqlite3* db, const char* name, int pages) {
-          static_cast<WalCheckpointer*>(self)->Nudge(pages);
-          if (pages >= WalCheckpointer::kRestartPages)
-            sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+          auto* checkpointer = static_cast<WalCheckpointer*>(self);
+          checkpointer->Nudge(pages);
+          if (pages >= WalCheckpointer::kRestartPages) checkpointer->CheckpointFromWriter(db, name);
           return SQLITE_OK;
         },
         checkpointer_.get());
@@ -96,6 +97,27 @@ void WalCheckpointer::Nudge(int wal_pages) {
   if (wake) wake_.notify_one();
 }
 
+void WalCheckpointer::CheckpointFromWriter(sqlite3* writer, const char* name) {
+  {
+    std::unique_lock lock(mutex_);
+    writer_waiting_ = true;
+    idle_.wait(lock, [this] { return !running_; });
+  }
+  const int rc = sqlite3_wal_checkpoint_v2(writer, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY) spdlog::warn("store: WAL checkpoint failed: {}", sqlite3_errmsg(writer));
+  {
+    std::lock_guard lock(mutex_);
+    writer_waiting_ = false;
+    ++writer_runs_;
+  }
+  wake_.notify_one();  // a run the writer held back
+}
+
+std::uint64_t WalCheckpointer::WriterCheckpoints() const {
+  std::lock_guard lock(mutex_);
+  return writer_runs_;
+}
+
 std::uint64_t WalCheckpointer::Checkpoints() const {
   std::lock_guard lock(mutex_);
   return runs_;
@@ -104,15 +126,20 @@ std::uint64_t WalCheckpointer::Checkpoints() const {
 void WalCheckpointer::Run() {
   std::unique_lock lock(mutex_);
   while (!stop_) {
-    wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_ || due_; });
+    wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_ || (due_ && !writer_waiting_); });
     if (stop_) break;
     if (!due_ && pending_pages_ == last_run_pages_) continue;
+    if (writer_waiting_) continue;  // the writer checkpoints this time (it only waits while running_)
     due_ = false;
     last_run_pages_ = pending_pages_;
+    running_ = true;
     lock.unlock();
     int wal = 0, copied = 0;
     const int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal, &copied);
+    if (const auto extra = extra_.load(); extra.count() > 0) std::this_thread::sleep_for(extra);
     lock.lock();
+    running_ = false;
+    idle_.notify_all();
     ++runs_;
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
       // Not fatal: the WAL keeps the data and the next run tries again.

@@ -5,6 +5,8 @@
 
 #include "store/order_store.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -33,7 +35,7 @@ class SqliteDb {
   void Exec(const char* sql);
   sqlite3* Handle() const { return db_; }
   std::int64_t Changes() const;
-  const WalCheckpointer* Checkpointer() const { return checkpointer_.get(); }
+  WalCheckpointer* Checkpointer() const { return checkpointer_.get(); }
 
  private:
   friend class Statement;
@@ -69,14 +71,25 @@ class WalCheckpointer {
   WalCheckpointer(const WalCheckpointer&) = delete;
   WalCheckpointer& operator=(const WalCheckpointer&) = delete;
   void Nudge(int wal_pages);
-  std::uint64_t Checkpoints() const;  // completed checkpoint runs (tests)
+  // Called by the writer's WAL hook past kRestartPages: waits for a background run in progress,
+  // then checkpoints from the writer's connection (back-pressure that bounds the WAL).
+  void CheckpointFromWriter(sqlite3* writer, const char* name);
+  std::uint64_t Checkpoints() const;        // completed background runs (tests)
+  std::uint64_t WriterCheckpoints() const;  // ... and the writer's own (tests)
+  // Tests: each background run holds on this long after copying, like a slow disk's fsync.
+  void SlowDownForTest(std::chrono::milliseconds extra) { extra_ = extra; }
 
  private:
   void Run();
   sqlite3* db_ = nullptr;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
+  std::condition_variable idle_;  // running_ went false
   bool stop_ = false;
+  bool running_ = false;         // a background checkpoint is copying
+  bool writer_waiting_ = false;  // the writer is past kRestartPages: no new background run
+  std::uint64_t writer_runs_ = 0;
+  std::atomic<std::chrono::milliseconds> extra_{std::chrono::milliseconds(0)};
   bool due_ = false;
   int pending_pages_ = 0;   // the WAL's size after the latest commit
   int last_run_pages_ = 0;  // ... when the latest run began

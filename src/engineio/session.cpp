@@ -368,6 +368,9 @@ void Session::CloseWith(std::string_view reason, char poll_answer) {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
   timer_.cancel();
+  // Out of the server's count before anything is answered: a client that gets the answer may open
+  // its next session at once (on another loop), and must not find this one still counted.
+  server_.Remove(id_);
   if (pending_get_) RespondPoll(std::string(1, poll_answer));
   outbox_.clear();
   outbox_bytes_ = 0;
@@ -375,7 +378,6 @@ void Session::CloseWith(std::string_view reason, char poll_answer) {
   if (probe_) probe_->Close();
   ws_.reset();
   probe_.reset();
-  server_.Remove(id_);
   if (handler_) {
     auto h = std::move(handler_);
     handler_.reset();

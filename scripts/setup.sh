@@ -3,18 +3,19 @@
 # (compiler, CMake, Boost 1.81, OpenSSL, SQLite, spdlog, CLI11, GoogleTest, Node.js) and the npm
 # packages of the web app and the integration tests. `--test` adds what only the tests need
 # (Chromium for the browser tests, clang's libFuzzer runtime, clang-format and clang-tidy for the
-# lint of changed lines). Safe to run again.
+# lint of changed lines, PostgreSQL, Redis and nginx for the cluster tests). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-json1.81-dev libssl-dev libsqlite3-dev
-      libspdlog-dev libcli11-dev prometheus-cpp-dev libpq-dev libgtest-dev libgmock-dev libbenchmark-dev curl ca-certificates)
+      libspdlog-dev libcli11-dev prometheus-cpp-dev libpq-dev libhiredis-dev libgtest-dev libgmock-dev libbenchmark-dev curl ca-certificates)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ "${1:-}" = "--test" ]; then
-  for p in chromium clang libclang-rt-14-dev clang-format clang-tidy sqlite3 prometheus openssl postgresql-15; do
+  for p in chromium clang libclang-rt-14-dev clang-format clang-tidy sqlite3 prometheus openssl postgresql-15 \
+    redis-server nginx-light; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
 fi
@@ -25,6 +26,15 @@ if ((${#missing[@]})); then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
+  # Servers (PostgreSQL, Redis, nginx) are started by the tests themselves on loopback and free
+  # ports: the packages must not start system-wide instances (policy-rc.d 101: "do not start").
+  policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 755 "$policy"
+    trap '$SUDO rm -f "$policy"' EXIT
+  fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 

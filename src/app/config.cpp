@@ -1,5 +1,7 @@
 #include "app/config.hpp"
 
+#include "cluster/redis_bus.hpp"
+
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -63,6 +65,15 @@ void AddServeOptions(CLI::App& app, Config& c) {
   host->each([&c](const std::string&) { c.host_given = true; });
   Opt(app, "--port", "PORT", c.port, "port for HTTP, WebSocket and Socket.IO (0: any free port)");
   Opt(app, "--data-dir", "DATA_DIR", c.data_dir, "directory of the embedded SQLite database and sealed keys");
+  app.add_option("--database-url", c.database_url,
+                 "postgres://… : orders, the event log, sessions, jobs and webhooks in PostgreSQL, shared by every "
+                 "node (default: SQLite in --data-dir)")
+      ->envname("DATABASE_URL");
+  Opt(app, "--db-pool", "DB_POOL", c.db_pool, "PostgreSQL connections per node");
+  app.add_option("--redis-url", c.redis_url,
+                 "redis://[:password@]host:port : links the nodes sharing DATABASE_URL (events, ownership, figures)")
+      ->envname("REDIS_URL");
+  Opt(app, "--node-id", "NODE_ID", c.node_id, "this node's name in a cluster (default: host name:port)");
   Opt(app, "--threads", "THREADS", c.threads, "event loops (0: one per core)");
   app.add_option("--jwt-secret", c.jwt_secret, "HS256 secret for user tokens (required)")->envname("JWT_SECRET");
   app.add_option("--jwt-secret-previous", c.jwt_secret_previous,
@@ -203,6 +214,21 @@ std::optional<std::string> Finish(Config& c) {
   if (c.engine.options.ping_interval.count() == 0 || c.engine.options.ping_timeout.count() == 0)
     return "ping interval and timeout must be positive";
   if (c.service.max_attempts < 1) return "JOB_MAX_ATTEMPTS must be at least 1";
+  if (!c.redis_url.empty() && c.database_url.empty())
+    return "REDIS_URL links nodes that share a PostgreSQL store: set DATABASE_URL too";
+  if (!c.redis_url.empty()) {
+    std::string error;
+    if (!cluster::ParseRedisUrl(c.redis_url, error)) return error;
+  }
+  if (!c.database_url.empty()) {
+    const bool url = c.database_url.rfind("postgres://", 0) == 0 || c.database_url.rfind("postgresql://", 0) == 0;
+    if (!url && c.database_url.find('=') == std::string::npos)
+      return "DATABASE_URL must be postgres://… or postgresql://… (or libpq's key=value form)";
+    if (c.db_pool < 1 || c.db_pool > 64) return "DB_POOL must be 1 to 64";
+    // Nodes sharing a database seal and sign for each other: the secrets cannot be per-node files.
+    if (c.key_encryption_key.empty() || c.url_signing_secret.empty())
+      return "with DATABASE_URL, set KEY_ENCRYPTION_KEY and URL_SIGNING_SECRET (the same on every node)";
+  }
   if (c.url_signing_secret.size() > 0 && c.url_signing_secret.size() < kMinSecretBytes) {
     return "URL_SIGNING_SECRET is too short (" + std::to_string(c.url_signing_secret.size()) +
            " characters; at least " + std::to_string(kMinSecretBytes) + ")";

@@ -37,6 +37,12 @@ struct Config {
   // PEM certificate chain and key: the main port speaks HTTPS and WSS (reloaded on SIGHUP).
   std::string tls_cert;
   std::string tls_key;
+  // PostgreSQL instead of the embedded SQLite file (a cluster's shared store); its pool size; the
+  // name of this node among those sharing it (default host name:port, stable across restarts).
+  std::string database_url;
+  std::string redis_url;  // with database_url: this node joins the others through Redis
+  std::size_t db_pool = 4;
+  std::string node_id;
 
   Limits limits;
   engineio::ServerConfig engine;

@@ -5,6 +5,7 @@
 #include "app/router.hpp"
 #include "app/static_files.hpp"
 #include "auth/jwt.hpp"
+#include "cluster/node.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
 #include "common/metrics.hpp"
@@ -14,11 +15,14 @@
 #include "net/listener.hpp"
 #include "net/loops.hpp"
 #include "socketio/server.hpp"
+#include "store/pg_store.hpp"
 #include "store/sqlite_order_store.hpp"
 #include "supplier_sim/supplier_sim.hpp"
 
 #include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
+
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -67,6 +71,23 @@ fulfillment::KeyCipher LoadSecrets(Config& c, const fs::path& data, std::vector<
   if (!master) throw std::runtime_error("the master key in " + master_source + " must be base64 of exactly 32 bytes");
   if (c.service.ipn_secret.empty()) notes.push_back("IPN_SECRET not set: POST /webhooks/nowpayments answers 503");
   return fulfillment::KeyCipher(*master);
+}
+
+// Sealed keys in PostgreSQL: every node of a cluster serves the keys any node's worker sealed.
+class PgObjects : public fulfillment::ObjectStore {
+ public:
+  explicit PgObjects(store::PgStore& store) : store_(store) {}
+  void Put(const std::string& name, const std::string& bytes) override { store_.PutObject(name, bytes); }
+  std::optional<std::string> Get(const std::string& name) override { return store_.GetObject(name); }
+
+ private:
+  store::PgStore& store_;
+};
+
+std::string DefaultNodeId(unsigned short port) {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "node");
+  return std::string(host) + ":" + std::to_string(port);
 }
 
 // The --metrics-listen address: GET /metrics and nothing else.
@@ -143,11 +164,20 @@ class LoopLagProbe {
 int Serve(Config c) {
   const Limits& limits = c.limits;
   const fs::path data(c.data_dir);
-  std::unique_ptr<store::SqliteStore> store;
+  std::unique_ptr<store::Store> store;
+  store::PgStore* pg = nullptr;
   try {
     PrepareDataDir(data);
-    store = std::make_unique<store::SqliteStore>((data / "gateway.db").string(), 100'000, limits.unknown_order_cache);
-    TightenFileModes(data, {"gateway.db", "gateway.db-wal", "gateway.db-shm"});  // made by an older version
+    if (c.database_url.empty()) {
+      store = std::make_unique<store::SqliteStore>((data / "gateway.db").string(), 100'000, limits.unknown_order_cache);
+      TightenFileModes(data, {"gateway.db", "gateway.db-wal", "gateway.db-shm"});  // made by an older version
+    } else {
+      if (c.node_id.empty()) c.node_id = DefaultNodeId(c.port);
+      auto p =
+          std::make_unique<store::PgStore>(c.database_url, c.node_id, c.db_pool, 100'000, limits.unknown_order_cache);
+      pg = p.get();
+      store = std::move(p);
+    }
   } catch (const std::exception& e) {
     return Fatal(e.what());
   }
@@ -185,11 +215,15 @@ int Serve(Config c) {
   } catch (const std::exception& e) {
     return Fatal(e.what());
   }
-  std::unique_ptr<fulfillment::LocalObjectStore> objects;
-  try {
-    objects = std::make_unique<fulfillment::LocalObjectStore>((data / "keys").string());
-  } catch (const std::exception& e) {
-    return Fatal(std::string("cannot use the key directory: ") + e.what());
+  std::unique_ptr<fulfillment::ObjectStore> objects;
+  if (pg) {
+    objects = std::make_unique<PgObjects>(*pg);
+  } else {
+    try {
+      objects = std::make_unique<fulfillment::LocalObjectStore>((data / "keys").string());
+    } catch (const std::exception& e) {
+      return Fatal(std::string("cannot use the key directory: ") + e.what());
+    }
   }
 
   // Recovery sessions left connected by a process that died count as disconnected now: their
@@ -230,6 +264,19 @@ int Serve(Config c) {
   sio.AddNamespace(std::string(gateway::kNamespace), gateway);
 
   engineio::Server engine(c.engine, limits, [&sio](const std::shared_ptr<engineio::Session>& s) { sio.OnSession(s); });
+
+  // A cluster node: deliveries come from the shared store's commit feed, over Redis.
+  std::unique_ptr<cluster::ClusterNode> cluster_node;
+  if (!c.redis_url.empty()) {
+    std::string error;
+    auto address = cluster::ParseRedisUrl(c.redis_url, error);
+    try {
+      cluster_node = std::make_unique<cluster::ClusterNode>(*pg, *gateway, std::move(*address), c.node_id,
+                                                            loops.At(0).get_executor());
+    } catch (const std::exception& e) {
+      return Fatal(e.what());
+    }
+  }
 
   gateway::LogWriter log_writer(*store, worker, *gateway);
   http_api::Api api(*gateway, log_writer, *store, worker, c.api_key,
@@ -371,8 +418,10 @@ int Serve(Config c) {
     std::printf("READY port=%u\n", listener->Port());
   std::fflush(stdout);
   if (demo) demo->Start();
+  if (cluster_node) cluster_node->Start();
   loops.Start();
   loops.Join();
+  if (cluster_node) cluster_node->Stop();
   if (demo) demo->Stop();
   service.Stop();
   worker.Stop();

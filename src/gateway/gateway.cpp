@@ -683,9 +683,10 @@ void Gateway::HandleGetConnections(const std::shared_ptr<socketio::Socket>& sock
     MaybeAck(socket, ev, AckError(errc::forbidden));
     return;
   }
-  GatherStats(socket->Executor(), [socket, ev = std::move(ev)](GlobalStats stats) {
+  GatherStats(socket->Executor(), [this, socket, ev = std::move(ev)](GlobalStats stats) {
     if (!socket->Connected()) return;
     json::object payload = stats.ToJson();
+    if (decorate_stats_) decorate_stats_(payload);
     socket->Emit("admin:connection-stats", json::array{payload});
     MaybeAck(socket, ev, std::move(payload));
   });
@@ -716,6 +717,10 @@ const EventMetrics& MetricsOf(std::string_view event) {
 }  // namespace
 
 void Gateway::PublishAll(std::span<const Outgoing> events) {
+  if (!cluster_delivery_) DeliverAll(events);
+}
+
+void Gateway::DeliverAll(std::span<const Outgoing> events) {
   struct Routed {
     Audience audience;
     std::string order_id;

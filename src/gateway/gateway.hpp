@@ -86,8 +86,15 @@ class Gateway : public socketio::NamespaceHandler, public std::enable_shared_fro
     std::int64_t pos = 0;
     std::int64_t order_seq = 0;
   };
-  // Routes events in order, one post per loop for all of them (the batch form of the API).
+  // Routes events in order, one post per loop for all of them (the batch form of the API). On a
+  // cluster node (SetClusterDelivery) it leaves them to the node's sequencer instead: every node,
+  // this one too, delivers them from the shared store's commit feed in position order (cluster/node.hpp).
   void PublishAll(std::span<const Outgoing> events);
+  // What PublishAll does on a single node: route to this process's sockets now.
+  void DeliverAll(std::span<const Outgoing> events);
+  void SetClusterDelivery(bool on) { cluster_delivery_ = on; }
+  // Adds to admin:get-connections' figures (a cluster node: the cluster's totals and its nodes).
+  void SetStatsDecorator(std::function<void(boost::json::object&)> fn) { decorate_stats_ = std::move(fn); }
   // `order_id` now belongs to `owner`: other users' sockets stop receiving it (admins keep it).
   void RevokeOrder(const std::string& order_id, const std::string& owner);
   // Collects stats from every shard; `done` runs on `exec`.
@@ -130,6 +137,8 @@ class Gateway : public socketio::NamespaceHandler, public std::enable_shared_fro
   const Limits& limits_;
   store::EventLog* log_;
   SnapshotSource snapshots_;
+  bool cluster_delivery_ = false;
+  std::function<void(boost::json::object&)> decorate_stats_;
   std::atomic<std::int64_t> head_{0};           // the newest log position published so far
   std::vector<std::unique_ptr<Shard>> shards_;  // index = loop index
   std::shared_mutex index_mutex_;

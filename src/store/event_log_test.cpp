@@ -1,5 +1,5 @@
-// The delivery log and recovery sessions of the SQLite store: positions, order filters, bounds
-// after pruning, commit-ordered hand-off, and sessions across a restart.
+// What only the SQLite store does with its delivery log: carrying schema 2's timelines over. The
+// log's contract, for every back-end, is in store_contract_test.cpp.
 #include "store/sqlite_db.hpp"
 #include "store/sqlite_order_store.hpp"
 
@@ -19,111 +19,6 @@ LogEntry Entry(const std::string& event, const std::string& order_id, int audien
   e.audience = audience;
   e.payload = "{}";
   return e;
-}
-
-std::vector<std::int64_t> Positions(const std::vector<LogEntry>& entries) {
-  std::vector<std::int64_t> out;
-  for (const auto& e : entries) out.push_back(e.pos);
-  return out;
-}
-
-TEST(EventLog, PositionsGrowAndReadsFilterByOrder) {
-  SqliteStore s(":memory:");
-  std::vector<std::int64_t> seen;
-  s.Transaction([&](Tx& tx) {
-    for (const auto* order : {"a", "b", "a", ""}) {
-      auto e = Entry("x", order, *order ? 0 : 1);
-      tx.LogEvent(e);
-      seen.push_back(e.pos);
-    }
-  });
-  EXPECT_EQ(seen, (std::vector<std::int64_t>{1, 2, 3, 4}));
-  EXPECT_EQ(Positions(s.ReadLog(0, std::nullopt, 100)), (std::vector<std::int64_t>{1, 2, 3, 4}));
-  EXPECT_EQ(Positions(s.ReadLog(1, std::vector<std::string>{"a"}, 100)), (std::vector<std::int64_t>{3}));
-  EXPECT_EQ(Positions(s.ReadLog(0, std::vector<std::string>{"b", "a"}, 100)), (std::vector<std::int64_t>{1, 2, 3}));
-  EXPECT_EQ(Positions(s.ReadLog(0, std::nullopt, 2)), (std::vector<std::int64_t>{1, 2}));  // bounded reads
-  EXPECT_EQ(s.LogBounds().head, 4);
-  EXPECT_EQ(s.LogBounds().pruned_through, 0);
-}
-
-TEST(EventLog, AfterCommitRunsOnCommitOnlyAndInCommitOrder) {
-  SqliteStore s(":memory:");
-  std::vector<std::int64_t> handed;
-  s.Transaction([&](Tx& tx) {
-    auto e = Entry("x", "a");
-    tx.LogEvent(e);
-    tx.AfterCommit([&handed, pos = e.pos] { handed.push_back(pos); });
-  });
-  EXPECT_THROW(s.Transaction([&](Tx& tx) {
-    auto e = Entry("x", "a");
-    tx.LogEvent(e);
-    tx.AfterCommit([&handed, pos = e.pos] { handed.push_back(pos); });
-    throw std::runtime_error("rolled back");
-  }),
-               std::runtime_error);
-  s.Transaction([&](Tx& tx) {
-    auto e = Entry("x", "a");
-    tx.LogEvent(e);
-    tx.AfterCommit([&handed, pos = e.pos] { handed.push_back(pos); });
-  });
-  EXPECT_EQ(handed, (std::vector<std::int64_t>{1, 2}));  // the rolled-back one handed nothing, used no position
-}
-
-TEST(EventLog, PruningByAgeAndSizeMovesTheReplayFloor) {
-  SqliteStore s(":memory:");
-  s.Transaction([&](Tx& tx) {
-    for (int i = 0; i < 10; ++i) {
-      auto e = Entry("x", "a");
-      tx.LogEvent(e);
-    }
-  });
-  s.PruneLog(0, 4);  // keep the newest 4
-  EXPECT_EQ(s.LogBounds().pruned_through, 6);
-  EXPECT_EQ(Positions(s.ReadLog(0, std::nullopt, 100)), (std::vector<std::int64_t>{7, 8, 9, 10}));
-  s.PruneLog(std::numeric_limits<std::int64_t>::max(), 100);  // everything is older than "now"
-  const auto b = s.LogBounds();
-  EXPECT_EQ(b.head, 10);
-  EXPECT_EQ(b.pruned_through, 9);  // the newest entry stays, so positions never go back
-  EXPECT_EQ(Positions(s.ReadLog(9, std::nullopt, 100)), (std::vector<std::int64_t>{10}));
-  s.PruneLog(std::numeric_limits<std::int64_t>::max(), 0);
-  EXPECT_EQ(s.LogBounds().pruned_through, 9);
-  s.Transaction([&](Tx& tx) {
-    auto e = Entry("x", "a");
-    tx.LogEvent(e);
-    EXPECT_EQ(e.pos, 11);  // positions are never reused
-  });
-}
-
-TEST(EventLog, TimelinesOutlivePruningAndUndeliveredEntriesAreNeverReplayed) {
-  SqliteStore s(":memory:");
-  s.UpsertOrder("o1", "alice", std::nullopt);
-  s.Transaction([&](Tx& tx) {
-    auto a = Entry("fulfillment:status-change", "o1");
-    tx.LogEvent(a, Tx::Timeline::kRequired);  // pos 1, seq 1
-    EXPECT_EQ(a.order_seq, 1);
-    auto unknown = Entry("fulfillment:status-change", "nobody-knows");
-    tx.LogEvent(unknown, Tx::Timeline::kIfOrder);  // pos 2, in no timeline
-    EXPECT_EQ(unknown.order_seq, 0);
-    auto admin = Entry("admin:job-queue", "o1", 1);
-    tx.LogEvent(admin);                                            // pos 3, in no timeline
-    EXPECT_EQ(tx.AppendEvent("o1", "key:revealed", "{}").seq, 2);  // pos 4, never delivered
-    auto b = Entry("fulfillment:status-change", "o1");
-    tx.LogEvent(b, Tx::Timeline::kIfOrder);  // pos 5, seq 3
-    EXPECT_EQ(b.order_seq, 3);
-    auto missing = Entry("fulfillment:status-change", "nobody-knows");
-    EXPECT_THROW(tx.LogEvent(missing, Tx::Timeline::kRequired), StoreError);
-  });
-  EXPECT_EQ(Positions(s.ReadLog(0, std::nullopt, 100)), (std::vector<std::int64_t>{1, 2, 3, 5}));
-  EXPECT_EQ(Positions(s.ReadLog(0, std::vector<std::string>{"o1"}, 100)), (std::vector<std::int64_t>{1, 3, 5}));
-  s.PruneLog(std::numeric_limits<std::int64_t>::max(), 0);
-  EXPECT_EQ(s.LogBounds().pruned_through, 4);
-  std::vector<std::int64_t> seqs;
-  s.Transaction([&](Tx& tx) {
-    for (const auto& e : tx.Events("o1", 0, 100)) seqs.push_back(e.seq);
-    EXPECT_EQ(tx.TimelineSeq("o1"), 3);
-    EXPECT_TRUE(tx.Events("nobody-knows", 0, 100).empty());
-  });
-  EXPECT_EQ(seqs, (std::vector<std::int64_t>{1, 2, 3}));  // the whole timeline, pruning or not
 }
 
 TEST(EventLog, Schema2TimelinesMoveIntoTheLogAndAreNotReplayed) {
@@ -174,49 +69,6 @@ TEST(EventLog, Schema2TimelinesMoveIntoTheLogAndAreNotReplayed) {
   }
   SqliteStore again(path);  // opening a migrated database again changes nothing
   EXPECT_EQ(again.LogBounds().head, 4);
-  std::filesystem::remove(path);
-  std::filesystem::remove(path + "-wal");
-  std::filesystem::remove(path + "-shm");
-}
-
-TEST(EventLog, SessionWritesGoTogether) {
-  SqliteStore s(":memory:");
-  s.SaveSession(SessionRow{"pid-a", "sid-a", "alice", false, 0, "{}", 0});
-  s.WriteSessions({{"pid-a", std::nullopt},
-                   {"pid-b", SessionRow{"pid-b", "sid-b", "bob", false, 2, R"({"o1":2})", 5}},
-                   {"pid-c", SessionRow{"pid-c", "sid-c", "carol", true, 0, "{}", 0}}});
-  EXPECT_FALSE(s.LoadSession("pid-a"));
-  ASSERT_TRUE(s.LoadSession("pid-b"));
-  EXPECT_EQ(s.LoadSession("pid-b")->subscriptions_json, R"({"o1":2})");
-  EXPECT_EQ(s.LoadSession("pid-b")->disconnected_ms, 5);
-  EXPECT_TRUE(s.LoadSession("pid-c")->admin);
-}
-
-TEST(EventLog, SessionsSurviveARestartAndSettle) {
-  const auto path =
-      (std::filesystem::temp_directory_path() / ("fg-log-test-" + std::to_string(::getpid()) + ".db")).string();
-  {
-    SqliteStore s(path);
-    s.SaveSession(SessionRow{"pid-live", "sid-1", "alice", false, 3, R"({"o1":3})", 0});
-    s.SaveSession(SessionRow{"pid-old", "sid-2", "bob", false, 0, "{}", 1000});
-    s.SaveSession(SessionRow{"pid-gone", "sid-3", "carol", true, 0, "{}", 0});
-    s.DeleteSession("pid-gone");
-  }
-  {
-    SqliteStore s(path);  // a restart after a crash
-    s.SettleSessions(50'000, 10'000);
-    const auto live = s.LoadSession("pid-live");
-    ASSERT_TRUE(live);
-    EXPECT_EQ(live->disconnected_ms, 50'000);  // disconnected as of the restart
-    EXPECT_EQ(live->user_id, "alice");
-    EXPECT_EQ(live->subscriptions_json, R"({"o1":3})");
-    EXPECT_FALSE(s.LoadSession("pid-old"));   // past the window already
-    EXPECT_FALSE(s.LoadSession("pid-gone"));  // an explicit disconnect
-    s.SaveSession(SessionRow{"pid-now", "sid-4", "dave", false, 0, "{}", 0});
-    s.PruneSessions(60'000);  // while running: disconnected sessions past the window go
-    EXPECT_FALSE(s.LoadSession("pid-live"));
-    EXPECT_TRUE(s.LoadSession("pid-now"));  // connected ones stay
-  }
   std::filesystem::remove(path);
   std::filesystem::remove(path + "-wal");
   std::filesystem::remove(path + "-shm");

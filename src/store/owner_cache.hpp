@@ -43,6 +43,12 @@ class OwnerCache {
     if (it == owners_.end()) return std::nullopt;
     return it->second;
   }
+  // Neither owner nor "missing" is known any more (another node wrote the order).
+  void Forget(const std::string& order_id) {
+    std::lock_guard lock(mutex_);
+    missing_.erase(order_id);
+    owners_.erase(order_id);
+  }
   void Put(const std::string& order_id, const std::string& user_id) {
     std::lock_guard lock(mutex_);
     missing_.erase(order_id);

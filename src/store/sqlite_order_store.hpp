@@ -5,6 +5,7 @@
 #include "store/order_store.hpp"
 #include "store/owner_cache.hpp"
 #include "store/sqlite_db.hpp"
+#include "store/store.hpp"
 
 #include <mutex>
 #include <string>
@@ -13,7 +14,7 @@ namespace fg::store {
 
 // The embedded default: one SQLite database file (WAL) under --data-dir, implementing both the
 // gateway's OrderStore and the FulfillmentStore. One connection behind one mutex.
-class SqliteStore : public OrderStore, public FulfillmentStore, public EventLog {
+class SqliteStore : public Store {
  public:
   // Opens (creating if needed) `path`, ":memory:" for tests. Throws StoreError naming the file.
   explicit SqliteStore(const std::string& path, std::size_t owner_cache_entries = 100'000,
@@ -25,6 +26,7 @@ class SqliteStore : public OrderStore, public FulfillmentStore, public EventLog 
   void Transaction(const std::function<void(Tx&)>& fn) override;
   std::optional<std::string> CachedOwner(const std::string& order_id) const override { return owners_.Get(order_id); }
   bool CachedMissing(const std::string& order_id) const override { return owners_.IsMissing(order_id); }
+  void ForgetOrder(const std::string& order_id) override { owners_.Forget(order_id); }
 
   std::vector<LogEntry> ReadLog(std::int64_t after_pos, const std::optional<std::vector<std::string>>& orders,
                                 std::int64_t limit) override;

@@ -14,47 +14,6 @@
 namespace fg::store {
 namespace {
 
-TEST(SqliteStore, CreatesThenUpdates) {
-  SqliteStore s(":memory:");
-  EXPECT_FALSE(s.GetOrder("o1"));
-  auto r = s.UpsertOrder("o1", "alice", std::nullopt);
-  EXPECT_TRUE(r.created);
-  EXPECT_EQ(r.order.status, "created");
-  r = s.UpsertOrder("o1", "alice", std::string("paid"));
-  EXPECT_FALSE(r.created);
-  EXPECT_EQ(r.order.status, "paid");
-  r = s.UpsertOrder("o1", "bob", std::nullopt);
-  EXPECT_EQ(r.order.status, "paid") << "status kept when not given";
-  EXPECT_EQ(s.GetOrder("o1")->user_id, "bob");
-}
-
-TEST(SqliteStore, OwnerCacheFollowsCommittedWritesOnly) {
-  SqliteStore s(":memory:");
-  EXPECT_FALSE(s.CachedOwner("o1"));
-  s.UpsertOrder("o1", "alice", std::nullopt);
-  EXPECT_EQ(s.CachedOwner("o1"), "alice");
-  s.UpsertOrder("o1", "bob", std::nullopt);
-  EXPECT_EQ(s.CachedOwner("o1"), "bob") << "a reassigned order must not keep its old owner";
-  // A rolled-back transaction leaves the cache as the database is.
-  EXPECT_THROW(s.Transaction([](Tx& tx) {
-    auto o = tx.GetOrder("o1");
-    o->user_id = "mallory";
-    tx.UpdateOrder(*o);
-    throw StoreError("abort");
-  }),
-               StoreError);
-  EXPECT_EQ(s.GetOrder("o1")->user_id, "bob");
-  EXPECT_EQ(s.CachedOwner("o1"), "bob");
-  // Updating an order that does not exist caches nothing.
-  s.Transaction([](Tx& tx) {
-    OrderRow ghost;
-    ghost.order_id = "ghost";
-    ghost.user_id = "eve";
-    tx.UpdateOrder(ghost);
-  });
-  EXPECT_FALSE(s.CachedOwner("ghost"));
-}
-
 TEST(SqliteStore, OwnerCacheIsFilledByReadsAndBounded) {
   const auto path = std::filesystem::temp_directory_path() / ("fg-owner-cache-" + std::to_string(::getpid()) + ".db");
   {

@@ -1,0 +1,220 @@
+#include "cluster/node.hpp"
+
+#include "cluster/batch_codec.hpp"
+
+#include "common/clock.hpp"
+#include "common/log.hpp"
+#include "gateway/gateway.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace fg::cluster {
+namespace json = boost::json;
+
+namespace {
+constexpr const char* kLogChannel = "fg:log";
+constexpr const char* kStatsChannel = "fg:stats";
+constexpr auto kGapWait = std::chrono::milliseconds(100);     // a batch waits this long for the ones before it
+constexpr auto kHeadCheck = std::chrono::milliseconds(1000);  // the store's head, with Redis up
+constexpr auto kHeadCheckDown = std::chrono::milliseconds(200);
+constexpr auto kFiguresEvery = std::chrono::seconds(2);
+constexpr auto kFiguresKept = std::chrono::seconds(6);
+constexpr std::int64_t kFillLimit = 1000;
+
+}  // namespace
+
+ClusterNode::ClusterNode(store::PgStore& store, gateway::Gateway& gateway, RedisAddress redis, std::string node_id,
+                         boost::asio::any_io_executor exec)
+    : store_(store), gateway_(gateway), node_id_(std::move(node_id)), exec_(std::move(exec)) {
+  // Live delivery starts at the store's head: what came before reaches clients by recovery.
+  sequencer_ = std::make_unique<Sequencer>(store_.LogBounds().head,
+                                           [this](std::vector<store::LogEntry>& entries) { Deliver(entries); });
+  bus_ = std::make_unique<RedisBus>(
+      std::move(redis), std::vector<std::string>{kLogChannel, kStatsChannel},
+      [this](const std::string& channel, std::string payload) { OnMessage(channel, std::move(payload)); },
+      [this] {
+        // (Re)subscribed: whatever was published while we were away is in the store.
+        {
+          std::lock_guard lock(mutex_);
+          fill_now_ = true;
+        }
+        wake_.notify_all();
+      });
+  gateway_.SetClusterDelivery(true);
+  gateway_.SetStatsDecorator([this](json::object& payload) { Decorate(payload); });
+  store_.SetCommitFeed([this](store::PgStore::Committed& c) { OnCommit(c); });
+}
+
+ClusterNode::~ClusterNode() {
+  Stop();
+}
+
+void ClusterNode::Start() {
+  bus_->Start();
+  filler_ = std::thread([this] { FillLoop(); });
+}
+
+void ClusterNode::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stop_) return;
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (filler_.joinable()) filler_.join();
+  bus_->Stop();
+}
+
+void ClusterNode::OnCommit(store::PgStore::Committed& c) {
+  CommitMessage m{node_id_, Batch{c.lo, c.hi, {}}, std::move(c.owners)};
+  for (auto& e : c.entries)
+    if (e.audience >= 0) m.batch.entries.push_back(std::move(e));  // taken, never delivered: lo..hi covers them
+  bus_->Publish(kLogChannel, EncodeCommit(m));
+  if (m.batch.lo != 0) sequencer_->Offer(std::move(m.batch));
+  // This node's own owner writes: its cache is already right (the store's commit), and the API
+  // that reassigned revokes here itself.
+}
+
+void ClusterNode::OnMessage(const std::string& channel, std::string payload) {
+  if (channel == kStatsChannel) {
+    json::error_code ec;
+    auto v = json::parse(payload, ec);
+    if (ec || !v.is_object()) return;
+    auto& o = v.as_object();
+    const auto* n = o.if_contains("n");
+    const auto* f = o.if_contains("f");
+    if (!n || !n->is_string() || !f || !f->is_object() || n->as_string() == node_id_) return;
+    std::lock_guard lock(mutex_);
+    figures_[std::string(n->as_string())] = NodeFigures{f->as_object(), std::chrono::steady_clock::now()};
+    return;
+  }
+  CommitMessage d;
+  try {
+    d = DecodeCommit(payload);
+  } catch (const std::exception& e) {
+    // Not fatal: the positions it covered, if any, are filled from the store.
+    Log(spdlog::level::warn, "cluster: malformed message ignored", {{"error", e.what()}, {"bytes", payload.size()}});
+    return;
+  }
+  if (d.node == node_id_) return;  // our own, offered at commit
+  if (!d.owners.empty()) OwnersChanged(d.owners);
+  if (d.batch.lo != 0) sequencer_->Offer(std::move(d.batch));
+}
+
+void ClusterNode::OwnersChanged(const std::vector<std::pair<std::string, std::string>>& owners) {
+  for (const auto& [order, owner] : owners) {
+    store_.ForgetOrder(order);
+    gateway_.RevokeOrder(order, owner);
+  }
+}
+
+void ClusterNode::Deliver(std::vector<store::LogEntry>& entries) {
+  std::vector<gateway::Gateway::Outgoing> out;
+  out.reserve(entries.size());
+  for (const auto& e : entries)
+    out.push_back(gateway::Gateway::Outgoing{e.event, static_cast<gateway::Audience>(e.audience), e.order_id, e.payload,
+                                             e.owner_id, e.owner_payload, e.pos, e.order_seq});
+  gateway_.DeliverAll(out);
+}
+
+void ClusterNode::FillLoop() {
+  auto last_check = std::chrono::steady_clock::now();
+  auto last_figures = last_check - kFiguresEvery;
+  bool failing = false;
+  std::unique_lock lock(mutex_);
+  while (!stop_) {
+    wake_.wait_for(lock, std::chrono::milliseconds(25), [this] { return stop_ || fill_now_; });
+    if (stop_) break;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_figures >= kFiguresEvery) {
+      last_figures = now;
+      lock.unlock();
+      PublishFigures();
+      lock.lock();
+    }
+    const auto every = bus_->Subscribed() ? kHeadCheck : kHeadCheckDown;
+    if (!fill_now_ && sequencer_->GapAge(now) < kGapWait && now - last_check < every) continue;
+    fill_now_ = false;
+    last_check = now;
+    lock.unlock();
+    try {
+      FillFromStore();
+      if (failing) Log(spdlog::level::info, "cluster: the store answers again; delivery caught up", {});
+      failing = false;
+    } catch (const std::exception& e) {
+      if (!failing) Log(spdlog::level::warn, "cluster: cannot read the log to fill a gap", {{"error", e.what()}});
+      failing = true;
+    }
+    lock.lock();
+  }
+}
+
+void ClusterNode::FillFromStore() {
+  for (;;) {
+    const std::int64_t head = store_.LogBounds().head;  // before the read: the read sees at least this
+    const std::int64_t from = sequencer_->Delivered();
+    if (head <= from) return;
+    auto entries = store_.ReadLog(from, std::nullopt, kFillLimit);
+    const bool complete = static_cast<std::int64_t>(entries.size()) < kFillLimit;
+    Log(spdlog::level::debug, "cluster: gap filled from the store",
+        {{"after", from}, {"head", head}, {"entries", entries.size()}});
+    sequencer_->Fill(std::move(entries), head, complete);
+    if (complete) return;
+  }
+}
+
+void ClusterNode::PublishFigures() {
+  // The answer comes on a loop; once the loops have stopped it never comes (Stop runs after that).
+  gateway_.GatherStats(exec_, [this](gateway::GlobalStats stats) {
+    json::object f = stats.ToJson();
+    f.erase("watchedOrders");  // per node, only counts travel
+    f.erase("timestamp");
+    bus_->Publish(kStatsChannel, json::serialize(json::object{{"n", node_id_}, {"f", std::move(f)}}));
+  });
+}
+
+void ClusterNode::Decorate(json::object& payload) {
+  json::array nodes;
+  const auto row = [](const std::string& id, const json::object& f) {
+    json::object r{{"nodeId", id}};
+    for (const char* k : {"totalConnected", "admins", "users", "ordersBeingWatched"})
+      if (const auto* v = f.if_contains(k)) r[k] = *v;
+    return r;
+  };
+  nodes.push_back(row(node_id_, payload));
+  std::int64_t total = 0, admins = 0, users = 0;
+  const auto add = [&](const json::object& f) {
+    const auto num = [&](const char* k) {
+      const auto* v = f.if_contains(k);
+      return v && v->is_number() ? v->to_number<std::int64_t>() : 0;
+    };
+    total += num("totalConnected");
+    admins += num("admins");
+    users += num("users");
+  };
+  add(payload);
+  {
+    std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = figures_.begin(); it != figures_.end();) {
+      if (now - it->second.at > kFiguresKept) {
+        it = figures_.erase(it);  // a node gone quiet (stopped or dead) drops out
+        continue;
+      }
+      nodes.push_back(row(it->first, it->second.figures));
+      add(it->second.figures);
+      ++it;
+    }
+  }
+  payload["node"] = json::object{{"nodeId", node_id_},
+                                 {"totalConnected", payload["totalConnected"]},
+                                 {"admins", payload["admins"]},
+                                 {"users", payload["users"]}};
+  payload["totalConnected"] = total;
+  payload["admins"] = admins;
+  payload["adminSubscribersCount"] = admins;
+  payload["users"] = users;
+  payload["nodes"] = std::move(nodes);
+}
+
+}  // namespace fg::cluster

@@ -1,0 +1,80 @@
+// One gateway node of a cluster (DATABASE_URL + REDIS_URL): joins the shared store's commit feed,
+// Redis and this node's gateway.
+//
+// Delivery, exactly once per socket cluster-wide: a socket lives on one node, and every node
+// delivers every event once, in position order (cluster/sequencer.hpp). A transaction committed
+// here is offered to this node's sequencer and published on Redis (channel fg:log) as one batch
+// {lo, hi, entries}; every other node offers it to its own. A batch that never arrives shows as a
+// gap (a later batch waits, or the store's head is past what was delivered) and is read from the
+// store. So Redis down costs latency, not events: each node goes on delivering, and checks the
+// store's head every 200 ms until Redis is back.
+//
+// Ownership: a transaction that created an order or gave it a new owner also names it in its
+// batch (and publishes it even when it logged no event); the other nodes forget the order in their
+// owner caches and drop other users' subscriptions to it, as the writing node did.
+//
+// Figures: each node publishes its admin:get-connections figures every 2 s (fg:stats); a node
+// answers with the cluster's totals and one row per node heard from in the last 6 s.
+#pragma once
+
+#include "cluster/redis_bus.hpp"
+#include "cluster/sequencer.hpp"
+#include "store/pg_store.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/json.hpp>
+
+#include <map>
+#include <memory>
+
+namespace fg::gateway {
+class Gateway;
+}
+
+namespace fg::cluster {
+
+class ClusterNode {
+ public:
+  ClusterNode(store::PgStore& store, gateway::Gateway& gateway, RedisAddress redis, std::string node_id,
+              boost::asio::any_io_executor exec);
+  ~ClusterNode();
+  ClusterNode(const ClusterNode&) = delete;
+  ClusterNode& operator=(const ClusterNode&) = delete;
+
+  void Start();  // subscribes, starts the gap filler (which also sends this node's figures)
+  void Stop();   // after the event loops have stopped
+
+  const std::string& NodeId() const { return node_id_; }
+  const Sequencer& Seq() const { return *sequencer_; }
+  const RedisBus& Bus() const { return *bus_; }
+
+ private:
+  void OnCommit(store::PgStore::Committed& c);
+  void OnMessage(const std::string& channel, std::string payload);
+  void Deliver(std::vector<store::LogEntry>& entries);
+  void OwnersChanged(const std::vector<std::pair<std::string, std::string>>& owners);
+  void FillLoop();
+  void FillFromStore();
+  void PublishFigures();
+  void Decorate(boost::json::object& payload);
+
+  store::PgStore& store_;
+  gateway::Gateway& gateway_;
+  const std::string node_id_;
+  std::unique_ptr<Sequencer> sequencer_;
+  std::unique_ptr<RedisBus> bus_;
+  boost::asio::any_io_executor exec_;  // where figures are gathered
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  bool fill_now_ = false;
+  std::thread filler_;
+  struct NodeFigures {
+    boost::json::object figures;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::map<std::string, NodeFigures> figures_;  // under mutex_: other nodes' latest
+};
+
+}  // namespace fg::cluster

@@ -13,12 +13,15 @@ missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ "${1:-}" = "--test" ]; then
-  for p in chromium clang libclang-rt-14-dev clang-format clang-tidy sqlite3 prometheus openssl postgresql-15 \
-    redis-server nginx-light; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-fi
+extra=()
+case "${1:-}" in
+  --test) extra=(chromium clang libclang-rt-14-dev clang-format clang-tidy sqlite3 prometheus openssl postgresql-15
+                 redis-server nginx-light) ;;
+  --cluster) extra=(openssl postgresql-15 redis-server nginx-light) ;;  # scripts/cluster.sh
+esac
+for p in "${extra[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 if ((${#missing[@]})); then

@@ -57,7 +57,7 @@ run_suite() {  # kind
     count_ctest "$ulog" "$kind unit"
   else
     # ThreadSanitizer on the multi-loop paths: sessions, transports, shards, the job workers
-    files="./engineio.test.mjs ./gateway.test.mjs ./fulfillment.test.mjs ./slow_consumer.test.mjs ./crash.test.mjs ./hardening.test.mjs ./recovery.test.mjs ./snapshot.test.mjs ./token-lifetime.test.mjs ./operations.test.mjs"
+    files="./engineio.test.mjs ./gateway.test.mjs ./fulfillment.test.mjs ./slow_consumer.test.mjs ./crash.test.mjs ./hardening.test.mjs ./recovery.test.mjs ./snapshot.test.mjs ./token-lifetime.test.mjs ./operations.test.mjs ./cluster.test.mjs"
   fi
   echo "== $kind: integration tests"
   local ilog="$logdir/integration-$kind.log"

@@ -177,6 +177,7 @@ int Serve(Config c) {
           std::make_unique<store::PgStore>(c.database_url, c.node_id, c.db_pool, 100'000, limits.unknown_order_cache);
       pg = p.get();
       store = std::move(p);
+      c.service.shared_store = true;
     }
   } catch (const std::exception& e) {
     return Fatal(e.what());
@@ -273,6 +274,7 @@ int Serve(Config c) {
     try {
       cluster_node = std::make_unique<cluster::ClusterNode>(*pg, *gateway, std::move(*address), c.node_id,
                                                             loops.At(0).get_executor());
+      cluster_node->SetJobsDue([&service] { service.WakeWorkers(); });
     } catch (const std::exception& e) {
       return Fatal(e.what());
     }

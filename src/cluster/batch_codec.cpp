@@ -35,8 +35,10 @@ std::string EncodeCommit(const CommitMessage& m) {
   }
   json::array owners;
   for (const auto& [order, owner] : m.owners) owners.push_back(json::array{json::string(order), json::string(owner)});
-  return json::serialize(json::object{
-      {"n", m.node}, {"lo", m.batch.lo}, {"hi", m.batch.hi}, {"e", std::move(entries)}, {"own", std::move(owners)}});
+  json::object out{
+      {"n", m.node}, {"lo", m.batch.lo}, {"hi", m.batch.hi}, {"e", std::move(entries)}, {"own", std::move(owners)}};
+  if (m.jobs) out["j"] = true;
+  return json::serialize(out);
 }
 
 CommitMessage DecodeCommit(std::string_view text) {
@@ -70,6 +72,10 @@ CommitMessage DecodeCommit(std::string_view text) {
       e.owner_payload = Str(eo, "od");
       d.batch.entries.push_back(std::move(e));
     }
+  }
+  if (const auto* j = o.if_contains("j")) {
+    if (!j->is_bool()) throw std::invalid_argument("field j is not a boolean");
+    d.jobs = j->as_bool();
   }
   if (const auto* own = o.if_contains("own")) {
     if (!own->is_array()) throw std::invalid_argument("owners are not an array");

@@ -23,6 +23,7 @@ struct CommitMessage {
   std::string node;  // the committing node's id
   Batch batch;
   std::vector<std::pair<std::string, std::string>> owners;  // order id → its owner now
+  bool jobs = false;                                        // a job became due: wake idle workers
 };
 
 std::string EncodeCommit(const CommitMessage& m);

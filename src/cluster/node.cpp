@@ -4,6 +4,7 @@
 
 #include "common/clock.hpp"
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 #include "gateway/gateway.hpp"
 
 #include <spdlog/spdlog.h>
@@ -66,7 +67,7 @@ void ClusterNode::Stop() {
 }
 
 void ClusterNode::OnCommit(store::PgStore::Committed& c) {
-  CommitMessage m{node_id_, Batch{c.lo, c.hi, {}}, std::move(c.owners)};
+  CommitMessage m{node_id_, Batch{c.lo, c.hi, {}}, std::move(c.owners), c.jobs};
   for (auto& e : c.entries)
     if (e.audience >= 0) m.batch.entries.push_back(std::move(e));  // taken, never delivered: lo..hi covers them
   bus_->Publish(kLogChannel, EncodeCommit(m));
@@ -98,6 +99,7 @@ void ClusterNode::OnMessage(const std::string& channel, std::string payload) {
   }
   if (d.node == node_id_) return;  // our own, offered at commit
   if (!d.owners.empty()) OwnersChanged(d.owners);
+  if (d.jobs && jobs_due_) jobs_due_();
   if (d.batch.lo != 0) sequencer_->Offer(std::move(d.batch));
 }
 
@@ -156,9 +158,12 @@ void ClusterNode::FillFromStore() {
     if (head <= from) return;
     auto entries = store_.ReadLog(from, std::nullopt, kFillLimit);
     const bool complete = static_cast<std::int64_t>(entries.size()) < kFillLimit;
+    const auto before = sequencer_->Stats().filled_entries;
     Log(spdlog::level::debug, "cluster: gap filled from the store",
         {{"after", from}, {"head", head}, {"entries", entries.size()}});
     sequencer_->Fill(std::move(entries), head, complete);
+    metrics::M().cluster_gap_fills.Increment();
+    metrics::M().cluster_filled_events.Increment(static_cast<double>(sequencer_->Stats().filled_entries - before));
     if (complete) return;
   }
 }

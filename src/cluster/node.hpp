@@ -41,6 +41,8 @@ class ClusterNode {
   ClusterNode(const ClusterNode&) = delete;
   ClusterNode& operator=(const ClusterNode&) = delete;
 
+  // Called when another node made a job due (its idle workers might be busy): wake ours.
+  void SetJobsDue(std::function<void()> fn) { jobs_due_ = std::move(fn); }
   void Start();  // subscribes, starts the gap filler (which also sends this node's figures)
   void Stop();   // after the event loops have stopped
 
@@ -63,6 +65,7 @@ class ClusterNode {
   const std::string node_id_;
   std::unique_ptr<Sequencer> sequencer_;
   std::unique_ptr<RedisBus> bus_;
+  std::function<void()> jobs_due_;
   boost::asio::any_io_executor exec_;  // where figures are gathered
 
   std::mutex mutex_;

@@ -1,6 +1,7 @@
 #include "cluster/redis_bus.hpp"
 
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 
 #include <hiredis/hiredis.h>
 #include <spdlog/spdlog.h>
@@ -45,6 +46,12 @@ std::optional<RedisAddress> ParseRedisUrl(const std::string& url, std::string& e
   return a;
 }
 
+namespace {
+prometheus::Counter& Messages(const char* outcome) {
+  return metrics::M().cluster_messages.Add({{"outcome", outcome}});
+}
+}  // namespace
+
 RedisBus::RedisBus(RedisAddress address, std::vector<std::string> channels, OnMessage on_message,
                    std::function<void()> on_connected, std::size_t max_queued)
     : address_(std::move(address)),
@@ -79,6 +86,8 @@ void RedisBus::Publish(const std::string& channel, std::string payload) {
     std::lock_guard lock(mutex_);
     if (!publisher_up_ || queue_.size() >= max_queued_) {
       ++dropped_;
+      static auto& dropped = Messages("dropped");
+      dropped.Increment();
       return;
     }
     queue_.emplace_back(channel, std::move(payload));
@@ -153,12 +162,16 @@ void RedisBus::PublishLoop() {
       ok = redisGetReply(c, &reply) == REDIS_OK;
       if (reply) freeReplyObject(reply);
     }
+    static auto& published = Messages("published");
+    static auto& dropped = Messages("dropped");
     if (ok) {
       published_ += batch.size();
+      published.Increment(static_cast<double>(batch.size()));
       continue;
     }
     // What was not confirmed is counted as dropped: the receivers find it in the store.
     dropped_ += batch.size();
+    dropped.Increment(static_cast<double>(batch.size()));
     Log(spdlog::level::warn, "redis: publish failed; reconnecting", {{"error", std::string(c->errstr)}});
     redisFree(c);
     c = nullptr;
@@ -167,6 +180,7 @@ void RedisBus::PublishLoop() {
       std::lock_guard lock(mutex_);
       publisher_up_ = false;
       dropped_ += queue_.size();
+      dropped.Increment(static_cast<double>(queue_.size()));
       queue_.clear();
     }
   }
@@ -220,6 +234,7 @@ void RedisBus::SubscribeLoop() {
     }
     backoff = std::chrono::milliseconds(100);
     subscribed_ = true;
+    metrics::M().cluster_redis_up.Set(1);
     if (!first) ++reconnects_;
     Log(spdlog::level::info, first ? "redis: subscribed" : "redis: subscribed again",
         {{"host", address_.host}, {"port", address_.port}});
@@ -232,12 +247,15 @@ void RedisBus::SubscribeLoop() {
       if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 && r->element[0]->type == REDIS_REPLY_STRING &&
           std::string_view(r->element[0]->str, r->element[0]->len) == "message") {
         ++received_;
+        static auto& received = Messages("received");
+        received.Increment();
         on_message_(std::string(r->element[1]->str, r->element[1]->len),
                     std::string(r->element[2]->str, r->element[2]->len));
       }
       if (r) freeReplyObject(r);
     }
     subscribed_ = false;
+    metrics::M().cluster_redis_up.Set(0);
     {
       std::lock_guard lock(mutex_);
       sub_ctx_ = nullptr;

@@ -62,7 +62,18 @@ Metrics::Metrics()
       rate_limited(C(*registry_, "fg_rate_limited_total", "Requests and socket events refused by a per-client limit")),
       rate_limit_disconnects(C(*registry_, "fg_rate_limit_disconnects_total",
                                "Sockets disconnected for exceeding their event rate persistently")
-                                 .Add({})) {
+                                 .Add({})),
+      cluster_redis_up(
+          G(*registry_, "fg_cluster_redis_up", "1 while this node is subscribed to Redis (cluster mode)").Add({})),
+      cluster_messages(
+          C(*registry_, "fg_cluster_messages_total",
+            "Messages between nodes through Redis: published, received, dropped (Redis away or queue full)")),
+      cluster_gap_fills(C(*registry_, "fg_cluster_gap_fills_total",
+                          "Reads of the delivery log from the store to fill a gap (a missed Redis message)")
+                            .Add({})),
+      cluster_filled_events(C(*registry_, "fg_cluster_filled_events_total",
+                              "Events delivered from the store instead of Redis (gap fills)")
+                                .Add({})) {
   // The series whose labels are known up front exist from the start (at 0), so rates and alerts
   // work before the first event; the others appear with their first label value.
   for (const char* transport : {"polling", "websocket"}) {
@@ -74,6 +85,7 @@ Metrics::Metrics()
   for (const char* outcome : {"succeeded", "retried", "failed", "stopped"}) jobs_finished.Add({{"outcome", outcome}});
   for (const char* op : {"place_order", "get_keys"}) supplier_calls.Add({{"operation", op}}, LatencyBuckets());
   for (const char* kind : {"socket_event", "api_key", "api_user"}) rate_limited.Add({{"kind", kind}});
+  for (const char* outcome : {"published", "received", "dropped"}) cluster_messages.Add({{"outcome", outcome}});
   for (const char* outcome : {"processed", "duplicate", "ignored", "invalid_signature", "invalid_body"})
     ipns.Add({{"provider", "nowpayments"}, {"outcome", outcome}});
   for (const char* outcome : {"recorded", "invalid_secret"}) ipns.Add({{"provider", "kinguin"}, {"outcome", outcome}});

@@ -64,6 +64,11 @@ class Metrics {
   // Limits
   Family<Counter>& rate_limited;  // {kind="socket_event|api_key|api_user"}
   Counter& rate_limit_disconnects;
+  // Cluster (REDIS_URL)
+  Gauge& cluster_redis_up;            // 1 while subscribed
+  Family<Counter>& cluster_messages;  // {outcome="published|received|dropped"}
+  Counter& cluster_gap_fills;         // reads of the log from the store after a gap
+  Counter& cluster_filled_events;     // events delivered from those reads
 
   // Latency buckets, seconds: 50 µs … 10 s.
   static const Histogram::BucketBoundaries& LatencyBuckets();

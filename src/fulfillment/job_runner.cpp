@@ -79,7 +79,7 @@ JobRunner::~JobRunner() {
 }
 
 void JobRunner::Start() {
-  if (const auto n = queue_.TakeBackAbandoned()) {
+  if (const auto n = config_.shared_store ? 0 : queue_.TakeBackAbandoned()) {
     spdlog::warn("{} job(s) were running when the previous process stopped; running them again", n);
   }
   queue_.Open();

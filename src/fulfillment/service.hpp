@@ -76,6 +76,8 @@ class Service {
 
   // Jobs left running by a previous process (single node) are made due again; then workers start.
   void Start() { runner_.Start(); }
+  // A job became due elsewhere (another node): idle workers look now rather than at their next poll.
+  void WakeWorkers() { queue_.Wake(); }
   void Stop() { runner_.Stop(); }
   // Runs at most one due job on the calling thread; false when none was due (tests use this).
   bool RunOnce() { return runner_.RunOnce(); }

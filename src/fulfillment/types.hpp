@@ -78,6 +78,9 @@ struct ServiceConfig {
   std::string ipn_secret;      // empty: the IPN endpoint answers 503
   std::string kinguin_secret;  // empty: the Kinguin webhook answers 503
   std::chrono::milliseconds idle_poll{500};
+  // Nodes share the store (PostgreSQL): at start, jobs left running are not taken back — they may
+  // be another node's; their leases run out instead.
+  bool shared_store = false;
   // Key reveals per order per minute (a signed link is the owner's; this bounds what a leaked or
   // scripted link can cost: each reveal decrypts and writes a timeline row). 0: unlimited.
   double reveals_per_minute = 20;

@@ -333,6 +333,7 @@ class PgTx : public Tx {
         "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
         {j.job_id, j.queue, j.order_id, j.state, j.attempts, j.max_attempts, j.next_run_at_ms, j.lease_until_ms,
          j.progress, j.last_error, j.result, now, now, j.permanent ? 1 : 0});
+    if (j.state == "queued" || j.state == "retry") committed.jobs = true;
   }
   void UpdateJob(const JobRow& j) override {
     db_.Exec(
@@ -340,6 +341,7 @@ class PgTx : public Tx {
         "last_error=$7, result=$8, updated_at=$9, failure_permanent=$10 WHERE job_id=$11",
         {j.state, j.attempts, j.max_attempts, j.next_run_at_ms, j.lease_until_ms, j.progress, j.last_error, j.result,
          IsoTimestamp(), j.permanent ? 1 : 0, j.job_id});
+    if (j.state == "queued" || j.state == "retry") committed.jobs = true;
   }
   std::optional<JobRow> LeaseNextJob(const std::string& queue, std::int64_t now_ms, std::int64_t lease_ms) override {
     // Under the writer lock one node leases at a time; SKIP LOCKED keeps the statement right even
@@ -506,7 +508,7 @@ void PgStore::Transaction(const std::function<void(Tx&)>& fn) {
   });
   for (const auto& order_id : tx.missing_seen) owners_.PutMissing(order_id);
   for (const auto& [order_id, user_id] : tx.owners_seen) owners_.Put(order_id, user_id);
-  if (feed_ && (tx.committed.lo != 0 || !tx.committed.owners.empty())) feed_(tx.committed);
+  if (feed_ && (tx.committed.lo != 0 || !tx.committed.owners.empty() || tx.committed.jobs)) feed_(tx.committed);
   for (auto& after : tx.after_commit) after();
 }
 

@@ -101,6 +101,7 @@ class PgStore : public Store {
     std::int64_t lo = 0, hi = 0;  // 0: no position taken
     std::vector<LogEntry> entries;
     std::vector<std::pair<std::string, std::string>> owners;  // order id → owner
+    bool jobs = false;  // a job became due (queued or retry): idle workers anywhere may take it
   };
   // Called right after each commit, on the committing thread under the store's lock (so in
   // position order on this node), before the transaction's AfterCommit callbacks. Set before use.

@@ -1,0 +1,229 @@
+// Several gateway nodes on one PostgreSQL and one Redis (fresh instances, loopback, free ports):
+// cross-node delivery exactly once and in order, ownership across nodes, cluster-wide figures,
+// Redis and PostgreSQL outages, the fulfillment flow spread over nodes, and a node killed mid-job.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { userToken, adminToken, request, until, sleep, spawnReady, assertNoSanitizerReport, assertSubscribed, metricValue } from "./harness.mjs";
+import { Services, startCluster } from "./cluster_harness.mjs";
+
+const STATUS = "fulfillment:status-change";
+
+// Every STATUS event a socket gets, as the `i` of its data.
+function numbers(socket) {
+  const got = [];
+  socket.on(STATUS, (d) => got.push(d.i));
+  return got;
+}
+const range = (n) => Array.from({ length: n }, (_, i) => i);
+
+describe("cluster", () => {
+  let services;
+  before(() => {
+    services = new Services();
+  });
+  after(() => services?.stop());
+
+  it("delivers an event published on any node to every allowed socket on every node, once, in publish order", async () => {
+    const cluster = await startCluster(services, 3);
+    const [a, b, c] = cluster.nodes;
+    try {
+      await a.registerOrder("x-1", "alice");
+      const alice = await b.connect(userToken("alice"));
+      assertSubscribed(await request(alice, "subscribe:order", { orderId: "x-1" }), "x-1");
+      const mallory = await a.connect(userToken("mallory"));
+      const refused = await request(mallory, "subscribe:order", { orderId: "x-1" });
+      assert.equal(refused.ok, false, "another user's order stays refused on every node");
+      const admin = await c.connect(adminToken());
+      const toAlice = numbers(alice);
+      const toAdmin = numbers(admin);
+      const toMallory = numbers(mallory);
+      // Publishers on two nodes in turn: the order they were accepted in is the order delivered.
+      const N = 60;
+      for (const i of range(N)) await (i % 2 ? a : c).publish(STATUS, { orderId: "x-1", status: "processing", i });
+      await until(() => toAlice.length >= N && toAdmin.length >= N, 10000, "every event on every node");
+      await sleep(300);  // anything extra would show now
+      assert.deepEqual(toAlice, range(N), "the owner on node 2: each once, in order");
+      assert.deepEqual(toAdmin, range(N), "the admin on node 3: each once, in order");
+      assert.deepEqual(toMallory, [], "nothing to a user who does not own the order");
+      // The figures count every node's sockets.
+      await until(async () => (await request(admin, "admin:get-connections")).nodes?.length === 3, 8000, "3 nodes in the figures");
+      const stats = await request(admin, "admin:get-connections");
+      assert.equal(stats.totalConnected, 3);
+      assert.equal(stats.admins, 1);
+      assert.equal(stats.users, 2);
+      assert.deepEqual(stats.nodes.map((n) => n.nodeId).sort(), ["node-1", "node-2", "node-3"]);
+      assert.equal(stats.node.nodeId, "node-3");
+      assert.equal(stats.node.totalConnected, 1);
+      assert.equal(stats.nodes.find((n) => n.nodeId === "node-2").users, 1);
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  it("reassigning an order on one node revokes it and refreshes ownership on every node", async () => {
+    const cluster = await startCluster(services, 3);
+    const [a, b, c] = cluster.nodes;
+    try {
+      await a.registerOrder("x-2", "alice");
+      const alice = await b.connect(userToken("alice"));
+      assertSubscribed(await request(alice, "subscribe:order", { orderId: "x-2" }), "x-2");  // caches alice on node 2
+      const bob = await c.connect(userToken("bob"));
+      assert.equal((await request(bob, "subscribe:order", { orderId: "x-2" })).ok, false);  // node 3 knows alice owns it
+      const toAlice = numbers(alice);
+      const toBob = numbers(bob);
+      await a.publish(STATUS, { orderId: "x-2", status: "processing", i: 0 });
+      await until(() => toAlice.length === 1, 5000, "alice's first event");
+
+      const res = await a.api("PUT", "/api/v1/orders/x-2", { userId: "bob" });
+      assert.equal(res.status, 200);
+      // Node 2 drops alice's subscription and node 3 lets bob in, without a restart.
+      await until(async () => (await request(bob, "subscribe:order", { orderId: "x-2" })).ok === true, 5000, "bob may subscribe on node 3");
+      await until(async () => (await request(alice, "subscribe:order", { orderId: "x-2" })).ok === false, 5000, "alice refused on node 2");
+      await a.publish(STATUS, { orderId: "x-2", status: "processing", i: 1 });
+      await until(() => toBob.length === 1, 5000, "bob's event");
+      await sleep(300);
+      assert.deepEqual(toAlice, [0], "nothing after the reassignment reaches the old owner");
+      assert.deepEqual(toBob, [1]);
+      // An order created on one node is known at once on another that had looked for it before.
+      const carol = await c.connect(userToken("carol"));
+      assert.equal((await request(carol, "subscribe:order", { orderId: "x-3" })).ok, false);  // unknown: remembered as missing
+      await b.registerOrder("x-3", "carol");
+      await until(async () => (await request(carol, "subscribe:order", { orderId: "x-3" })).ok === true, 5000, "carol's new order on node 3");
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  it("a Redis restart mid-stream loses nothing: the nodes fill the gap from the store", async () => {
+    const cluster = await startCluster(services, 2);
+    const [a, b] = cluster.nodes;
+    try {
+      await a.registerOrder("x-4", "alice");
+      const alice = await b.connect(userToken("alice"));
+      assertSubscribed(await request(alice, "subscribe:order", { orderId: "x-4" }), "x-4");
+      const got = numbers(alice);
+      const N = 90;
+      for (const i of range(N)) {
+        if (i === 30) services.run("stop-redis");     // node 1 publishes into the void
+        if (i === 60) services.run("restart-redis");  // and reconnects with backoff
+        await a.publish(STATUS, { orderId: "x-4", status: "processing", i });
+        await sleep(10);
+      }
+      await until(() => got.length >= N, 15000, `all ${N} events on node 2 (got ${got.length})`);
+      await sleep(500);
+      assert.deepEqual(got, range(N), "each event once, in order, across the outage");
+      // How: what Redis could not carry, node 2 read from the store.
+      assert.ok(metricValue(await b.metrics(), "fg_cluster_filled_events_total") >= 30, "events 30..59 came from the store");
+      assert.ok(metricValue(await a.metrics(), "fg_cluster_messages_total", { outcome: "dropped" }) >= 1);
+      assert.equal(metricValue(await b.metrics(), "fg_cluster_redis_up"), 1, "subscribed again");
+      // Redis is back: delivery is live again.
+      await a.publish(STATUS, { orderId: "x-4", status: "processing", i: N });
+      await until(() => got.length === N + 1, 5000, "the event after the outage");
+    } finally {
+      services.run("restart-redis");  // up again for the next tests, should an assertion have failed mid-outage
+      await cluster.stop();
+    }
+  });
+
+  it("PostgreSQL down: publishing answers 503, sockets stay connected, service resumes by itself", async () => {
+    const cluster = await startCluster(services, 2);
+    const [a, b] = cluster.nodes;
+    try {
+      await a.registerOrder("x-5", "alice");
+      const alice = await b.connect(userToken("alice"));
+      assertSubscribed(await request(alice, "subscribe:order", { orderId: "x-5" }), "x-5");
+      const got = numbers(alice);
+      await a.publish(STATUS, { orderId: "x-5", status: "processing", i: 0 });
+      await until(() => got.length === 1, 5000, "before the outage");
+
+      services.run("stop-postgres");
+      const down = await a.api("POST", "/api/v1/events", { event: STATUS, data: { orderId: "x-5", status: "processing", i: 99 } });
+      assert.equal(down.status, 503, "nothing accepted that is not durable");
+      const ipn = await a.ipn({ payment_id: 1, payment_status: "finished", order_id: "x-5", actually_paid: 1, pay_currency: "eth" });
+      assert.equal(ipn.status, 503, "the payment provider retries later");
+      assert.equal(alice.connected, true, "sockets stay connected");
+
+      services.run("restart-postgres");
+      await until(async () => (await a.api("POST", "/api/v1/events", { event: STATUS, data: { orderId: "x-5", status: "processing", i: 1 } })).status === 202,
+        15000, "publishing again");
+      await until(() => got.length === 2, 5000, "the event after the outage");
+      assert.deepEqual(got, [0, 1], "the refused event was never delivered");
+      assert.equal(alice.connected, true);
+    } finally {
+      services.run("restart-postgres");  // up again for the next tests, should an assertion have failed mid-outage
+      await cluster.stop();
+    }
+  });
+
+  it("the fulfillment flow across nodes: order on one, payment on another, shopper on a third", async () => {
+    const cluster = await startCluster(services, 3);
+    const [a, b, c] = cluster.nodes;
+    try {
+      const token = userToken("shopper-1");
+      const order = await a.createOrder(token, [{ productId: "game-1", quantity: 1 }, { productId: "game-2", quantity: 1 }]);
+      const shopper = await c.connect(token);
+      assertSubscribed(await request(shopper, "subscribe:order", { orderId: order.orderId }), order.orderId);
+      const got = [];
+      for (const n of ["payment:confirmed", "fulfillment:key-delivered", STATUS]) shopper.on(n, (d) => got.push({ n, d }));
+      const ipn = await b.ipn({ payment_id: 4242, payment_status: "finished", order_id: order.orderId, actually_paid: 1, pay_currency: "eth" });
+      assert.equal(ipn.status, 200);
+      await until(() => got.some((e) => e.n === STATUS && e.d.status === "fulfilled"), 20000, "fulfilled");
+      assert.equal(got.filter((e) => e.n === "payment:confirmed").length, 1);
+      const keys = got.filter((e) => e.n === "fulfillment:key-delivered");
+      assert.equal(keys.length, 1, "the keys delivered once");
+      assert.equal(keys[0].d.itemCount, 2);
+      const names = got.map((e) => e.n);
+      assert.ok(names.indexOf("payment:confirmed") < names.indexOf("fulfillment:key-delivered"), JSON.stringify(names));
+      // Any node serves the keys, whichever node's worker sealed them.
+      for (const node of [a, b, c]) {
+        const snap = await (await node.get(`/api/v1/orders/${order.orderId}`, token)).json();
+        assert.equal(snap.status, "fulfilled");
+        for (const item of snap.items) {
+          const r = await fetch(node.url + item.signedUrl);
+          assert.equal(r.status, 200, `key from ${node.url}`);
+          assert.match((await r.json()).key, /^[A-F0-9-]+$/);
+        }
+      }
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  it("jobs: a node killed mid-job loses its lease and another node finishes, each key bought once", async () => {
+    const sim = await spawnReady(["supplier-sim", "--host", "127.0.0.1", "--port", "0", "--latency", "150"], { LOG_LEVEL: "warn" });
+    const simUrl = `http://127.0.0.1:${sim.port}`;
+    const stats = async () => (await fetch(`${simUrl}/api/v1/stats`)).json();
+    const cluster = await startCluster(services, 2, { env: { SUPPLIER_URL: simUrl, JOB_WORKERS: "2", JOB_LEASE_MS: "1500" } });
+    const [a, b] = cluster.nodes;
+    try {
+      const N = 10;
+      const orders = [];
+      for (let i = 0; i < N; i++) {
+        const token = userToken(`kill-${i}`);
+        orders.push({ token, order: await a.createOrder(token, [{ productId: `k-${i}`, quantity: 1 }]) });
+      }
+      let pid = 8_000_000_000;
+      for (const { order } of orders) {
+        const r = await (pid % 2 ? a : b).ipn({ payment_id: pid++, payment_status: "finished", order_id: order.orderId, actually_paid: 1, pay_currency: "eth" });
+        assert.equal(r.status, 200);
+      }
+      await until(async () => (await stats()).requests >= 3, 10000, "jobs running on both nodes");
+      await a.stop("SIGKILL");
+      for (const { token, order } of orders) {
+        await until(async () => (await (await b.get(`/api/v1/orders/${order.orderId}`, token)).json()).status === "fulfilled", 30000,
+          `order ${order.orderId} fulfilled by the surviving node`);
+      }
+      assert.equal((await stats()).purchases, N, "each order bought exactly once at the supplier");
+      for (const { token, order } of orders) {
+        const tl = await (await b.get(`/api/v1/orders/${order.orderId}/events`, token)).json();
+        assert.equal(tl.events.filter((e) => e.event === "fulfillment:key-delivered").length, 1, "delivered once");
+      }
+    } finally {
+      await cluster.stop();
+      const exited = new Promise((r) => sim.child.once("exit", r));
+      sim.child.kill("SIGTERM");
+      await exited;
+      assertNoSanitizerReport(sim.stderr());
+    }
+  });
+});

@@ -73,6 +73,9 @@ void AddServeOptions(CLI::App& app, Config& c) {
   app.add_option("--redis-url", c.redis_url,
                  "redis://[:password@]host:port : links the nodes sharing DATABASE_URL (events, ownership, figures)")
       ->envname("REDIS_URL");
+  app.add_option("--advertise", c.advertise,
+                 "ip:port the other nodes reach this one at, for requests of its sessions (default: --host:--port)")
+      ->envname("ADVERTISE_ADDRESS");
   Opt(app, "--node-id", "NODE_ID", c.node_id, "this node's name in a cluster (default: host name:port)");
   Opt(app, "--threads", "THREADS", c.threads, "event loops (0: one per core)");
   app.add_option("--jwt-secret", c.jwt_secret, "HS256 secret for user tokens (required)")->envname("JWT_SECRET");
@@ -219,6 +222,9 @@ std::optional<std::string> Finish(Config& c) {
   if (!c.redis_url.empty()) {
     std::string error;
     if (!cluster::ParseRedisUrl(c.redis_url, error)) return error;
+    if (c.advertise.empty() && (c.host == "0.0.0.0" || c.host == "::"))
+      return "with REDIS_URL and --host " + c.host +
+             ", set ADVERTISE_ADDRESS (the ip:port other nodes reach this one at)";
   }
   if (!c.database_url.empty()) {
     const bool url = c.database_url.rfind("postgres://", 0) == 0 || c.database_url.rfind("postgresql://", 0) == 0;

@@ -41,6 +41,7 @@ struct Config {
   // name of this node among those sharing it (default host name:port, stable across restarts).
   std::string database_url;
   std::string redis_url;  // with database_url: this node joins the others through Redis
+  std::string advertise;  // ip:port the other nodes reach this one at (default: host:port)
   std::size_t db_pool = 4;
   std::string node_id;
 

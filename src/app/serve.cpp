@@ -268,6 +268,7 @@ int Serve(Config c) {
 
   // A cluster node: deliveries come from the shared store's commit feed, over Redis.
   std::unique_ptr<cluster::ClusterNode> cluster_node;
+  std::unique_ptr<cluster::SessionRouter> session_router;
   if (!c.redis_url.empty()) {
     std::string error;
     auto address = cluster::ParseRedisUrl(c.redis_url, error);
@@ -275,6 +276,10 @@ int Serve(Config c) {
       cluster_node = std::make_unique<cluster::ClusterNode>(*pg, *gateway, std::move(*address), c.node_id,
                                                             loops.At(0).get_executor());
       cluster_node->SetJobsDue([&service] { service.WakeWorkers(); });
+      const auto& o = c.engine.options;
+      session_router = std::make_unique<cluster::SessionRouter>(
+          c.node_id, engine, *pg, worker, o.ping_interval + o.ping_timeout + std::chrono::seconds(5));
+      engine.SetCluster(session_router->Tag() + ".", session_router.get());
     } catch (const std::exception& e) {
       return Fatal(e.what());
     }
@@ -318,6 +323,16 @@ int Serve(Config c) {
     return Fatal(e.what());
   }
   const std::string scheme = tls ? "https" : "http";
+  if (cluster_node) {
+    // Where the other nodes reach this one's sessions (no stickiness: cluster/session_router.hpp).
+    const std::string address = c.advertise.empty() ? c.host + ":" + std::to_string(listener->Port()) : c.advertise;
+    try {
+      pg->RegisterNode(session_router->Tag(), c.node_id, address);
+    } catch (const std::exception& e) {
+      return Fatal(e.what());
+    }
+    cluster_node->SetRouter(session_router.get(), address);
+  }
   // --metrics-listen: GET /metrics alone, on its own address (our own HTTP listener, loop 0's).
   std::unique_ptr<MetricsOnly> metrics_handler;
   std::shared_ptr<net::Listener> metrics_listener;

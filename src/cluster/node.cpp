@@ -85,6 +85,10 @@ void ClusterNode::OnMessage(const std::string& channel, std::string payload) {
     const auto* n = o.if_contains("n");
     const auto* f = o.if_contains("f");
     if (!n || !n->is_string() || !f || !f->is_object() || n->as_string() == node_id_) return;
+    const auto* tag = o.if_contains("tag");
+    const auto* addr = o.if_contains("addr");
+    if (router_ && tag && tag->is_string() && addr && addr->is_string())
+      router_->Learn(std::string(tag->as_string()), std::string(addr->as_string()));
     std::lock_guard lock(mutex_);
     figures_[std::string(n->as_string())] = NodeFigures{f->as_object(), std::chrono::steady_clock::now()};
     return;
@@ -174,7 +178,12 @@ void ClusterNode::PublishFigures() {
     json::object f = stats.ToJson();
     f.erase("watchedOrders");  // per node, only counts travel
     f.erase("timestamp");
-    bus_->Publish(kStatsChannel, json::serialize(json::object{{"n", node_id_}, {"f", std::move(f)}}));
+    json::object msg{{"n", node_id_}, {"f", std::move(f)}};
+    if (router_) {
+      msg["tag"] = router_->Tag();
+      msg["addr"] = address_;
+    }
+    bus_->Publish(kStatsChannel, json::serialize(msg));
   });
 }
 

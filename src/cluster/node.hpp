@@ -19,6 +19,7 @@
 
 #include "cluster/redis_bus.hpp"
 #include "cluster/sequencer.hpp"
+#include "cluster/session_router.hpp"
 #include "store/pg_store.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -43,6 +44,12 @@ class ClusterNode {
 
   // Called when another node made a job due (its idle workers might be busy): wake ours.
   void SetJobsDue(std::function<void()> fn) { jobs_due_ = std::move(fn); }
+  // Sessions across nodes: this node's figures carry its tag and address, and the router learns
+  // the other nodes' from theirs. Set before Start.
+  void SetRouter(SessionRouter* router, std::string address) {
+    router_ = router;
+    address_ = std::move(address);
+  }
   void Start();  // subscribes, starts the gap filler (which also sends this node's figures)
   void Stop();   // after the event loops have stopped
 
@@ -66,6 +73,8 @@ class ClusterNode {
   std::unique_ptr<Sequencer> sequencer_;
   std::unique_ptr<RedisBus> bus_;
   std::function<void()> jobs_due_;
+  SessionRouter* router_ = nullptr;
+  std::string address_;
   boost::asio::any_io_executor exec_;  // where figures are gathered
 
   std::mutex mutex_;

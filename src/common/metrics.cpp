@@ -73,7 +73,9 @@ Metrics::Metrics()
                             .Add({})),
       cluster_filled_events(C(*registry_, "fg_cluster_filled_events_total",
                               "Events delivered from the store instead of Redis (gap fills)")
-                                .Add({})) {
+                                .Add({})),
+      cluster_forwards(C(*registry_, "fg_cluster_forwards_total",
+                         "Requests for a session held by another node, sent on to it (polls; WebSocket tunnels)")) {
   // The series whose labels are known up front exist from the start (at 0), so rates and alerts
   // work before the first event; the others appear with their first label value.
   for (const char* transport : {"polling", "websocket"}) {
@@ -86,6 +88,8 @@ Metrics::Metrics()
   for (const char* op : {"place_order", "get_keys"}) supplier_calls.Add({{"operation", op}}, LatencyBuckets());
   for (const char* kind : {"socket_event", "api_key", "api_user"}) rate_limited.Add({{"kind", kind}});
   for (const char* outcome : {"published", "received", "dropped"}) cluster_messages.Add({{"outcome", outcome}});
+  for (const char* kind : {"poll", "websocket"})
+    for (const char* outcome : {"forwarded", "failed"}) cluster_forwards.Add({{"kind", kind}, {"outcome", outcome}});
   for (const char* outcome : {"processed", "duplicate", "ignored", "invalid_signature", "invalid_body"})
     ipns.Add({{"provider", "nowpayments"}, {"outcome", outcome}});
   for (const char* outcome : {"recorded", "invalid_secret"}) ipns.Add({{"provider", "kinguin"}, {"outcome", outcome}});

@@ -69,6 +69,7 @@ class Metrics {
   Family<Counter>& cluster_messages;  // {outcome="published|received|dropped"}
   Counter& cluster_gap_fills;         // reads of the log from the store after a gap
   Counter& cluster_filled_events;     // events delivered from those reads
+  Family<Counter>& cluster_forwards;  // {kind="poll|websocket", outcome="forwarded|failed"}
 
   // Latency buckets, seconds: 50 µs … 10 s.
   static const Histogram::BucketBoundaries& LatencyBuckets();

@@ -147,8 +147,8 @@ std::shared_ptr<Session> Server::Create(boost::asio::any_io_executor exec, const
   info.authorization = std::string(req[http::field::authorization]);
   info.origin = std::string(req[http::field::origin]);
   info.remote_address = client;
-  auto session =
-      std::make_shared<Session>(*this, std::move(exec), RandomId(15), std::move(info), config_.options, limits_);
+  auto session = std::make_shared<Session>(*this, std::move(exec), sid_prefix_ + RandomId(15), std::move(info),
+                                           config_.options, limits_);
   std::lock_guard lock(mutex_);
   sessions_.emplace(session->Id(), session);
   ++sessions_by_ip_[client];
@@ -272,6 +272,7 @@ void Server::HandleRequestNow(const std::shared_ptr<net::HttpConnection>& conn, 
   }
   auto session = Find(*sid);
   if (!session) {
+    if (forwarder_ && req.find(kForwardedHeader) == req.end() && forwarder_->Forward(conn, req, *sid, false)) return;
     conn->Respond(ErrorResponse(req, ErrorCode::kUnknownSid, "Session ID unknown"));
     return;
   }
@@ -324,6 +325,7 @@ void Server::HandleUpgradeNow(const std::shared_ptr<net::HttpConnection>& conn, 
   }
   auto session = Find(*sid);
   if (!session) {
+    if (forwarder_ && req.find(kForwardedHeader) == req.end() && forwarder_->Forward(conn, req, *sid, true)) return;
     conn->RespondAndClose(ErrorResponse(req, ErrorCode::kUnknownSid, "Session ID unknown"));
     return;
   }

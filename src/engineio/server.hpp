@@ -36,6 +36,18 @@ struct ServerConfig {
   std::chrono::milliseconds handshake_delay{0};
 };
 
+// A cluster's other nodes (cluster/session_router.hpp): a request for a session this process does
+// not hold, whose sid names another node, is passed there. Returns false to answer "Session ID
+// unknown" here; true when it took the request (and answers it, whatever happens).
+class Forwarder {
+ public:
+  virtual ~Forwarder() = default;
+  virtual bool Forward(const std::shared_ptr<net::HttpConnection>& conn, net::Request& req, const std::string& sid,
+                       bool upgrade) = 0;
+};
+// The header a forwarded request carries: its receiver never forwards it again.
+inline constexpr const char* kForwardedHeader = "X-FG-Forwarded";
+
 class Server {
  public:
   using ConnectionHandler = std::function<void(const std::shared_ptr<Session>&)>;
@@ -44,6 +56,17 @@ class Server {
   bool Matches(std::string_view target) const;
   void HandleRequest(const std::shared_ptr<net::HttpConnection>& conn, net::Request req);
   void HandleUpgrade(const std::shared_ptr<net::HttpConnection>& conn, net::Request req);
+
+  // Cluster mode: every sid made here starts with `sid_prefix` (this node's tag and '.'), and
+  // requests for sessions held elsewhere go to `forwarder`. Set before serving.
+  void SetCluster(std::string sid_prefix, Forwarder* forwarder) {
+    sid_prefix_ = std::move(sid_prefix);
+    forwarder_ = forwarder;
+  }
+  // The answer to a request for a session nobody holds (forwarders use it too).
+  net::Response UnknownSid(const net::Request& req) const {
+    return ErrorResponse(req, ErrorCode::kUnknownSid, "Session ID unknown");
+  }
 
   std::shared_ptr<Session> Find(const std::string& sid);
   void Remove(const std::string& sid);
@@ -82,6 +105,8 @@ class Server {
 
   ServerConfig config_;
   const Limits& limits_;
+  std::string sid_prefix_;
+  Forwarder* forwarder_ = nullptr;
   ConnectionHandler on_connection_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<Session>> sessions_;

@@ -283,6 +283,15 @@ void HttpConnection::Close() {
   stream_.close();
 }
 
+HttpConnection::Released HttpConnection::ReleaseSocket() {
+  upgraded_ = true;
+  closed_ = true;  // this object no longer owns the socket
+  stream_.expires_never();
+  std::string leftover = beast::buffers_to_string(buffer_.data());
+  buffer_.consume(buffer_.size());
+  return Released{stream_.release_socket(), std::move(leftover), std::move(slot_)};
+}
+
 std::shared_ptr<WsConnection> HttpConnection::UpgradeToWebSocket(Request req) {
   upgraded_ = true;
   closed_ = true;  // this object no longer owns the socket

@@ -55,6 +55,14 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   void SetResponseHook(std::function<void(Response&)> hook) { response_hook_ = std::move(hook); }
   // Hands the socket to a WebSocket connection which completes the handshake with `req`.
   std::shared_ptr<WsConnection> UpgradeToWebSocket(Request req);
+  // Hands the socket over as it is (a tunnel to the cluster node holding a session): with the bytes
+  // read past the request and the connection's admission slot, which the new owner keeps.
+  struct Released {
+    boost::asio::ip::tcp::socket socket;
+    std::string leftover;
+    std::shared_ptr<void> slot;
+  };
+  Released ReleaseSocket();
 
   boost::asio::any_io_executor Executor() { return stream_.get_executor(); }
   const std::string& RemoteAddress() const { return remote_; }

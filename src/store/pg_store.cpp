@@ -109,8 +109,17 @@ CREATE TABLE objects (
   bytes_b64 text NOT NULL);
 )";
 
+// The cluster's nodes as they last started: where a node's sessions are reached (cluster/session_router.hpp).
+constexpr const char* kSchema2 = R"(
+CREATE TABLE nodes (
+  tag text PRIMARY KEY,
+  node_id text NOT NULL,
+  address text NOT NULL,
+  started_ms bigint NOT NULL);
+)";
+
 const std::vector<PgMigration>& Migrations() {
-  static const std::vector<PgMigration> m{{1, kSchema1}};
+  static const std::vector<PgMigration> m{{1, kSchema1}, {2, kSchema2}};
   return m;
 }
 
@@ -649,6 +658,21 @@ std::optional<std::string> PgStore::GetObject(const std::string& name) {
   auto bytes = Base64Decode(r.Text(0, 0));
   if (!bytes) throw StoreError("object " + name + " is not valid base64");
   return bytes;
+}
+
+void PgStore::RegisterNode(const std::string& tag, const std::string& node_id, const std::string& address) {
+  auto db = pool_.Acquire();
+  db->Exec(
+      "INSERT INTO nodes(tag, node_id, address, started_ms) VALUES($1, $2, $3, $4) ON CONFLICT (tag) DO UPDATE SET "
+      "node_id = $2, address = $3, started_ms = $4",
+      {tag, node_id, address, UnixMillis()});
+}
+
+std::optional<std::string> PgStore::NodeAddress(const std::string& tag) {
+  auto db = pool_.Acquire();
+  auto r = db->Exec("SELECT address FROM nodes WHERE tag = $1", {tag});
+  if (!r.Rows()) return std::nullopt;
+  return r.Text(0, 0);
 }
 
 }  // namespace fg::store

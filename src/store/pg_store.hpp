@@ -92,6 +92,10 @@ class PgStore : public Store {
   void PutObject(const std::string& name, const std::string& bytes);
   std::optional<std::string> GetObject(const std::string& name);
 
+  // Where node `tag`'s sessions are reached ("host:port"), as it said when it started.
+  void RegisterNode(const std::string& tag, const std::string& node_id, const std::string& address);
+  std::optional<std::string> NodeAddress(const std::string& tag);
+
   static int SchemaVersion();  // the newest migration
 
   // What a committed transaction changed that other nodes must hear of (cluster/node.hpp): the

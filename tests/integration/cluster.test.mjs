@@ -4,7 +4,9 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { userToken, adminToken, request, until, sleep, spawnReady, assertNoSanitizerReport, assertSubscribed, metricValue } from "./harness.mjs";
-import { Services, startCluster } from "./cluster_harness.mjs";
+import { Services, startCluster, startNginx } from "./cluster_harness.mjs";
+import { io } from "socket.io-client";
+import { WebSocket } from "ws";
 
 const STATUS = "fulfillment:status-change";
 
@@ -55,6 +57,89 @@ describe("cluster", () => {
       assert.equal(stats.node.nodeId, "node-3");
       assert.equal(stats.node.totalConnected, 1);
       assert.equal(stats.nodes.find((n) => n.nodeId === "node-2").users, 1);
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  it("no sticky sessions: behind round-robin nginx the stock client works with polling, the upgrade, and websocket only", async () => {
+    const cluster = await startCluster(services, 3);
+    const lb = await startNginx(services, cluster.nodes);
+    const sockets = [];
+    try {
+      await cluster.nodes[0].registerOrder("x-9", "alice");
+      const forwarded = async (kind) => {
+        let n = 0;
+        for (const g of cluster.nodes) n += metricValue(await g.metrics(), "fg_cluster_forwards_total", { kind, outcome: "forwarded" });
+        return n;
+      };
+      const variants = { polling: { transports: ["polling"] }, upgrade: {}, websocket: { transports: ["websocket"] } };
+      const got = {};
+      for (const [name, opts] of Object.entries(variants)) {
+        const socket = io(`${lb.url}/fulfillment`, { auth: { token: userToken("alice") }, reconnection: false, forceNew: true, ...opts });
+        sockets.push(socket);
+        await new Promise((resolve, reject) => {
+          socket.once("connect", resolve);
+          socket.once("connect_error", reject);
+        });
+        assertSubscribed(await request(socket, "subscribe:order", { orderId: "x-9" }), "x-9");
+        got[name] = numbers(socket);
+        if (name === "upgrade") await until(() => socket.io.engine.transport.name === "websocket", 5000, "the upgrade");
+      }
+      const N = 30;
+      for (const i of range(N)) await cluster.nodes[i % 3].publish(STATUS, { orderId: "x-9", status: "processing", i });
+      await until(() => Object.values(got).every((g) => g.length >= N), 10000, "every client's events");
+      await sleep(300);
+      for (const [name, g] of Object.entries(got)) assert.deepEqual(g, range(N), `${name}: each event once, in order`);
+      // The requests of one session really did land on several nodes, and were passed to its owner.
+      assert.ok((await forwarded("poll")) >= 3, "polls forwarded to the session's node");
+      for (const g of cluster.nodes) {
+        const m = await g.metrics();
+        assert.ok(metricValue(m, "fg_http_requests_total") + metricValue(m, "fg_cluster_forwards_total") > 0, `node ${g.port} served requests`);
+      }
+      assert.equal(sockets[0].io.engine.transport.name, "polling");
+      assert.equal(sockets[2].io.engine.transport.name, "websocket");
+    } finally {
+      for (const s of sockets) s.disconnect();
+      await lb.stop();
+      await cluster.stop();
+    }
+  });
+
+  it("a session's requests are served on any node: polls forwarded, the WebSocket upgrade tunnelled to its owner", async () => {
+    const cluster = await startCluster(services, 3);
+    const [a, b, c] = cluster.nodes;
+    try {
+      const open = await (await fetch(`${a.url}/socket.io/?EIO=4&transport=polling`)).text();
+      const sid = JSON.parse(open.slice(1)).sid;
+      assert.match(sid, /^[A-Za-z0-9_-]{8}\./, "the sid names its node by tag");
+      const token = userToken("alice");
+      const post = await fetch(`${b.url}/socket.io/?EIO=4&transport=polling&sid=${sid}`, { method: "POST", body: `40/fulfillment,${JSON.stringify({ token })}` });
+      assert.equal(post.status, 200, "a POST on node 2 reaches node 1's session");
+      const get = await (await fetch(`${c.url}/socket.io/?EIO=4&transport=polling&sid=${sid}`)).text();
+      assert.match(get, /^40\/fulfillment,\{"sid":/, "node 3 answers with node 1's CONNECT ack");
+      // The upgrade on node 2: the probe is answered by node 1's session, through the tunnel.
+      const ws = new WebSocket(`${b.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket&sid=${sid}`);
+      const frames = [];
+      ws.on("message", (d) => frames.push(d.toString()));
+      await new Promise((resolve, reject) => {
+        ws.once("open", resolve);
+        ws.once("error", reject);
+      });
+      ws.send("2probe");
+      await until(() => frames.includes("3probe"), 5000, "3probe through the tunnel");
+      ws.send("5");
+      await a.registerOrder("x-10", "alice");
+      ws.send(`42/fulfillment,0${JSON.stringify(["subscribe:order", { orderId: "x-10" }])}`);
+      await until(() => frames.some((f) => f.startsWith("43/fulfillment,0")), 5000, "the subscribe ack over the tunnel");
+      await c.publish(STATUS, { orderId: "x-10", status: "processing", i: 1 });
+      await until(() => frames.some((f) => f.includes(STATUS)), 5000, "an event over the tunnel");
+      assert.equal(metricValue(await b.metrics(), "fg_cluster_forwards_total", { kind: "websocket", outcome: "forwarded" }), 1);
+      ws.close();
+      // A sid of a node nobody knows is unknown everywhere.
+      const bad = await fetch(`${b.url}/socket.io/?EIO=4&transport=polling&sid=AAAAAAAA.${sid.split(".")[1]}`);
+      assert.equal(bad.status, 400);
+      assert.deepEqual(await bad.json(), { code: 1, message: "Session ID unknown" });
     } finally {
       await cluster.stop();
     }

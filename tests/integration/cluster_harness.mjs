@@ -78,3 +78,43 @@ function startNode(services, databaseUrl, id, { env, args }) {
     },
   });
 }
+
+// nginx (Debian's nginx-light) in front of `nodes` as deploy/nginx.conf has it: plain round robin.
+export async function startNginx(services, nodes) {
+  const { mkdirSync, readFileSync, writeFileSync } = await import("node:fs");
+  const { spawn } = await import("node:child_process");
+  const net = await import("node:net");
+  const port = await new Promise((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+  const prefix = path.join(services.dir, `nginx-${port}`);
+  mkdirSync(prefix, { recursive: true });
+  const template = readFileSync(path.resolve(path.dirname(SERVICES), "../deploy/nginx.conf"), "utf8");
+  const upstreams = nodes.map((g) => `    server 127.0.0.1:${g.port};`).join("\n");
+  const conf = template.replaceAll("@PREFIX@", prefix).replaceAll("@PORT@", String(port)).replace("@UPSTREAMS@", upstreams);
+  writeFileSync(path.join(prefix, "nginx.conf"), conf);
+  const child = spawn("nginx", ["-c", path.join(prefix, "nginx.conf"), "-p", prefix, "-e", path.join(prefix, "error.log"), "-g", "daemon off;"], {
+    stdio: "ignore",
+  });
+  // Ready when it answers.
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/healthz`)).status === 200) break;
+    } catch {}
+    if (Date.now() > deadline) throw new Error("nginx did not start");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url,
+    async stop() {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGQUIT");
+      await exited;
+    },
+  };
+}

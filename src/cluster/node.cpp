@@ -42,6 +42,7 @@ ClusterNode::ClusterNode(store::PgStore& store, gateway::Gateway& gateway, Redis
         wake_.notify_all();
       });
   gateway_.SetClusterDelivery(true);
+  gateway_.SetNodeId(node_id_);
   gateway_.SetStatsDecorator([this](json::object& payload) { Decorate(payload); });
   store_.SetCommitFeed([this](store::PgStore::Committed& c) { OnCommit(c); });
 }
@@ -126,12 +127,23 @@ void ClusterNode::Deliver(std::vector<store::LogEntry>& entries) {
 void ClusterNode::FillLoop() {
   auto last_check = std::chrono::steady_clock::now();
   auto last_figures = last_check - kFiguresEvery;
+  auto last_touch = last_check;
   bool failing = false;
   std::unique_lock lock(mutex_);
   while (!stop_) {
     wake_.wait_for(lock, std::chrono::milliseconds(25), [this] { return stop_ || fill_now_; });
     if (stop_) break;
     const auto now = std::chrono::steady_clock::now();
+    if (router_ && now - last_touch >= std::chrono::seconds(10)) {
+      last_touch = now;
+      lock.unlock();
+      try {
+        store_.TouchNode(router_->Tag());
+      } catch (const std::exception&) {
+        // the store is away: the fill below says so
+      }
+      lock.lock();
+    }
     if (now - last_figures >= kFiguresEvery) {
       last_figures = now;
       lock.unlock();

@@ -288,7 +288,7 @@ void Gateway::SaveSession(const Connection& conn, std::int64_t disconnected_ms) 
   json::object subs;
   for (const auto& [order_id, pos] : conn.joined) subs[order_id] = pos;
   QueueSessionWrite(conn.pid, store::SessionRow{conn.pid, conn.sid, conn.UserId(), conn.IsAdmin(), conn.created_pos,
-                                                json::serialize(subs), disconnected_ms});
+                                                json::serialize(subs), disconnected_ms, ""});
 }
 
 void Gateway::DeleteSession(const std::string& pid) {
@@ -331,8 +331,13 @@ Gateway::Recovery Gateway::PrepareRecovery(const std::string& pid, std::optional
   auto session = log_->LoadSession(pid);
   const std::int64_t now = UnixMillis();
   if (!session) return r.why = "unknown or expired session", r;
-  if (session->disconnected_ms == 0) return r.why = "the session is still connected", r;
-  if (now - session->disconnected_ms > limits_.recovery_window.count()) return r.why = "recovery window over", r;
+  // "Connected" on this node means a live socket has it. On another node of a cluster it means that
+  // node never saw the client go — it died (kill -9, machine loss): the session is recoverable here.
+  if (session->disconnected_ms == 0 && (session->node.empty() || session->node == node_id_))
+    return r.why = "the session is still connected", r;
+  // (A dead node's sessions are deleted once it has been silent for the window: PruneSessions.)
+  if (session->disconnected_ms != 0 && now - session->disconnected_ms > limits_.recovery_window.count())
+    return r.why = "recovery window over", r;
   if (session->user_id != who.user_id) return r.why = "the session belongs to another user", r;
   const auto bounds = log_->LogBounds();
   if (offset && (*offset < 0 || *offset > bounds.head)) return r.why = "an offset the server never issued", r;

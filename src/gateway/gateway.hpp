@@ -93,6 +93,8 @@ class Gateway : public socketio::NamespaceHandler, public std::enable_shared_fro
   // What PublishAll does on a single node: route to this process's sockets now.
   void DeliverAll(std::span<const Outgoing> events);
   void SetClusterDelivery(bool on) { cluster_delivery_ = on; }
+  // This node's id among those sharing the store (recovery of a dead node's sessions).
+  void SetNodeId(std::string id) { node_id_ = std::move(id); }
   // Adds to admin:get-connections' figures (a cluster node: the cluster's totals and its nodes).
   void SetStatsDecorator(std::function<void(boost::json::object&)> fn) { decorate_stats_ = std::move(fn); }
   // `order_id` now belongs to `owner`: other users' sockets stop receiving it (admins keep it).
@@ -138,6 +140,7 @@ class Gateway : public socketio::NamespaceHandler, public std::enable_shared_fro
   store::EventLog* log_;
   SnapshotSource snapshots_;
   bool cluster_delivery_ = false;
+  std::string node_id_;
   std::function<void(boost::json::object&)> decorate_stats_;
   std::atomic<std::int64_t> head_{0};           // the newest log position published so far
   std::vector<std::unique_ptr<Shard>> shards_;  // index = loop index

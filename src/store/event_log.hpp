@@ -42,6 +42,7 @@ struct SessionRow {
   std::int64_t created_pos = 0;      // log head when the session began: replay never starts before it
   std::string subscriptions_json;    // {"<orderId>": <log position when subscribed>, ...}
   std::int64_t disconnected_ms = 0;  // 0: connected
+  std::string node;                  // the cluster node that saved it last (PostgreSQL; empty in SQLite)
 };
 
 class EventLog {

@@ -115,7 +115,7 @@ CREATE TABLE nodes (
   tag text PRIMARY KEY,
   node_id text NOT NULL,
   address text NOT NULL,
-  started_ms bigint NOT NULL);
+  seen_ms bigint NOT NULL);
 )";
 
 const std::vector<PgMigration>& Migrations() {
@@ -614,11 +614,12 @@ void PgStore::WriteSessions(const std::vector<SessionWrite>& writes) {
 std::optional<SessionRow> PgStore::LoadSession(const std::string& pid) {
   auto db = pool_.Acquire();
   auto r = db->Exec(
-      "SELECT pid, sid, user_id, admin, created_pos, subscriptions, disconnected_ms FROM recovery_sessions "
+      "SELECT pid, sid, user_id, admin, created_pos, subscriptions, disconnected_ms, node FROM recovery_sessions "
       "WHERE pid = $1",
       {pid});
   if (!r.Rows()) return std::nullopt;
-  return SessionRow{r.Text(0, 0), r.Text(0, 1), r.Text(0, 2), r.Int(0, 3) != 0, r.Int(0, 4), r.Text(0, 5), r.Int(0, 6)};
+  return SessionRow{r.Text(0, 0), r.Text(0, 1), r.Text(0, 2), r.Int(0, 3) != 0,
+                    r.Int(0, 4),  r.Text(0, 5), r.Int(0, 6),  r.Text(0, 7)};
 }
 
 void PgStore::DeleteSession(const std::string& pid) {
@@ -637,6 +638,12 @@ void PgStore::SettleSessions(std::int64_t now_ms, std::int64_t min_disconnected_
 void PgStore::PruneSessions(std::int64_t min_disconnected_ms) {
   auto db = pool_.Acquire();
   db->Exec("DELETE FROM recovery_sessions WHERE disconnected_ms > 0 AND disconnected_ms < $1", {min_disconnected_ms});
+  // Sessions a dead node left "connected" (it never saw its clients go): recoverable on any node
+  // until that node has been silent for the window, then gone.
+  db->Exec(
+      "DELETE FROM recovery_sessions WHERE disconnected_ms = 0 AND node <> $2 AND node IN "
+      "(SELECT node_id FROM nodes WHERE seen_ms < $1)",
+      {min_disconnected_ms, node_id_});
 }
 
 }  // namespace fg::store
@@ -663,9 +670,14 @@ std::optional<std::string> PgStore::GetObject(const std::string& name) {
 void PgStore::RegisterNode(const std::string& tag, const std::string& node_id, const std::string& address) {
   auto db = pool_.Acquire();
   db->Exec(
-      "INSERT INTO nodes(tag, node_id, address, started_ms) VALUES($1, $2, $3, $4) ON CONFLICT (tag) DO UPDATE SET "
-      "node_id = $2, address = $3, started_ms = $4",
+      "INSERT INTO nodes(tag, node_id, address, seen_ms) VALUES($1, $2, $3, $4) ON CONFLICT (tag) DO UPDATE SET "
+      "node_id = $2, address = $3, seen_ms = $4",
       {tag, node_id, address, UnixMillis()});
+}
+
+void PgStore::TouchNode(const std::string& tag) {
+  auto db = pool_.Acquire();
+  db->Exec("UPDATE nodes SET seen_ms = $2 WHERE tag = $1", {tag, UnixMillis()});
 }
 
 std::optional<std::string> PgStore::NodeAddress(const std::string& tag) {

@@ -95,6 +95,7 @@ class PgStore : public Store {
   // Where node `tag`'s sessions are reached ("host:port"), as it said when it started.
   void RegisterNode(const std::string& tag, const std::string& node_id, const std::string& address);
   std::optional<std::string> NodeAddress(const std::string& tag);
+  void TouchNode(const std::string& tag);  // still alive (every 10 s): its sessions are not orphans
 
   static int SchemaVersion();  // the newest migration
 

@@ -6,6 +6,8 @@
 #include "store/pg_store.hpp"
 #include "store/pg_test_support.hpp"
 
+#include "common/clock.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -112,13 +114,34 @@ TEST(PgStore, AJobIsLeasedByOneNodeOnly) {
 TEST(PgStore, ANodeSettlesOnlyItsOwnSessions) {
   PgSchema schema;
   PgStore a(schema.Url(), "node-a"), b(schema.Url(), "node-b");
-  a.SaveSession(SessionRow{"pid-a", "sid-a", "alice", false, 0, "{}", 0});
-  b.SaveSession(SessionRow{"pid-b", "sid-b", "bob", false, 0, "{}", 0});
+  a.SaveSession(SessionRow{"pid-a", "sid-a", "alice", false, 0, "{}", 0, ""});
+  b.SaveSession(SessionRow{"pid-b", "sid-b", "bob", false, 0, "{}", 0, ""});
   PgStore a_again(schema.Url(), "node-a");  // node a restarted
   a_again.SettleSessions(50'000, 10'000);
   EXPECT_EQ(a_again.LoadSession("pid-a")->disconnected_ms, 50'000);
   EXPECT_EQ(a_again.LoadSession("pid-b")->disconnected_ms, 0) << "node b's client is still connected";
   EXPECT_EQ(b.LoadSession("pid-a")->user_id, "alice") << "every node reads every session";
+}
+
+TEST(PgStore, ADeadNodesSessionsStayRecoverableForTheWindowThenGo) {
+  PgSchema schema;
+  PgStore a(schema.Url(), "node-a"), b(schema.Url(), "node-b"), c(schema.Url(), "node-c");
+  a.RegisterNode("tag-a", "node-a", "127.0.0.1:1");
+  b.RegisterNode("tag-b", "node-b", "127.0.0.1:2");
+  c.RegisterNode("tag-c", "node-c", "127.0.0.1:3");
+  a.SaveSession(SessionRow{"pid-a", "sid-a", "alice", false, 0, "{}", 0, ""});
+  b.SaveSession(SessionRow{"pid-b", "sid-b", "bob", false, 0, "{}", 0, ""});
+  c.SaveSession(SessionRow{"pid-c", "sid-c", "carol", false, 0, "{}", 0, ""});
+  EXPECT_EQ(a.LoadSession("pid-b")->node, "node-b") << "a session says which node holds it";
+  EXPECT_EQ(a.NodeAddress("tag-b"), "127.0.0.1:2");
+  EXPECT_FALSE(a.NodeAddress("tag-x"));
+  // node-b died long ago; node-c is alive (it touched its row just now).
+  PgDb(schema.Url()).Exec("UPDATE nodes SET seen_ms = 1000 WHERE tag = 'tag-b'");
+  c.TouchNode("tag-c");
+  a.PruneSessions(UnixMillis() - 120'000);
+  EXPECT_TRUE(a.LoadSession("pid-a")) << "this node's own, connected";
+  EXPECT_FALSE(a.LoadSession("pid-b")) << "left connected by a node silent past the window";
+  EXPECT_TRUE(a.LoadSession("pid-c")) << "a live node's client";
 }
 
 TEST(PgStore, ABrokenLinkFailsACallThenHeals) {

@@ -643,7 +643,7 @@ std::optional<SessionRow> SqliteStore::LoadSession(const std::string& pid) {
                "WHERE pid = ?");
   st.Bind(1, pid);
   if (!st.Step()) return std::nullopt;
-  return SessionRow{st.Text(0), st.Text(1), st.Text(2), st.Int(3) != 0, st.Int(4), st.Text(5), st.Int(6)};
+  return SessionRow{st.Text(0), st.Text(1), st.Text(2), st.Int(3) != 0, st.Int(4), st.Text(5), st.Int(6), ""};
 }
 
 void SqliteStore::DeleteSession(const std::string& pid) {

@@ -312,26 +312,26 @@ TEST_P(StoreContract, TimelinesOutlivePruningAndUndeliveredEntriesAreNeverReplay
 
 TEST_P(StoreContract, SessionWritesGoTogether) {
   auto s = Open();
-  s->SaveSession(SessionRow{"pid-a", "sid-a", "alice", false, 0, "{}", 0});
+  s->SaveSession(SessionRow{"pid-a", "sid-a", "alice", false, 0, "{}", 0, ""});
   s->WriteSessions({{"pid-a", std::nullopt},
-                    {"pid-b", SessionRow{"pid-b", "sid-b", "bob", false, 2, R"({"o1":2})", 5}},
-                    {"pid-c", SessionRow{"pid-c", "sid-c", "carol", true, 0, "{}", 0}}});
+                    {"pid-b", SessionRow{"pid-b", "sid-b", "bob", false, 2, R"({"o1":2})", 5, ""}},
+                    {"pid-c", SessionRow{"pid-c", "sid-c", "carol", true, 0, "{}", 0, ""}}});
   EXPECT_FALSE(s->LoadSession("pid-a"));
   ASSERT_TRUE(s->LoadSession("pid-b"));
   EXPECT_EQ(s->LoadSession("pid-b")->subscriptions_json, R"({"o1":2})");
   EXPECT_EQ(s->LoadSession("pid-b")->disconnected_ms, 5);
   EXPECT_EQ(s->LoadSession("pid-b")->created_pos, 2);
   EXPECT_TRUE(s->LoadSession("pid-c")->admin);
-  s->SaveSession(SessionRow{"pid-b", "sid-b", "bob", false, 2, R"({"o1":2,"o2":7})", 0});  // saved again: replaced
+  s->SaveSession(SessionRow{"pid-b", "sid-b", "bob", false, 2, R"({"o1":2,"o2":7})", 0, ""});  // saved again: replaced
   EXPECT_EQ(s->LoadSession("pid-b")->subscriptions_json, R"({"o1":2,"o2":7})");
 }
 
 TEST_P(StoreContract, SessionsSurviveARestartAndSettle) {
   {
     auto s = Open();
-    s->SaveSession(SessionRow{"pid-live", "sid-1", "alice", false, 3, R"({"o1":3})", 0});
-    s->SaveSession(SessionRow{"pid-old", "sid-2", "bob", false, 0, "{}", 1000});
-    s->SaveSession(SessionRow{"pid-gone", "sid-3", "carol", true, 0, "{}", 0});
+    s->SaveSession(SessionRow{"pid-live", "sid-1", "alice", false, 3, R"({"o1":3})", 0, ""});
+    s->SaveSession(SessionRow{"pid-old", "sid-2", "bob", false, 0, "{}", 1000, ""});
+    s->SaveSession(SessionRow{"pid-gone", "sid-3", "carol", true, 0, "{}", 0, ""});
     s->DeleteSession("pid-gone");
     auto e = Entry("x", "a");
     s->Transaction([&](Tx& tx) { tx.LogEvent(e); });
@@ -346,7 +346,7 @@ TEST_P(StoreContract, SessionsSurviveARestartAndSettle) {
   EXPECT_EQ(live->subscriptions_json, R"({"o1":3})");
   EXPECT_FALSE(s->LoadSession("pid-old"));   // past the window already
   EXPECT_FALSE(s->LoadSession("pid-gone"));  // an explicit disconnect
-  s->SaveSession(SessionRow{"pid-now", "sid-4", "dave", false, 0, "{}", 0});
+  s->SaveSession(SessionRow{"pid-now", "sid-4", "dave", false, 0, "{}", 0, ""});
   s->PruneSessions(60'000);  // while running: disconnected sessions past the window go
   EXPECT_FALSE(s->LoadSession("pid-live"));
   EXPECT_TRUE(s->LoadSession("pid-now"));  // connected ones stay

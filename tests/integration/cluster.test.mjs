@@ -7,6 +7,7 @@ import { userToken, adminToken, request, until, sleep, spawnReady, assertNoSanit
 import { Services, startCluster, startNginx } from "./cluster_harness.mjs";
 import { io } from "socket.io-client";
 import { WebSocket } from "ws";
+import { createHash } from "node:crypto";
 
 const STATUS = "fulfillment:status-change";
 
@@ -141,6 +142,58 @@ describe("cluster", () => {
       assert.equal(bad.status, 400);
       assert.deepEqual(await bad.json(), { code: 1, message: "Session ID unknown" });
     } finally {
+      await cluster.stop();
+    }
+  });
+
+  it("node loss: kill -9 a node, its clients recover on the others with every event once, in order", async () => {
+    const cluster = await startCluster(services, 3);
+    const lb = await startNginx(services, cluster.nodes);
+    const sockets = [];
+    try {
+      const tagOf = (id) => createHash("sha256").update(`fulfillment-gateway node ${id}`).digest().subarray(0, 6).toString("base64url");
+      const nodeOf = (socket) => ["node-1", "node-2", "node-3"].findIndex((id) => socket.io.engine.id.startsWith(`${tagOf(id)}.`));
+      await cluster.nodes[0].registerOrder("x-11", "alice");
+      const clients = [];
+      for (let k = 0; k < 9; k++) {
+        const socket = io(`${lb.url}/fulfillment`, {
+          auth: { token: userToken("alice") }, forceNew: true, reconnectionDelay: 100, reconnectionDelayMax: 300,
+          transports: k % 3 === 0 ? ["polling"] : k % 3 === 1 ? undefined : ["websocket"],
+        });
+        sockets.push(socket);
+        await new Promise((resolve, reject) => {
+          socket.once("connect", resolve);
+          socket.once("connect_error", reject);
+        });
+        assertSubscribed(await request(socket, "subscribe:order", { orderId: "x-11" }), "x-11");
+        clients.push({ socket, got: numbers(socket), node: nodeOf(socket) });
+      }
+      // The victim: the node holding client 0; the publisher: another one.
+      const victim = clients[0].node;
+      assert.ok(victim >= 0, "the sid names its node");
+      const onVictim = clients.filter((c) => c.node === victim);
+      const publisher = cluster.nodes[(victim + 1) % 3];
+      const N = 60;
+      for (const i of range(N)) {
+        if (i === 20) await cluster.nodes[victim].stop("SIGKILL");
+        await publisher.publish(STATUS, { orderId: "x-11", status: "processing", i });
+        await sleep(20);
+      }
+      await until(() => clients.every((c) => c.got.length >= N), 20000, "every client's events").catch((e) => {
+        for (const [k, c] of clients.entries())
+          console.log(k, c.node, nodeOf(c.socket), c.socket.connected, c.socket.recovered, c.got.length, JSON.stringify(c.got.slice(15, 30)));
+        throw e;
+      });
+      await sleep(300);
+      for (const [k, c] of clients.entries()) assert.deepEqual(c.got, range(N), `client ${k} (node ${c.node + 1}): each event once, in order`);
+      for (const c of onVictim) {
+        assert.equal(c.socket.connected, true);
+        assert.equal(c.socket.recovered, true, "recovered on another node");
+        assert.notEqual(nodeOf(c.socket), victim);
+      }
+    } finally {
+      for (const s of sockets) s.disconnect();
+      await lb.stop();
       await cluster.stop();
     }
   });

@@ -73,6 +73,9 @@ void AddServeOptions(CLI::App& app, Config& c) {
   app.add_option("--redis-url", c.redis_url,
                  "redis://[:password@]host:port : links the nodes sharing DATABASE_URL (events, ownership, figures)")
       ->envname("REDIS_URL");
+  Duration(app, "--drain-seconds", "DRAIN_SECONDS", c.drain,
+           "SIGTERM: seconds to close the sessions over, so their clients move to other nodes without a storm "
+           "(-1: 10 in a cluster, 0 on a single node)");
   app.add_option("--advertise", c.advertise,
                  "ip:port the other nodes reach this one at, for requests of its sessions (default: --host:--port)")
       ->envname("ADVERTISE_ADDRESS");

@@ -42,6 +42,8 @@ struct Config {
   std::string database_url;
   std::string redis_url;  // with database_url: this node joins the others through Redis
   std::string advertise;  // ip:port the other nodes reach this one at (default: host:port)
+  // SIGTERM closes the sessions spread over this long (-1: 10 s in a cluster, else at once).
+  std::chrono::seconds drain{-1};
   std::size_t db_pool = 4;
   std::string node_id;
 

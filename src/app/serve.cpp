@@ -414,16 +414,41 @@ int Serve(Config c) {
   boost::asio::signal_set signals(loops.At(0), SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (ec) return;
-    spdlog::info("signal {}: closing {} sessions and stopping", sig, engine.SessionCount());
+    // Draining: /readyz answers 503 and new sessions are refused (the balancer moves on), workers
+    // finish the job in hand and take no new one, and the sessions close — spread over the drain
+    // time, with a recoverable reason — so their clients reconnect to other nodes and recover there.
+    const auto drain = c.drain.count() >= 0 ? c.drain : std::chrono::seconds(cluster_node ? 10 : 0);
+    const std::size_t total = engine.SessionCount();
+    spdlog::info("signal {}: draining {} sessions over {} s, then stopping", sig, total, drain.count());
     api.SetDraining();
-    listener->Stop();
-    if (metrics_listener) metrics_listener->Stop();
+    engine.SetDraining();
+    service.StopTakingJobs();
     lag.Stop();
     hangup.cancel();
     prune.cancel();
-    engine.CloseAll("server shutting down");
-    auto timer = std::make_shared<boost::asio::steady_timer>(loops.At(0), std::chrono::milliseconds(200));
-    timer->async_wait([&loops, timer](boost::system::error_code) { loops.Stop(); });
+    auto finish = [&] {
+      listener->Stop();
+      if (metrics_listener) metrics_listener->Stop();
+      engine.CloseAll("server shutting down");
+      auto timer = std::make_shared<boost::asio::steady_timer>(loops.At(0), std::chrono::milliseconds(200));
+      timer->async_wait([&loops, timer](boost::system::error_code) { loops.Stop(); });
+    };
+    if (drain.count() == 0 || total == 0) return finish();
+    const std::size_t ticks = static_cast<std::size_t>(drain.count()) * 10;  // every 100 ms
+    const std::size_t per_tick = std::max<std::size_t>(1, (total + ticks - 1) / ticks);
+    const auto deadline = std::chrono::steady_clock::now() + drain;
+    auto timer = std::make_shared<boost::asio::steady_timer>(loops.At(0));
+    // Each step holds itself only through the pending wait: the last one lets go.
+    auto step = std::make_shared<std::function<void()>>();
+    *step = [&engine, finish, timer, weak = std::weak_ptr(step), per_tick, deadline] {
+      const std::size_t left = engine.CloseSome(per_tick, "server shutting down");
+      if (left == 0 || std::chrono::steady_clock::now() >= deadline) return finish();
+      timer->expires_after(std::chrono::milliseconds(100));
+      timer->async_wait([self = weak.lock()](boost::system::error_code e) {
+        if (!e && self) (*self)();
+      });
+    };
+    (*step)();
   });
 
   spdlog::info("fulfillment-gateway listening on {}://{}:{} ({} loops, data dir {})", scheme, c.host, listener->Port(),
@@ -438,9 +463,9 @@ int Serve(Config c) {
   if (cluster_node) cluster_node->Start();
   loops.Start();
   loops.Join();
-  if (cluster_node) cluster_node->Stop();
   if (demo) demo->Stop();
-  service.Stop();
+  service.Stop();  // the job in hand finishes; its events are committed (and published below)
+  if (cluster_node) cluster_node->Stop();
   worker.Stop();
   if (sim_loops) {
     sim_loops->Stop();

@@ -111,6 +111,10 @@ net::Response Server::Forbidden(const net::Request& req) const {
 
 std::optional<net::Response> Server::Admit(const net::Request& req, const std::shared_ptr<net::HttpConnection>& conn,
                                            const std::string& client) {
+  if (draining_) {
+    CountHandshake("draining");
+    return Overloaded(req, "Server draining");
+  }
   if (conn->NearCapacity()) {
     CountHandshake("capacity");
     return Overloaded(req, "Server at capacity");
@@ -346,12 +350,34 @@ void Server::Remove(const std::string& sid) {
   auto ip = sessions_by_ip_.find(it->second->Handshake().remote_address);
   if (ip != sessions_by_ip_.end() && --ip->second == 0) sessions_by_ip_.erase(ip);
   ForgetPendingLocked(sid);
+  closing_.erase(sid);
   sessions_.erase(it);
 }
 
 std::size_t Server::SessionCount() {
   std::lock_guard lock(mutex_);
   return sessions_.size();
+}
+
+std::size_t Server::CloseSome(std::size_t n, std::string_view reason) {
+  std::vector<std::shared_ptr<Session>> some;
+  std::size_t left = 0;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [id, s] : sessions_) {
+      if (closing_.count(id)) continue;
+      if (some.size() < n) {
+        some.push_back(s);
+        closing_.insert(id);
+      } else {
+        ++left;
+      }
+    }
+  }
+  for (auto& s : some) {
+    boost::asio::dispatch(s->Executor(), [s, r = std::string(reason)] { s->Close(r); });
+  }
+  return left;
 }
 
 void Server::CloseAll(std::string_view reason) {

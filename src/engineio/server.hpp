@@ -7,10 +7,12 @@
 
 #include "common/rate_limit.hpp"
 
+#include <atomic>
 #include <functional>
 #include <list>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace fg::engineio {
 
@@ -75,6 +77,10 @@ class Server {
   std::size_t SessionCount();
   std::size_t PendingCount();
   void CloseAll(std::string_view reason);
+  // Closes up to `n` sessions not closing yet; returns how many others remain (a drain's step).
+  std::size_t CloseSome(std::size_t n, std::string_view reason);
+  // SIGTERM: new sessions are refused (503), the open ones stay until closed.
+  void SetDraining() { draining_ = true; }
 
   const ServerConfig& Config() const { return config_; }
   bool OriginAllowed(std::string_view origin) const;
@@ -107,6 +113,8 @@ class Server {
   const Limits& limits_;
   std::string sid_prefix_;
   Forwarder* forwarder_ = nullptr;
+  std::atomic<bool> draining_{false};
+  std::unordered_set<std::string> closing_;  // under mutex_: asked to close by CloseSome
   ConnectionHandler on_connection_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<Session>> sessions_;

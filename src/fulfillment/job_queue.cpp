@@ -175,6 +175,11 @@ void JobQueue::Open() {
   open_ = true;
 }
 
+bool JobQueue::IsOpen() {
+  std::lock_guard lock(mutex_);
+  return open_;
+}
+
 void JobQueue::Close() {
   {
     std::lock_guard lock(mutex_);

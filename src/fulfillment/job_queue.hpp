@@ -40,6 +40,7 @@ class JobQueue {
   bool WaitForWork(std::uint64_t seen);
   void Open();
   void Close();
+  bool IsOpen();
 
  private:
   store::FulfillmentStore& store_;

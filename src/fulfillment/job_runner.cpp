@@ -101,6 +101,7 @@ bool JobRunner::RunOnce() {
 
 void JobRunner::WorkerLoop() {
   for (;;) {
+    if (!queue_.IsOpen()) return;  // closed (stopping, draining): the job in hand was finished
     const std::uint64_t seen = queue_.Wakeups();
     bool worked = false;
     try {

@@ -78,6 +78,8 @@ class Service {
   void Start() { runner_.Start(); }
   // A job became due elsewhere (another node): idle workers look now rather than at their next poll.
   void WakeWorkers() { queue_.Wake(); }
+  // Draining: workers finish the job in hand and take no new one (never blocks; Stop joins them).
+  void StopTakingJobs() { queue_.Close(); }
   void Stop() { runner_.Stop(); }
   // Runs at most one due job on the calling thread; false when none was due (tests use this).
   bool RunOnce() { return runner_.RunOnce(); }

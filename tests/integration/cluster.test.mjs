@@ -3,7 +3,7 @@
 // Redis and PostgreSQL outages, the fulfillment flow spread over nodes, and a node killed mid-job.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { userToken, adminToken, request, until, sleep, spawnReady, assertNoSanitizerReport, assertSubscribed, metricValue } from "./harness.mjs";
+import { API_KEY, userToken, adminToken, request, until, sleep, spawnReady, assertNoSanitizerReport, assertSubscribed, metricValue } from "./harness.mjs";
 import { Services, startCluster, startNginx } from "./cluster_harness.mjs";
 import { io } from "socket.io-client";
 import { WebSocket } from "ws";
@@ -191,6 +191,76 @@ describe("cluster", () => {
         assert.equal(c.socket.recovered, true, "recovered on another node");
         assert.notEqual(nodeOf(c.socket), victim);
       }
+    } finally {
+      for (const s of sockets) s.disconnect();
+      await lb.stop();
+      await cluster.stop();
+    }
+  });
+
+  it("SIGTERM drains a node: not ready, sessions closed over the drain time and recovered elsewhere, exit 0; a rolling restart loses nothing", async () => {
+    const cluster = await startCluster(services, 3, { env: { DRAIN_SECONDS: "2" } });
+    const lb = await startNginx(services, cluster.nodes);
+    const sockets = [];
+    try {
+      await cluster.nodes[0].registerOrder("x-12", "alice");
+      const clients = [];
+      for (let k = 0; k < 9; k++) {
+        const socket = io(`${lb.url}/fulfillment`, {
+          auth: { token: userToken("alice") }, forceNew: true, reconnectionDelay: 100, reconnectionDelayMax: 300,
+          transports: k % 3 === 0 ? ["polling"] : k % 3 === 1 ? undefined : ["websocket"],
+        });
+        sockets.push(socket);
+        await new Promise((resolve, reject) => {
+          socket.once("connect", resolve);
+          socket.once("connect_error", reject);
+        });
+        assertSubscribed(await request(socket, "subscribe:order", { orderId: "x-12" }), "x-12");
+        const c = { socket, got: numbers(socket), recoveries: 0 };
+        socket.on("connect", () => socket.recovered && c.recoveries++);
+        clients.push(c);
+      }
+      // Events flow all along, published round robin through the balancer.
+      let i = 0;
+      let publishing = true;
+      const publisher = (async () => {
+        while (publishing) {
+          const res = await fetch(`${lb.url}/api/v1/events`, {
+            method: "POST",
+            headers: { "content-type": "application/json", authorization: `Bearer ${API_KEY}` },
+            body: JSON.stringify({ event: STATUS, data: { orderId: "x-12", status: "processing", i } }),
+          });
+          if (res.status === 202) i++;  // a refusal (a node draining its last moment) is retried
+          await sleep(15);
+        }
+      })();
+      // One drain, watched closely.
+      const first = cluster.nodes[0];
+      const exited = new Promise((r) => first.child.once("exit", (code) => r(code)));
+      first.child.kill("SIGTERM");
+      await until(async () => (await fetch(`${first.url}/readyz`).catch(() => ({ status: 0 }))).status === 503, 2000, "not ready while draining");
+      const handshake = await fetch(`${first.url}/socket.io/?EIO=4&transport=polling`).catch(() => ({ status: 0 }));
+      assert.ok(handshake.status === 503 || handshake.status === 0, "no new session on a draining node");
+      assert.equal(await exited, 0, "exit 0 after the drain");
+      await cluster.restart(0);
+      // Then the rest of a rolling restart.
+      for (const k of [1, 2]) {
+        const node = cluster.nodes[k];
+        const done = new Promise((r) => node.child.once("exit", (code) => r(code)));
+        node.child.kill("SIGTERM");
+        assert.equal(await done, 0);
+        await cluster.restart(k);
+      }
+      await sleep(500);
+      publishing = false;
+      await publisher;
+      const N = i;
+      assert.ok(N > 50, `events published during the restarts (${N})`);
+      await until(() => clients.every((c) => c.got.length >= N), 20000, "every client's events");
+      await sleep(300);
+      for (const [k, c] of clients.entries()) assert.deepEqual(c.got, range(N), `client ${k}: each event once, in order`);
+      assert.ok(clients.every((c) => c.socket.connected));
+      assert.ok(clients.filter((c) => c.recoveries > 0).length >= 3, "the drained nodes' clients recovered elsewhere");
     } finally {
       for (const s of sockets) s.disconnect();
       await lb.stop();

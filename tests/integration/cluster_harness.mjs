@@ -57,6 +57,14 @@ export async function startCluster(services, n, { env = {}, args = [] } = {}) {
       nodes.push(g);
       return g;
     },
+    // Node i again, same id and port (a restart): replaces it in `nodes`.
+    async restart(i) {
+      const old = nodes[i];
+      const g = await startNode(services, databaseUrl, `node-${i + 1}`, { env, args, port: old.port });
+      old.cleanup();
+      nodes[i] = g;
+      return g;
+    },
     async stop() {
       for (const g of nodes) {
         await g.stop();
@@ -66,10 +74,12 @@ export async function startCluster(services, n, { env = {}, args = [] } = {}) {
   };
 }
 
-function startNode(services, databaseUrl, id, { env, args }) {
+function startNode(services, databaseUrl, id, { env, args, port = 0 }) {
   return startGateway({
     args,
+    port,
     env: {
+      DRAIN_SECONDS: "1",
       DATABASE_URL: databaseUrl,
       REDIS_URL: services.redisUrl,
       NODE_ID: id,

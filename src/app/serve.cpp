@@ -430,8 +430,12 @@ int Serve(Config c) {
       listener->Stop();
       if (metrics_listener) metrics_listener->Stop();
       engine.CloseAll("server shutting down");
-      auto timer = std::make_shared<boost::asio::steady_timer>(loops.At(0), std::chrono::milliseconds(200));
-      timer->async_wait([&loops, timer](boost::system::error_code) { loops.Stop(); });
+      // What the store thread has in hand (a commit of a request accepted before the drain) is
+      // answered before the loops stop: a marker behind it, then a moment for the writes.
+      worker.Post([&loops] {
+        auto timer = std::make_shared<boost::asio::steady_timer>(loops.At(0), std::chrono::milliseconds(200));
+        timer->async_wait([&loops, timer](boost::system::error_code) { loops.Stop(); });
+      });
     };
     if (drain.count() == 0 || total == 0) return finish();
     const std::size_t ticks = static_cast<std::size_t>(drain.count()) * 10;  // every 100 ms

@@ -78,6 +78,8 @@ std::string_view WireCode(errc e) {
       return "not_configured";
     case errc::store_unavailable:
       return "store_unavailable";
+    case errc::draining:
+      return "draining";
     case errc::integrity_error:
       return "integrity_error";
     case errc::internal:

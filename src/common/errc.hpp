@@ -41,6 +41,7 @@ enum class errc {
   rate_limited,
   not_configured,
   store_unavailable,
+  draining,
   integrity_error,
   internal,
 };

@@ -8,6 +8,7 @@
 #include "common/rate_limit.hpp"
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -115,6 +116,7 @@ struct Gateway::Recovery {
   std::map<std::string, std::int64_t> joined;
   std::vector<store::LogEntry> entries;  // what the log has after the offset; Replay filters it per socket
   std::int64_t through = 0;
+  std::weak_ptr<socketio::Socket> takeover;  // a socket of this node still holding the session
 };
 
 namespace {
@@ -248,6 +250,7 @@ void Gateway::OnConnect(const std::shared_ptr<socketio::Socket>& socket, const j
   }
   if (pid.empty()) {
     StartFresh(*conn, *socket);
+    if (!conn->pid.empty()) TrackPid(conn->pid, socket);
     done(std::nullopt);
     return;
   }
@@ -255,6 +258,15 @@ void Gateway::OnConnect(const std::shared_ptr<socketio::Socket>& socket, const j
       socket->Executor(), [this, pid, offset, who = conn->Principal()] { return PrepareRecovery(pid, offset, who); },
       [this, socket, conn, pid, done = std::move(done)](std::optional<Recovery> r, const std::string& err) {
         if (r && r->ok) {
+          if (auto old = r->takeover.lock(); old && old != socket) {
+            boost::asio::dispatch(old->Executor(), [old] {
+              if (auto* c = std::any_cast<std::shared_ptr<Connection>>(&old->context); c && *c)
+                (*c)->pid.clear();  // its session lives on in the new socket: no save, no delete
+              if (old->Connected()) old->Disconnect();
+            });
+            Log(spdlog::level::info, "session taken over by its client's new connection", {{"sid", r->sid}});
+          }
+          TrackPid(pid, socket);
           conn->pid = pid;
           conn->sid = r->sid;
           conn->created_pos = r->created_pos;
@@ -271,9 +283,23 @@ void Gateway::OnConnect(const std::shared_ptr<socketio::Socket>& socket, const j
             spdlog::info("recovery refused for user {} from {}: {}", conn->UserId(), socket->Handshake().remote_address,
                          r->why);
           StartFresh(*conn, *socket);
+          TrackPid(conn->pid, socket);
         }
         done(std::nullopt);
       });
+}
+
+void Gateway::TrackPid(const std::string& pid, const std::shared_ptr<socketio::Socket>& socket) {
+  std::lock_guard lock(pid_mutex_);
+  live_by_pid_[pid] = socket;
+}
+
+void Gateway::UntrackPid(const std::string& pid, const socketio::Socket* socket) {
+  std::lock_guard lock(pid_mutex_);
+  auto it = live_by_pid_.find(pid);
+  if (it == live_by_pid_.end()) return;
+  auto current = it->second.lock();
+  if (!current || current.get() == socket) live_by_pid_.erase(it);
 }
 
 void Gateway::StartFresh(Connection& conn, socketio::Socket& socket) {
@@ -331,10 +357,14 @@ Gateway::Recovery Gateway::PrepareRecovery(const std::string& pid, std::optional
   auto session = log_->LoadSession(pid);
   const std::int64_t now = UnixMillis();
   if (!session) return r.why = "unknown or expired session", r;
-  // "Connected" on this node means a live socket has it. On another node of a cluster it means that
-  // node never saw the client go — it died (kill -9, machine loss): the session is recoverable here.
-  if (session->disconnected_ms == 0 && (session->node.empty() || session->node == node_id_))
-    return r.why = "the session is still connected", r;
+  // "Connected": the server has not noticed yet that the client's transport died (a cut long poll,
+  // a lost connection, a node between them that restarted), or the node that held it died. The
+  // pid is the client's secret and the token the same user's: this is that client, come back. A
+  // socket of this node still holding the session is taken over (closed) and the session recovered.
+  if (session->disconnected_ms == 0) {
+    std::lock_guard lock(pid_mutex_);
+    if (auto it = live_by_pid_.find(pid); it != live_by_pid_.end()) r.takeover = it->second;
+  }
   // (A dead node's sessions are deleted once it has been silent for the window: PruneSessions.)
   if (session->disconnected_ms != 0 && now - session->disconnected_ms > limits_.recovery_window.count())
     return r.why = "recovery window over", r;
@@ -527,6 +557,7 @@ void Gateway::OnDisconnect(const std::shared_ptr<socketio::Socket>& socket, std:
     if (conn->IsAdmin()) admins_per_shard_[conn->loop].fetch_sub(1);
   }
   conn->registered = false;
+  if (!conn->pid.empty()) UntrackPid(conn->pid, socket.get());
   Log(spdlog::level::debug, "socket disconnected",
       {{"sid", socket->Id()}, {"userId", conn->UserId()}, {"reason", reason}});
   if (conn->pid.empty()) return;

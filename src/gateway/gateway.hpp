@@ -120,6 +120,10 @@ class Gateway : public socketio::NamespaceHandler, public std::enable_shared_fro
               std::vector<store::LogEntry> entries);
   void FinishReplay(const std::shared_ptr<socketio::Socket>& socket, const std::shared_ptr<Connection>& conn);
   void SaveSession(const Connection& conn, std::int64_t disconnected_ms);
+  // Live sockets by their session's pid: a client that comes back while this node still holds its
+  // old socket takes that socket's session over.
+  void TrackPid(const std::string& pid, const std::shared_ptr<socketio::Socket>& socket);
+  void UntrackPid(const std::string& pid, const socketio::Socket* socket);
   void DeleteSession(const std::string& pid);
   // Session writes wait here, the newest per pid, and go to the store in one transaction per
   // drain on the store thread (posted once for however many arrive meanwhile).
@@ -140,6 +144,8 @@ class Gateway : public socketio::NamespaceHandler, public std::enable_shared_fro
   store::EventLog* log_;
   SnapshotSource snapshots_;
   bool cluster_delivery_ = false;
+  std::mutex pid_mutex_;
+  std::unordered_map<std::string, std::weak_ptr<socketio::Socket>> live_by_pid_;  // under pid_mutex_
   std::string node_id_;
   std::function<void(boost::json::object&)> decorate_stats_;
   std::atomic<std::int64_t> head_{0};           // the newest log position published so far

@@ -223,6 +223,15 @@ bool Api::Handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&
     return true;
   }
   if (OverRate(call)) return true;
+  // Draining (SIGTERM): a change is refused rather than cut off by the exit, so a 503 always means
+  // "not accepted" and the caller retries elsewhere; reads are still served.
+  if (draining_ && req.method() != http::verb::get && req.method() != http::verb::head) {
+    auto res = ErrorResponse(req.version(), errc::draining, "this node is shutting down; retry on another node");
+    res.set(http::field::retry_after, "1");
+    res.keep_alive(false);
+    conn->Respond(std::move(res));
+    return true;
+  }
   (this->*(route->handler))(call);
   return true;
 }

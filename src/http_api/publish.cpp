@@ -51,6 +51,7 @@ int HttpStatus(errc e) {
       return 500;
     case errc::not_configured:
     case errc::store_unavailable:
+    case errc::draining:
       return 503;
   }
   return 500;

@@ -119,20 +119,22 @@ describe("connection state recovery", () => {
     alice.disconnect();
   });
 
-  it("an explicit disconnect, an unknown pid and a connected session's pid give a fresh session", async () => {
+  it("a client back while its old socket lingers takes the session over; an explicit disconnect and an unknown pid give a fresh session", async () => {
     const a = await gw.connect(userToken("alice"));
-    const pid = a._pid;
-    const offset = a._lastOffset;
-    // a pid whose session is still connected
-    const twin = await gw.connect(undefined, { auth: { token: userToken("alice"), pid } });
-    assert.notEqual(twin.id, a.id, "a connected session's pid recovers nothing");
-    a.disconnect();
+    const { _pid: pid, _lastOffset: offset, id } = a;
+    // The same client again while the server still holds its old socket (its transport died
+    // unnoticed): the session moves to the new connection, the old socket is closed by the server.
+    const aGone = new Promise((r) => a.once("disconnect", r));
+    const twin = await gw.connect(undefined, { auth: { token: userToken("alice"), pid, offset } });
+    assert.equal(twin.id, id, "the session continues on the new connection");
+    assert.equal(await aGone, "io server disconnect", "the old socket is closed");
+    twin.disconnect();
     await sleep(100);
     const after = await gw.connect(undefined, { auth: { token: userToken("alice"), pid, offset } });
-    assert.notEqual(after.id, a.id, "disconnect() is never recoverable");
+    assert.notEqual(after.id, id, "disconnect() is never recoverable");
     const unknown = await gw.connect(undefined, { auth: { token: userToken("alice"), pid: "nope", offset: "1" } });
-    assert.ok(unknown.id && unknown.id !== a.id && unknown._pid !== pid, "an unknown pid: a fresh session");
-    for (const s of [twin, after, unknown]) s.disconnect();
+    assert.ok(unknown.id && unknown.id !== id && unknown._pid !== pid, "an unknown pid: a fresh session");
+    for (const s of [after, unknown]) s.disconnect();
   });
 
   it("an offset the server never issued gives a fresh session and leaves the real one recoverable", async () => {

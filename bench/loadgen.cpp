@@ -92,6 +92,7 @@ class Histogram {
 struct Config {
   std::string host = "127.0.0.1";
   unsigned short port = 4000;
+  unsigned short api_port = 0;  // where orders are registered and events published (0: --port): another cluster node
   std::string mode = "targeted";  // targeted | broadcast | connect | storm
   double storm_at = -1;           // storm: seconds into publishing when every connection drops (default: a third)
   double storm_gap = 1;           // storm: seconds until they all reconnect
@@ -334,7 +335,8 @@ class HttpClient {
     for (int attempt = 0; attempt < 2; ++attempt) {
       try {
         if (!open_) {
-          stream_->connect(tcp::endpoint(asio::ip::make_address(cfg_.host), cfg_.port));
+          stream_->connect(
+              tcp::endpoint(asio::ip::make_address(cfg_.host), cfg_.api_port ? cfg_.api_port : cfg_.port));
           stream_->socket().set_option(tcp::no_delay(true));
           open_ = true;
         }
@@ -416,6 +418,7 @@ int main(int argc, char** argv) {
   CLI::App app{"fg-loadgen: Socket.IO load generator (loopback only)"};
   app.add_option("--host", c.host, "gateway address (must be in 127.0.0.0/8)")->capture_default_str();
   app.add_option("--port", c.port)->capture_default_str();
+  app.add_option("--api-port", c.api_port, "publish and register through this port (another cluster node; default --port)");
   app.add_option("--mode", c.mode,
                  "targeted | broadcast | connect | storm (targeted, and every connection drops and recovers)")
       ->capture_default_str();

@@ -70,6 +70,7 @@ CommitMessage DecodeCommit(std::string_view text) {
       e.created_ms = Int(eo, "t");
       e.owner_id = Str(eo, "ow");
       e.owner_payload = Str(eo, "od");
+      if (e.owner_id.empty() && !e.owner_payload.empty()) throw std::invalid_argument("an owner payload without owner");
       d.batch.entries.push_back(std::move(e));
     }
   }

@@ -120,10 +120,11 @@ TEST(BatchCodec, RoundTripsEveryField) {
 TEST(BatchCodec, RejectsWhatCouldMisplaceAnEvent) {
   for (const char* bad :
        {"", "[]", "{\"lo\":\"1\"}", R"({"lo":5,"hi":4})", R"({"lo":-1,"hi":2})",
-        R"({"lo":1,"hi":2,"e":[{"p":3}]})",          // outside its range
-        R"({"lo":1,"hi":3,"e":[{"p":2},{"p":2}]})",  // twice
-        R"({"lo":1,"hi":3,"e":[{"p":2,"a":-1}]})",   // undelivered
-        R"({"lo":1,"hi":3,"e":[{"p":2,"d":5}]})",    // payload not text
+        R"({"lo":1,"hi":2,"e":[{"p":3}]})",            // outside its range
+        R"({"lo":1,"hi":3,"e":[{"p":2},{"p":2}]})",    // twice
+        R"({"lo":1,"hi":3,"e":[{"p":2,"a":-1}]})",     // undelivered
+        R"({"lo":1,"hi":3,"e":[{"p":2,"d":5}]})",      // payload not text
+        R"({"lo":1,"hi":3,"e":[{"p":2,"od":"{}"}]})",  // an owner's payload without an owner
         R"({"lo":0,"hi":0,"own":[["o1"]]})", R"({"lo":0,"hi":0,"own":{}})", R"({"lo":0,"hi":0,"j":1})"}) {
     EXPECT_THROW(DecodeCommit(bad), std::invalid_argument) << bad;
   }

@@ -5,6 +5,7 @@
 #include <boost/json/parse.hpp>
 
 #include <charconv>
+#include <cmath>
 
 namespace fg::socketio {
 
@@ -33,6 +34,21 @@ const char* ToString(DecodeError e) {
 namespace {
 bool IsDigit(char c) {
   return c >= '0' && c <= '9';
+}
+
+// JSON numbers past a double's range parse as infinity, which JSON cannot carry back out: such a
+// payload is refused like malformed JSON (the parser's depth bound keeps the recursion short).
+bool AllFinite(const boost::json::value& v) {
+  if (v.is_double()) return std::isfinite(v.get_double());
+  if (v.is_array()) {
+    for (const auto& e : v.get_array())
+      if (!AllFinite(e)) return false;
+  }
+  if (v.is_object()) {
+    for (const auto& kv : v.get_object())
+      if (!AllFinite(kv.value())) return false;
+  }
+  return true;
 }
 
 bool PayloadValid(PacketType type, const Packet& p) {
@@ -106,7 +122,7 @@ DecodeResult Decode(std::string_view t, const DecodeLimits& limits) {
   if (i < t.size()) {
     boost::system::error_code ec;
     p.payload = boost::json::parse(t.substr(i), ec);
-    if (ec) {
+    if (ec || !AllFinite(p.payload)) {
       r.error = DecodeError::kBadJson;
       return r;
     }

@@ -217,6 +217,12 @@ bool SessionRouter::Forward(const std::shared_ptr<net::HttpConnection>& conn, ne
     return true;
   }
   // Not heard of on Redis yet (a node that just started, or Redis away): the store knows.
+  {
+    std::lock_guard lock(lookup_mutex_);
+    if (!lookups_.Take(20, 20, std::chrono::steady_clock::now())) return false;  // unknown, at once
+  }
+  static auto& lookups = metrics::M().cluster_node_lookups;
+  lookups.Increment();
   auto shared = std::make_shared<net::Request>(std::move(req));
   worker_.Submit(
       conn->Executor(), [this, tag] { return store_.NodeAddress(tag); },

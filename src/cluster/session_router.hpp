@@ -11,6 +11,7 @@
 // `nodes` table (read once, off the event loop, then remembered).
 #pragma once
 
+#include "common/rate_limit.hpp"
 #include "engineio/server.hpp"
 #include "store/pg_store.hpp"
 #include "store/store_worker.hpp"
@@ -45,6 +46,10 @@ class SessionRouter : public engineio::Forwarder {
   const std::chrono::milliseconds poll_timeout_;
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, std::string> addresses_;  // tag → host:port
+  // Store lookups of tags nobody announced: anyone can send a sid with a made-up tag, so they are
+  // rate-limited (20/s, burst 20) — past it the sid is simply unknown — and never on a loop.
+  std::mutex lookup_mutex_;
+  TokenBucket lookups_;  // under lookup_mutex_
 };
 
 }  // namespace fg::cluster

@@ -75,7 +75,10 @@ Metrics::Metrics()
                               "Events delivered from the store instead of Redis (gap fills)")
                                 .Add({})),
       cluster_forwards(C(*registry_, "fg_cluster_forwards_total",
-                         "Requests for a session held by another node, sent on to it (polls; WebSocket tunnels)")) {
+                         "Requests for a session held by another node, sent on to it (polls; WebSocket tunnels)")),
+      cluster_node_lookups(C(*registry_, "fg_cluster_node_lookups_total",
+                             "Store reads of a session id's node tag that no node announced (rate-limited)")
+                               .Add({})) {
   // The series whose labels are known up front exist from the start (at 0), so rates and alerts
   // work before the first event; the others appear with their first label value.
   for (const char* transport : {"polling", "websocket"}) {

@@ -70,6 +70,7 @@ class Metrics {
   Counter& cluster_gap_fills;         // reads of the log from the store after a gap
   Counter& cluster_filled_events;     // events delivered from those reads
   Family<Counter>& cluster_forwards;  // {kind="poll|websocket", outcome="forwarded|failed"}
+  Counter& cluster_node_lookups;      // store reads of a sid tag no node announced
 
   // Latency buckets, seconds: 50 µs … 10 s.
   static const Histogram::BucketBoundaries& LatencyBuckets();

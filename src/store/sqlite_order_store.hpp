@@ -21,8 +21,6 @@ class SqliteStore : public Store {
                        std::size_t unknown_order_entries = 10'000);
 
   std::optional<OrderRecord> GetOrder(const std::string& order_id) override;
-  UpsertResult UpsertOrder(const std::string& order_id, const std::string& user_id,
-                           const std::optional<std::string>& status) override;
   void Transaction(const std::function<void(Tx&)>& fn) override;
   std::optional<std::string> CachedOwner(const std::string& order_id) const override { return owners_.Get(order_id); }
   bool CachedMissing(const std::string& order_id) const override { return owners_.IsMissing(order_id); }

@@ -11,6 +11,9 @@ namespace fg::store {
 
 class Store : public OrderStore, public FulfillmentStore, public EventLog {
  public:
+  // OrderStore::UpsertOrder, the same on every back-end: one transaction through Tx.
+  UpsertResult UpsertOrder(const std::string& order_id, const std::string& user_id,
+                           const std::optional<std::string>& status) override;
   // Another node changed this order's owner (or created it): forget what the caches say about it.
   virtual void ForgetOrder(const std::string& /*order_id*/) {}
 };

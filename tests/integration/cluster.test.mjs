@@ -161,6 +161,17 @@ describe("cluster", () => {
       await until(() => frames.some((f) => f.includes(STATUS)), 5000, "an event over the tunnel");
       assert.equal(metricValue(await b.metrics(), "fg_cluster_forwards_total", { kind: "websocket", outcome: "forwarded" }), 1);
       ws.close();
+      // Made-up node tags cost a store read each at most 20 times a second, then are unknown at once.
+      const forged = [];
+      const began = Date.now();
+      for (let k = 0; k < 100; k++) {
+        const tag = Buffer.from(Math.random().toString()).toString("base64url").slice(0, 8);
+        forged.push(await fetch(`${b.url}/socket.io/?EIO=4&transport=polling&sid=${tag}.${sid.split(".")[1]}`));
+      }
+      assert.ok(forged.every((r) => r.status === 400), "each one is an unknown session");
+      const reads = metricValue(await b.metrics(), "fg_cluster_node_lookups_total");
+      const bound = Math.min(99, 20 + Math.ceil((20 * (Date.now() - began)) / 1000) + 1);  // burst + rate × time
+      assert.ok(reads >= 1 && reads <= bound, `store reads of unannounced tags are bounded (${reads} for 100, at most ${bound})`);
       // A sid of a node nobody knows is unknown everywhere.
       const bad = await fetch(`${b.url}/socket.io/?EIO=4&transport=polling&sid=AAAAAAAA.${sid.split(".")[1]}`);
       assert.equal(bad.status, 400);

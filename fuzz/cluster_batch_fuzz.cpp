@@ -12,7 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto m = fg::cluster::DecodeCommit(in);
     const auto again = fg::cluster::DecodeCommit(fg::cluster::EncodeCommit(m));
     if (again.batch.lo != m.batch.lo || again.batch.hi != m.batch.hi ||
-        again.batch.entries.size() != m.batch.entries.size() || again.owners != m.owners || again.node != m.node)
+        again.batch.entries.size() != m.batch.entries.size() || again.owners != m.owners || again.node != m.node ||
+        again.ack != m.ack || again.jobs != m.jobs)
       __builtin_trap();
     for (std::size_t i = 0; i < m.batch.entries.size(); ++i) {
       const auto& a = m.batch.entries[i];

@@ -288,6 +288,10 @@ int Serve(Config c) {
   gateway::LogWriter log_writer(*store, worker, *gateway);
   http_api::Api api(*gateway, log_writer, *store, worker, c.api_key,
                     auth::JwtVerifier(c.jwt_secret, c.jwt_secret_previous), service, limits);
+  if (cluster_node)
+    api.SetOwnerBarrier([node = cluster_node.get()](const std::string& order_id, std::function<void()> then) {
+      node->WhenOwnerKnown(order_id, std::move(then));
+    });
   api.SetMetricsAccess(c.metrics_token.empty() && c.metrics_listen.empty() ? c.api_key : c.metrics_token,
                        c.metrics_listen.empty());
   StaticFiles web;

@@ -38,6 +38,7 @@ std::string EncodeCommit(const CommitMessage& m) {
   json::object out{
       {"n", m.node}, {"lo", m.batch.lo}, {"hi", m.batch.hi}, {"e", std::move(entries)}, {"own", std::move(owners)}};
   if (m.jobs) out["j"] = true;
+  if (m.ack != 0) out["ack"] = m.ack;
   return json::serialize(out);
 }
 
@@ -77,6 +78,12 @@ CommitMessage DecodeCommit(std::string_view text) {
   if (const auto* j = o.if_contains("j")) {
     if (!j->is_bool()) throw std::invalid_argument("field j is not a boolean");
     d.jobs = j->as_bool();
+  }
+  if (const auto* ack = o.if_contains("ack")) {
+    if (!ack->is_uint64() && !(ack->is_int64() && ack->as_int64() > 0))
+      throw std::invalid_argument("field ack is not a positive integer");
+    d.ack = ack->to_number<std::uint64_t>();
+    if (d.ack == 0) throw std::invalid_argument("field ack is not a positive integer");
   }
   if (const auto* own = o.if_contains("own")) {
     if (!own->is_array()) throw std::invalid_argument("owners are not an array");

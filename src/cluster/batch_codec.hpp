@@ -24,6 +24,7 @@ struct CommitMessage {
   Batch batch;
   std::vector<std::pair<std::string, std::string>> owners;  // order id → its owner now
   bool jobs = false;                                        // a job became due: wake idle workers
+  std::uint64_t ack = 0;  // > 0: every receiver answers on fg:ack:<node> once it forgot the owners
 };
 
 std::string EncodeCommit(const CommitMessage& m);

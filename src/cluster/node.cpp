@@ -9,6 +9,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <charconv>
+
 namespace fg::cluster {
 namespace json = boost::json;
 
@@ -21,26 +23,41 @@ constexpr auto kHeadCheckDown = std::chrono::milliseconds(200);
 constexpr auto kFiguresEvery = std::chrono::seconds(2);
 constexpr auto kFiguresKept = std::chrono::seconds(6);
 constexpr std::int64_t kFillLimit = 1000;
+constexpr auto kAckWait = std::chrono::seconds(2);  // an owner change waits at most this for the other nodes
+constexpr std::size_t kMaxNodeId = 128;
+
+prometheus::Counter& OwnerWaits(const char* outcome) {
+  return metrics::M().cluster_owner_waits.Add({{"outcome", outcome}});
+}
 
 }  // namespace
 
 ClusterNode::ClusterNode(store::PgStore& store, gateway::Gateway& gateway, RedisAddress redis, std::string node_id,
                          boost::asio::any_io_executor exec)
-    : store_(store), gateway_(gateway), node_id_(std::move(node_id)), exec_(std::move(exec)) {
+    : store_(store),
+      gateway_(gateway),
+      node_id_(std::move(node_id)),
+      exec_(std::move(exec)),
+      ack_channel_(std::string("fg:ack:") + node_id_) {
   // Live delivery starts at the store's head: what came before reaches clients by recovery.
   sequencer_ = std::make_unique<Sequencer>(store_.LogBounds().head,
                                            [this](std::vector<store::LogEntry>& entries) { Deliver(entries); });
-  bus_ = std::make_unique<RedisBus>(
-      std::move(redis), std::vector<std::string>{kLogChannel, kStatsChannel},
-      [this](const std::string& channel, std::string payload) { OnMessage(channel, std::move(payload)); },
-      [this] {
-        // (Re)subscribed: whatever was published while we were away is in the store.
-        {
-          std::lock_guard lock(mutex_);
-          fill_now_ = true;
-        }
-        wake_.notify_all();
-      });
+  // Until subscribed this node would not hear another node's owner change: nothing cached.
+  store_.SetOwnerCacheEnabled(false);
+  RedisBus::Subscription sub;
+  sub.channels = {kLogChannel, kStatsChannel, ack_channel_};
+  sub.on_message = [this](const std::string& channel, std::string payload) { OnMessage(channel, std::move(payload)); };
+  sub.on_connected = [this] {
+    store_.SetOwnerCacheEnabled(true);
+    // (Re)subscribed: whatever was published while we were away is in the store.
+    {
+      std::lock_guard lock(mutex_);
+      fill_now_ = true;
+    }
+    wake_.notify_all();
+  };
+  sub.on_lost = [this] { store_.SetOwnerCacheEnabled(false); };
+  bus_ = std::make_unique<RedisBus>(std::move(redis), std::move(sub));
   gateway_.SetClusterDelivery(true);
   gateway_.SetNodeId(node_id_);
   gateway_.SetStatsDecorator([this](json::object& payload) { Decorate(payload); });
@@ -71,7 +88,19 @@ void ClusterNode::OnCommit(store::PgStore::Committed& c) {
   CommitMessage m{node_id_, Batch{c.lo, c.hi, {}}, std::move(c.owners), c.jobs};
   for (auto& e : c.entries)
     if (e.audience >= 0) m.batch.entries.push_back(std::move(e));  // taken, never delivered: lo..hi covers them
-  bus_->Publish(kLogChannel, EncodeCommit(m));
+  std::function<void(long long)> on_receivers;
+  if (!m.owners.empty()) {
+    std::lock_guard lock(ack_mutex_);
+    m.ack = ++ack_serial_;
+    PendingAck& p = acks_[m.ack];
+    p.deadline = std::chrono::steady_clock::now() + kAckWait;
+    for (const auto& [order, owner] : m.owners) {
+      p.orders.push_back(order);
+      ack_by_order_[order] = m.ack;
+    }
+    on_receivers = [this, ack = m.ack](long long receivers) { OnPublished(ack, receivers); };
+  }
+  bus_->Publish(kLogChannel, EncodeCommit(m), std::move(on_receivers));
   if (m.batch.lo != 0) sequencer_->Offer(std::move(m.batch));
   // This node's own owner writes: its cache is already right (the store's commit), and the API
   // that reassigned revokes here itself.
@@ -94,6 +123,10 @@ void ClusterNode::OnMessage(const std::string& channel, std::string payload) {
     figures_[std::string(n->as_string())] = NodeFigures{f->as_object(), std::chrono::steady_clock::now()};
     return;
   }
+  if (channel == ack_channel_) {
+    OnAck(payload);
+    return;
+  }
   CommitMessage d;
   try {
     d = DecodeCommit(payload);
@@ -102,8 +135,11 @@ void ClusterNode::OnMessage(const std::string& channel, std::string payload) {
     Log(spdlog::level::warn, "cluster: malformed message ignored", {{"error", e.what()}, {"bytes", payload.size()}});
     return;
   }
+  if (d.node != node_id_ && !d.owners.empty()) OwnersChanged(d.owners);
+  // Forgotten (our own: the commit updated our cache): say so to the writer, who may be waiting.
+  if (d.ack != 0 && !d.node.empty() && d.node.size() <= kMaxNodeId)
+    bus_->Publish("fg:ack:" + d.node, std::to_string(d.ack));
   if (d.node == node_id_) return;  // our own, offered at commit
-  if (!d.owners.empty()) OwnersChanged(d.owners);
   if (d.jobs && jobs_due_) jobs_due_();
   if (d.batch.lo != 0) sequencer_->Offer(std::move(d.batch));
 }
@@ -113,6 +149,76 @@ void ClusterNode::OwnersChanged(const std::vector<std::pair<std::string, std::st
     store_.ForgetOrder(order);
     gateway_.RevokeOrder(order, owner);
   }
+}
+
+void ClusterNode::WhenOwnerKnown(const std::string& order_id, std::function<void()> then) {
+  {
+    std::lock_guard lock(ack_mutex_);
+    if (auto it = ack_by_order_.find(order_id); it != ack_by_order_.end()) {
+      acks_[it->second].waiters.push_back(std::move(then));
+      return;
+    }
+  }
+  then();
+}
+
+void ClusterNode::OnPublished(std::uint64_t ack, long long receivers) {
+  {
+    std::lock_guard lock(ack_mutex_);
+    auto it = acks_.find(ack);
+    if (it == acks_.end()) return;
+    if (receivers >= 0) {
+      it->second.expected = receivers;
+      if (it->second.acks < receivers) return;
+    }
+  }
+  // Not published (Redis away): no node heard it, and none that is not subscribed caches owners.
+  Settle(ack, receivers < 0 ? "unpublished" : "acknowledged");
+}
+
+void ClusterNode::OnAck(std::string_view payload) {
+  std::uint64_t ack = 0;
+  const auto [end, ec] = std::from_chars(payload.data(), payload.data() + payload.size(), ack);
+  if (ec != std::errc() || end != payload.data() + payload.size()) return;
+  {
+    std::lock_guard lock(ack_mutex_);
+    auto it = acks_.find(ack);
+    if (it == acks_.end()) return;  // settled already (timed out)
+    ++it->second.acks;
+    if (it->second.expected < 0 || it->second.acks < it->second.expected) return;
+  }
+  Settle(ack, "acknowledged");
+}
+
+void ClusterNode::Settle(std::uint64_t ack, const char* outcome) {
+  std::vector<std::function<void()>> waiters;
+  {
+    std::lock_guard lock(ack_mutex_);
+    auto it = acks_.find(ack);
+    if (it == acks_.end()) return;
+    waiters = std::move(it->second.waiters);
+    for (const auto& order : it->second.orders)
+      if (auto o = ack_by_order_.find(order); o != ack_by_order_.end() && o->second == ack) ack_by_order_.erase(o);
+    if (std::string_view(outcome) == "timeout")
+      Log(spdlog::level::warn, "cluster: an owner change was not acknowledged by every node in time",
+          {{"orders", it->second.orders.size()},
+           {"receivers", it->second.expected},
+           {"acks", it->second.acks},
+           {"waitedMs", std::chrono::duration_cast<std::chrono::milliseconds>(kAckWait).count()}});
+    acks_.erase(it);
+  }
+  OwnerWaits(outcome).Increment();
+  for (auto& w : waiters) w();
+}
+
+void ClusterNode::ExpireAcks(std::chrono::steady_clock::time_point now) {
+  std::vector<std::uint64_t> late;
+  {
+    std::lock_guard lock(ack_mutex_);
+    for (const auto& [ack, p] : acks_)
+      if (p.deadline <= now) late.push_back(ack);
+  }
+  for (auto ack : late) Settle(ack, "timeout");
 }
 
 void ClusterNode::Deliver(std::vector<store::LogEntry>& entries) {
@@ -134,6 +240,9 @@ void ClusterNode::FillLoop() {
     wake_.wait_for(lock, std::chrono::milliseconds(25), [this] { return stop_ || fill_now_; });
     if (stop_) break;
     const auto now = std::chrono::steady_clock::now();
+    lock.unlock();
+    ExpireAcks(now);
+    lock.lock();
     if (router_ && now - last_touch >= std::chrono::seconds(10)) {
       last_touch = now;
       lock.unlock();

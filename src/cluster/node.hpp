@@ -11,7 +11,12 @@
 //
 // Ownership: a transaction that created an order or gave it a new owner also names it in its
 // batch (and publishes it even when it logged no event); the other nodes forget the order in their
-// owner caches and drop other users' subscriptions to it, as the writing node did.
+// owner caches and drop other users' subscriptions to it, as the writing node did, and each
+// answers on fg:ack:<writer>. PUBLISH says how many subscribers received the batch; the writer's
+// WhenOwnerKnown completes once that many have answered (so `PUT /api/v1/orders/:id` answers after
+// every listening node forgot the old owner), or after kAckWait (logged and counted). A node that
+// is not listening — its subscription is down — caches no owners at all until it listens again
+// (OwnerCache::SetEnabled), so it cannot hold an old owner the writer did not wait for.
 //
 // Figures: each node publishes its admin:get-connections figures every 2 s (fg:stats); a node
 // answers with the cluster's totals and one row per node heard from in the last 6 s.
@@ -27,6 +32,8 @@
 
 #include <map>
 #include <memory>
+#include <string_view>
+#include <unordered_map>
 
 namespace fg::gateway {
 class Gateway;
@@ -50,6 +57,10 @@ class ClusterNode {
     router_ = router;
     address_ = std::move(address);
   }
+  // `then` runs (on some thread) once every node that received the order's latest owner change
+  // from this node has forgotten the old owner; at once when no change of it is pending.
+  void WhenOwnerKnown(const std::string& order_id, std::function<void()> then);
+
   void Start();  // subscribes, starts the gap filler (which also sends this node's figures)
   void Stop();   // after the event loops have stopped
 
@@ -65,6 +76,10 @@ class ClusterNode {
   void FillLoop();
   void FillFromStore();
   void PublishFigures();
+  void OnPublished(std::uint64_t ack, long long receivers);
+  void OnAck(std::string_view payload);
+  void Settle(std::uint64_t ack, const char* outcome);
+  void ExpireAcks(std::chrono::steady_clock::time_point now);
   void Decorate(boost::json::object& payload);
 
   store::PgStore& store_;
@@ -87,6 +102,19 @@ class ClusterNode {
     std::chrono::steady_clock::time_point at;
   };
   std::map<std::string, NodeFigures> figures_;  // under mutex_: other nodes' latest
+
+  struct PendingAck {
+    std::vector<std::string> orders;
+    long long expected = -1;  // PUBLISH's count of receivers, once known
+    long long acks = 0;
+    std::chrono::steady_clock::time_point deadline;
+    std::vector<std::function<void()>> waiters;
+  };
+  std::mutex ack_mutex_;
+  std::uint64_t ack_serial_ = 0;                                 // under ack_mutex_
+  std::map<std::uint64_t, PendingAck> acks_;                     // under ack_mutex_
+  std::unordered_map<std::string, std::uint64_t> ack_by_order_;  // under ack_mutex_: an order's latest
+  const std::string ack_channel_;                                // fg:ack:<node id>
 };
 
 }  // namespace fg::cluster

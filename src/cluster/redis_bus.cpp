@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 
 namespace fg::cluster {
 
@@ -52,13 +53,8 @@ prometheus::Counter& Messages(const char* outcome) {
 }
 }  // namespace
 
-RedisBus::RedisBus(RedisAddress address, std::vector<std::string> channels, OnMessage on_message,
-                   std::function<void()> on_connected, std::size_t max_queued)
-    : address_(std::move(address)),
-      channels_(std::move(channels)),
-      on_message_(std::move(on_message)),
-      on_connected_(std::move(on_connected)),
-      max_queued_(max_queued) {}
+RedisBus::RedisBus(RedisAddress address, Subscription subscription, std::size_t max_queued)
+    : address_(std::move(address)), sub_(std::move(subscription)), max_queued_(max_queued) {}
 
 RedisBus::~RedisBus() {
   Stop();
@@ -81,18 +77,32 @@ void RedisBus::Stop() {
   if (subscriber_.joinable()) subscriber_.join();
 }
 
-void RedisBus::Publish(const std::string& channel, std::string payload) {
+void RedisBus::Publish(const std::string& channel, std::string payload, std::function<void(long long)> on_receivers) {
+  Queued q{{"PUBLISH", channel, std::move(payload)}, {}};
+  if (on_receivers)
+    q.done = [on_receivers = std::move(on_receivers)](const redisReply* r) {
+      on_receivers(r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1);
+    };
+  Enqueue(std::move(q));
+}
+
+void RedisBus::Command(std::vector<std::string> argv, std::function<void(const redisReply*)> done) {
+  Enqueue(Queued{std::move(argv), std::move(done)});
+}
+
+void RedisBus::Enqueue(Queued q) {
   {
     std::lock_guard lock(mutex_);
-    if (!publisher_up_ || queue_.size() >= max_queued_) {
-      ++dropped_;
-      static auto& dropped = Messages("dropped");
-      dropped.Increment();
+    if (publisher_up_ && queue_.size() < max_queued_) {
+      queue_.push_back(std::move(q));
+      wake_.notify_all();
       return;
     }
-    queue_.emplace_back(channel, std::move(payload));
   }
-  wake_.notify_all();
+  ++dropped_;
+  static auto& dropped = Messages("dropped");
+  dropped.Increment();
+  if (q.done) q.done(nullptr);
 }
 
 RedisBus::Counters RedisBus::Stats() const {
@@ -146,7 +156,7 @@ void RedisBus::PublishLoop() {
       std::lock_guard lock(mutex_);
       publisher_up_ = true;
     }
-    std::deque<std::pair<std::string, std::string>> batch;
+    std::deque<Queued> batch;
     {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [this] { return stop_ || !queue_.empty(); });
@@ -154,12 +164,24 @@ void RedisBus::PublishLoop() {
       batch.swap(queue_);
     }
     // Pipelined: every command of the batch goes out, then the replies are read.
-    for (const auto& [channel, payload] : batch)
-      redisAppendCommand(c, "PUBLISH %b %b", channel.data(), channel.size(), payload.data(), payload.size());
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    for (const auto& q : batch) {
+      argv.clear();
+      lens.clear();
+      for (const auto& a : q.argv) {
+        argv.push_back(a.data());
+        lens.push_back(a.size());
+      }
+      redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data());
+    }
+    std::size_t answered = 0;
     bool ok = true;
-    for (std::size_t i = 0; i < batch.size() && ok; ++i) {
+    for (; answered < batch.size() && ok; ++answered) {
       void* reply = nullptr;
       ok = redisGetReply(c, &reply) == REDIS_OK;
+      if (!ok) break;
+      if (batch[answered].done) batch[answered].done(static_cast<const redisReply*>(reply));
       if (reply) freeReplyObject(reply);
     }
     static auto& published = Messages("published");
@@ -170,8 +192,8 @@ void RedisBus::PublishLoop() {
       continue;
     }
     // What was not confirmed is counted as dropped: the receivers find it in the store.
-    dropped_ += batch.size();
-    dropped.Increment(static_cast<double>(batch.size()));
+    std::deque<Queued> lost;
+    for (std::size_t i = answered; i < batch.size(); ++i) lost.push_back(std::move(batch[i]));
     Log(spdlog::level::warn, "redis: publish failed; reconnecting", {{"error", std::string(c->errstr)}});
     redisFree(c);
     c = nullptr;
@@ -179,11 +201,22 @@ void RedisBus::PublishLoop() {
     {
       std::lock_guard lock(mutex_);
       publisher_up_ = false;
-      dropped_ += queue_.size();
-      dropped.Increment(static_cast<double>(queue_.size()));
+      for (auto& q : queue_) lost.push_back(std::move(q));
       queue_.clear();
     }
+    dropped_ += lost.size();
+    dropped.Increment(static_cast<double>(lost.size()));
+    for (auto& q : lost)
+      if (q.done) q.done(nullptr);
   }
+  std::deque<Queued> left;  // stopping: whoever waits on a reply hears it will not come
+  {
+    std::lock_guard lock(mutex_);
+    publisher_up_ = false;
+    left.swap(queue_);
+  }
+  for (auto& q : left)
+    if (q.done) q.done(nullptr);
   if (c) redisFree(c);
 }
 
@@ -198,15 +231,20 @@ void RedisBus::SubscribeLoop() {
     std::string error;
     redisContext* c = Connect(error);
     if (c) {
-      std::vector<const char*> argv{"SUBSCRIBE"};
-      std::vector<std::size_t> lens{9};
-      for (const auto& ch : channels_) {
-        argv.push_back(ch.data());
-        lens.push_back(ch.size());
-      }
-      redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data());
+      const auto subscribe = [c](const char* command, const std::vector<std::string>& names) {
+        if (names.empty()) return;
+        std::vector<const char*> argv{command};
+        std::vector<std::size_t> lens{std::strlen(command)};
+        for (const auto& n : names) {
+          argv.push_back(n.data());
+          lens.push_back(n.size());
+        }
+        redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data());
+      };
+      subscribe("SUBSCRIBE", sub_.channels);
+      subscribe("PSUBSCRIBE", sub_.patterns);
       bool ok = true;
-      for (std::size_t i = 0; i < channels_.size() && ok; ++i) {
+      for (std::size_t i = 0; i < sub_.channels.size() + sub_.patterns.size() && ok; ++i) {
         void* reply = nullptr;
         ok = redisGetReply(c, &reply) == REDIS_OK;
         if (reply) freeReplyObject(reply);
@@ -239,23 +277,29 @@ void RedisBus::SubscribeLoop() {
     Log(spdlog::level::info, first ? "redis: subscribed" : "redis: subscribed again",
         {{"host", address_.host}, {"port", address_.port}});
     first = false;
-    if (on_connected_) on_connected_();
+    if (sub_.on_connected) sub_.on_connected();
     for (;;) {
       void* raw = nullptr;
       if (redisGetReply(c, &raw) != REDIS_OK) break;
       auto* r = static_cast<redisReply*>(raw);
-      if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 && r->element[0]->type == REDIS_REPLY_STRING &&
-          std::string_view(r->element[0]->str, r->element[0]->len) == "message") {
+      // ["message", channel, payload] or ["pmessage", pattern, channel, payload]
+      const auto kind =
+          r && r->type == REDIS_REPLY_ARRAY && r->elements >= 3 && r->element[0]->type == REDIS_REPLY_STRING
+              ? std::string_view(r->element[0]->str, r->element[0]->len)
+              : std::string_view();
+      const std::size_t at = kind == "message" && r->elements == 3 ? 1 : kind == "pmessage" && r->elements == 4 ? 2 : 0;
+      if (at != 0 && r->element[at]->type == REDIS_REPLY_STRING && r->element[at + 1]->type == REDIS_REPLY_STRING) {
         ++received_;
         static auto& received = Messages("received");
         received.Increment();
-        on_message_(std::string(r->element[1]->str, r->element[1]->len),
-                    std::string(r->element[2]->str, r->element[2]->len));
+        sub_.on_message(std::string(r->element[at]->str, r->element[at]->len),
+                        std::string(r->element[at + 1]->str, r->element[at + 1]->len));
       }
       if (r) freeReplyObject(r);
     }
     subscribed_ = false;
     metrics::M().cluster_redis_up.Set(0);
+    if (sub_.on_lost) sub_.on_lost();
     {
       std::lock_guard lock(mutex_);
       sub_ctx_ = nullptr;

@@ -100,8 +100,11 @@ TEST(BatchCodec, RoundTripsEveryField) {
   m.batch.entries[1].created_ms = 1790000000123;
   m.owners = {{"o1", "alice"}, {"o\"2", "bob"}};
   m.jobs = true;
+  m.ack = 42;
   const auto d = DecodeCommit(EncodeCommit(m));
   EXPECT_TRUE(d.jobs);
+  EXPECT_EQ(d.ack, 42u);
+  EXPECT_EQ(DecodeCommit(R"({"lo":0,"hi":0})").ack, 0u);
   EXPECT_FALSE(DecodeCommit(R"({"lo":0,"hi":0})").jobs);
   EXPECT_EQ(d.node, "node-a");
   EXPECT_EQ(d.batch.lo, 7);
@@ -118,14 +121,15 @@ TEST(BatchCodec, RoundTripsEveryField) {
 }
 
 TEST(BatchCodec, RejectsWhatCouldMisplaceAnEvent) {
-  for (const char* bad :
-       {"", "[]", "{\"lo\":\"1\"}", R"({"lo":5,"hi":4})", R"({"lo":-1,"hi":2})",
-        R"({"lo":1,"hi":2,"e":[{"p":3}]})",            // outside its range
-        R"({"lo":1,"hi":3,"e":[{"p":2},{"p":2}]})",    // twice
-        R"({"lo":1,"hi":3,"e":[{"p":2,"a":-1}]})",     // undelivered
-        R"({"lo":1,"hi":3,"e":[{"p":2,"d":5}]})",      // payload not text
-        R"({"lo":1,"hi":3,"e":[{"p":2,"od":"{}"}]})",  // an owner's payload without an owner
-        R"({"lo":0,"hi":0,"own":[["o1"]]})", R"({"lo":0,"hi":0,"own":{}})", R"({"lo":0,"hi":0,"j":1})"}) {
+  for (const char* bad : {"", "[]", "{\"lo\":\"1\"}", R"({"lo":5,"hi":4})", R"({"lo":-1,"hi":2})",
+                          R"({"lo":1,"hi":2,"e":[{"p":3}]})",            // outside its range
+                          R"({"lo":1,"hi":3,"e":[{"p":2},{"p":2}]})",    // twice
+                          R"({"lo":1,"hi":3,"e":[{"p":2,"a":-1}]})",     // undelivered
+                          R"({"lo":1,"hi":3,"e":[{"p":2,"d":5}]})",      // payload not text
+                          R"({"lo":1,"hi":3,"e":[{"p":2,"od":"{}"}]})",  // an owner's payload without an owner
+                          R"({"lo":0,"hi":0,"own":[["o1"]]})", R"({"lo":0,"hi":0,"own":{}})",
+                          R"({"lo":0,"hi":0,"j":1})", R"({"lo":0,"hi":0,"ack":0})", R"({"lo":0,"hi":0,"ack":-3})",
+                          R"({"lo":0,"hi":0,"ack":"1"})", R"({"lo":0,"hi":0,"ack":1.5})"}) {
     EXPECT_THROW(DecodeCommit(bad), std::invalid_argument) << bad;
   }
 }

@@ -78,7 +78,15 @@ Metrics::Metrics()
                          "Requests for a session held by another node, sent on to it (polls; WebSocket tunnels)")),
       cluster_node_lookups(C(*registry_, "fg_cluster_node_lookups_total",
                              "Store reads of a session id's node tag that no node announced (rate-limited)")
-                               .Add({})) {
+                               .Add({})),
+      cluster_owner_waits(
+          C(*registry_, "fg_cluster_owner_waits_total",
+            "Owner changes written here, by how the wait for every node to forget the old owner ended")),
+      emitter_messages(C(*registry_, "fg_emitter_messages_total",
+                         "Messages of @socket.io/redis-emitter taken by this node, by outcome")),
+      emitter_lease(G(*registry_, "fg_emitter_lease",
+                      "1 while this node holds the lease to take @socket.io/redis-emitter messages into the log")
+                        .Add({})) {
   // The series whose labels are known up front exist from the start (at 0), so rates and alerts
   // work before the first event; the others appear with their first label value.
   for (const char* transport : {"polling", "websocket"}) {
@@ -91,6 +99,10 @@ Metrics::Metrics()
   for (const char* op : {"place_order", "get_keys"}) supplier_calls.Add({{"operation", op}}, LatencyBuckets());
   for (const char* kind : {"socket_event", "api_key", "api_user"}) rate_limited.Add({{"kind", kind}});
   for (const char* outcome : {"published", "received", "dropped"}) cluster_messages.Add({{"outcome", outcome}});
+  for (const char* outcome : {"acknowledged", "timeout", "unpublished"})
+    cluster_owner_waits.Add({{"outcome", outcome}});
+  for (const char* outcome : {"logged", "not_logged", "invalid", "unsupported"})
+    emitter_messages.Add({{"outcome", outcome}});
   for (const char* kind : {"poll", "websocket"})
     for (const char* outcome : {"forwarded", "failed"}) cluster_forwards.Add({{"kind", kind}, {"outcome", outcome}});
   for (const char* outcome : {"processed", "duplicate", "ignored", "invalid_signature", "invalid_body"})

@@ -71,6 +71,9 @@ class Metrics {
   Counter& cluster_filled_events;     // events delivered from those reads
   Family<Counter>& cluster_forwards;  // {kind="poll|websocket", outcome="forwarded|failed"}
   Counter& cluster_node_lookups;      // store reads of a sid tag no node announced
+  Family<Counter>& cluster_owner_waits;  // {outcome="acknowledged|timeout|unpublished"}
+  Family<Counter>& emitter_messages;     // {outcome="logged|not_logged|invalid|unsupported"}
+  Gauge& emitter_lease;                  // 1 while this node takes the emitter's messages into the log
 
   // Latency buckets, seconds: 50 µs … 10 s.
   static const Histogram::BucketBoundaries& LatencyBuckets();

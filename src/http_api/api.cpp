@@ -7,6 +7,7 @@
 #include "net/query.hpp"
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 #include <charconv>
 
@@ -530,8 +531,16 @@ void Api::PutOrder(const Request& call) {
         }
         if (!r->created && r->previous_user_id != r->order.user_id)
           gateway_.RevokeOrder(r->order.order_id, r->order.user_id);
-        conn->Respond(
-            JsonResponse(version, r->created ? http::status::created : http::status::ok, OrderJson(r->order)));
+        auto response =
+            JsonResponse(version, r->created ? http::status::created : http::status::ok, OrderJson(r->order));
+        if (!owner_barrier_) {
+          conn->Respond(std::move(response));
+          return;
+        }
+        // A cluster: the other nodes must have forgotten the old owner before the caller hears "done".
+        owner_barrier_(r->order.order_id, [conn, response = std::make_shared<net::Response>(std::move(response))] {
+          boost::asio::post(conn->Executor(), [conn, response] { conn->Respond(std::move(*response)); });
+        });
       });
 }
 

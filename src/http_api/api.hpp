@@ -16,6 +16,7 @@
 
 #include <atomic>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +41,11 @@ class Api {
         limits_(limits),
         key_rate_(limits.api_key_requests_per_s, 2 * limits.api_key_requests_per_s, 16),
         user_rate_(limits.api_user_requests_per_s, 2 * limits.api_user_requests_per_s) {}
+
+  // In a cluster, PUT /api/v1/orders/:id answers once every node has forgotten the order's old
+  // owner: `barrier(order, then)` calls `then` (on any thread) when that is so.
+  using OwnerBarrier = std::function<void(const std::string& order_id, std::function<void()> then)>;
+  void SetOwnerBarrier(OwnerBarrier barrier) { owner_barrier_ = std::move(barrier); }
 
   // GET /metrics needs `Authorization: Bearer <token>` (none when `token` is empty); `served_here`
   // false: it is served on its own listener instead (ServeMetricsRequest) and this port answers 404.
@@ -132,6 +138,7 @@ class Api {
   auth::JwtVerifier verifier_;
   fulfillment::Service& service_;
   const Limits& limits_;
+  OwnerBarrier owner_barrier_;
   store::StoreWorker verifier_pool_{1};  // webhook signature checks, apart from the store thread
   RateLimiter key_rate_;                 // requests with the API key
   RateLimiter user_rate_;                // requests per user token (by sub)

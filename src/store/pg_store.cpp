@@ -470,29 +470,31 @@ PgStore::PgStore(const std::string& url, std::string node_id, std::size_t pool_s
 
 std::optional<OrderRecord> PgStore::GetOrder(const std::string& order_id) {
   Timed timed;
+  const auto epoch = owners_.Epoch();
   auto db = pool_.Acquire();
   auto r =
       db->Exec("SELECT order_id, user_id, status, created_at, updated_at FROM orders WHERE order_id = $1", {order_id});
   if (!r.Rows()) {
-    owners_.PutMissing(order_id);
+    owners_.PutMissing(order_id, epoch);
     return std::nullopt;
   }
   OrderRecord o{r.Text(0, 0), r.Text(0, 1), r.Text(0, 2), r.Text(0, 3), r.Text(0, 4)};
-  owners_.Put(o.order_id, o.user_id);
+  owners_.Put(o.order_id, o.user_id, epoch);
   return o;
 }
 
 void PgStore::Transaction(const std::function<void(Tx&)>& fn) {
   Timed timed;
   std::lock_guard lock(mutex_);
+  const auto epoch = owners_.Epoch();
   auto db = pool_.Acquire();
   PgTx tx(*db, ++tx_serial_);
   db->Transaction([&] {
     db->Exec(kWriterLock);
     fn(tx);
   });
-  for (const auto& order_id : tx.missing_seen) owners_.PutMissing(order_id);
-  for (const auto& [order_id, user_id] : tx.owners_seen) owners_.Put(order_id, user_id);
+  for (const auto& order_id : tx.missing_seen) owners_.PutMissing(order_id, epoch);
+  for (const auto& [order_id, user_id] : tx.owners_seen) owners_.Put(order_id, user_id, epoch);
   if (feed_ && (tx.committed.lo != 0 || !tx.committed.owners.empty() || tx.committed.jobs)) feed_(tx.committed);
   for (auto& after : tx.after_commit) after();
 }

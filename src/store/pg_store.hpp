@@ -73,6 +73,8 @@ class PgStore : public Store {
   std::optional<std::string> CachedOwner(const std::string& order_id) const override { return owners_.Get(order_id); }
   bool CachedMissing(const std::string& order_id) const override { return owners_.IsMissing(order_id); }
   void ForgetOrder(const std::string& order_id) override { owners_.Forget(order_id); }
+  // Off while this node cannot hear other nodes' owner changes (cluster/node.hpp).
+  void SetOwnerCacheEnabled(bool enabled) { owners_.SetEnabled(enabled); }
 
   std::vector<LogEntry> ReadLog(std::int64_t after_pos, const std::optional<std::vector<std::string>>& orders,
                                 std::int64_t limit) override;

@@ -504,10 +504,11 @@ std::optional<OrderRecord> SqliteStore::GetOrder(const std::string& order_id) {
 
 void SqliteStore::Transaction(const std::function<void(Tx&)>& fn) {
   std::lock_guard lock(mutex_);
+  const auto epoch = owners_.Epoch();
   SqliteTx tx(db_, ++tx_serial_);
   Atomically(db_, [&] { fn(tx); });
-  for (const auto& order_id : tx.missing_seen) owners_.PutMissing(order_id);
-  for (const auto& [order_id, user_id] : tx.owners_seen) owners_.Put(order_id, user_id);
+  for (const auto& order_id : tx.missing_seen) owners_.PutMissing(order_id, epoch);
+  for (const auto& [order_id, user_id] : tx.owners_seen) owners_.Put(order_id, user_id, epoch);
   // Still under the lock: what this commit made visible leaves before the next commit's.
   for (auto& after : tx.after_commit) after();
 }

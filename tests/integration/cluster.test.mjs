@@ -8,6 +8,7 @@ import { Services, startCluster, startNginx } from "./cluster_harness.mjs";
 import { io } from "socket.io-client";
 import { WebSocket } from "ws";
 import { createHash } from "node:crypto";
+import { spawn } from "node:child_process";
 
 const STATUS = "fulfillment:status-change";
 
@@ -303,21 +304,53 @@ describe("cluster", () => {
       await a.publish(STATUS, { orderId: "x-2", status: "processing", i: 0 });
       await until(() => toAlice.length === 1, 5000, "alice's first event");
 
+      // The PUT answers once every node has forgotten the old owner: what a client asks any node
+      // right after it already sees the new one (no waiting, no retry).
       const res = await a.api("PUT", "/api/v1/orders/x-2", { userId: "bob" });
       assert.equal(res.status, 200);
-      // Node 2 drops alice's subscription and node 3 lets bob in, without a restart.
-      await until(async () => (await request(bob, "subscribe:order", { orderId: "x-2" })).ok === true, 5000, "bob may subscribe on node 3");
-      await until(async () => (await request(alice, "subscribe:order", { orderId: "x-2" })).ok === false, 5000, "alice refused on node 2");
+      assert.equal((await request(bob, "subscribe:order", { orderId: "x-2" })).ok, true, "bob may subscribe on node 3 at once");
+      assert.equal((await request(alice, "subscribe:order", { orderId: "x-2" })).ok, false, "alice refused on node 2 at once");
       await a.publish(STATUS, { orderId: "x-2", status: "processing", i: 1 });
       await until(() => toBob.length === 1, 5000, "bob's event");
       await sleep(300);
       assert.deepEqual(toAlice, [0], "nothing after the reassignment reaches the old owner");
       assert.deepEqual(toBob, [1]);
+      // Back and forth, each time asked at once on the nodes that cached the previous owner.
+      for (let k = 0; k < 10; k++) {
+        const [from, to] = k % 2 === 0 ? [bob, alice] : [alice, bob];
+        const writer = cluster.nodes[k % 3];
+        assert.equal((await writer.api("PUT", "/api/v1/orders/x-2", { userId: k % 2 === 0 ? "alice" : "bob" })).status, 200);
+        assert.equal((await request(to, "subscribe:order", { orderId: "x-2" })).ok, true, `flip ${k}: the new owner at once`);
+        assert.equal((await request(from, "subscribe:order", { orderId: "x-2" })).ok, false, `flip ${k}: the old owner refused at once`);
+      }
       // An order created on one node is known at once on another that had looked for it before.
       const carol = await c.connect(userToken("carol"));
       assert.equal((await request(carol, "subscribe:order", { orderId: "x-3" })).ok, false);  // unknown: remembered as missing
       await b.registerOrder("x-3", "carol");
-      await until(async () => (await request(carol, "subscribe:order", { orderId: "x-3" })).ok === true, 5000, "carol's new order on node 3");
+      assert.equal((await request(carol, "subscribe:order", { orderId: "x-3" })).ok, true, "carol's new order on node 3 at once");
+      // Each write waited for every node's acknowledgement, none ran out of time.
+      let acked = 0;
+      for (const g of cluster.nodes) {
+        const m = await g.metrics();
+        acked += metricValue(m, "fg_cluster_owner_waits_total", { outcome: "acknowledged" });
+        assert.equal(metricValue(m, "fg_cluster_owner_waits_total", { outcome: "timeout" }), 0);
+      }
+      assert.ok(acked >= 13, `owner writes acknowledged: ${acked}`);
+
+      // A subscriber that never answers (here a bare redis-cli on fg:log, as a stuck node would be)
+      // holds a write back at most 2 s: then it answers, logged and counted as a timeout.
+      const port = new URL(services.redisUrl).port;
+      const listener = spawn("redis-cli", ["-p", port, "SUBSCRIBE", "fg:log"], { stdio: ["ignore", "pipe", "ignore"] });
+      try {
+        await new Promise((resolve) => listener.stdout.once("data", resolve));
+        const t0 = Date.now();
+        assert.equal((await a.api("PUT", "/api/v1/orders/x-2", { userId: "carol" })).status, 200);
+        const waited = Date.now() - t0;
+        assert.ok(waited >= 1500 && waited < 5000, `waited ${waited} ms`);
+        assert.equal(metricValue(await a.metrics(), "fg_cluster_owner_waits_total", { outcome: "timeout" }), 1);
+      } finally {
+        listener.kill();
+      }
     } finally {
       await cluster.stop();
     }
@@ -334,6 +367,12 @@ describe("cluster", () => {
       const N = 90;
       for (const i of range(N)) {
         if (i === 30) services.run("stop-redis");     // node 1 publishes into the void
+        if (i === 45) {
+          // An owner write with no Redis: nobody to wait for (every node caches no owner meanwhile).
+          const t0 = Date.now();
+          assert.equal((await a.api("PUT", "/api/v1/orders/x-4b", { userId: "bob" })).status, 201);
+          assert.ok(Date.now() - t0 < 1500, "not held back waiting for acknowledgements");
+        }
         if (i === 60) services.run("restart-redis");  // and reconnects with backoff
         await a.publish(STATUS, { orderId: "x-4", status: "processing", i });
         await sleep(10);

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-json1.81-dev libssl-dev libsqlite3-dev
-      libspdlog-dev libcli11-dev prometheus-cpp-dev libpq-dev libhiredis-dev libgtest-dev libgmock-dev libbenchmark-dev curl ca-certificates)
+      libspdlog-dev libcli11-dev prometheus-cpp-dev libpq-dev libhiredis-dev libmpack-dev libgtest-dev libgmock-dev libbenchmark-dev curl ca-certificates)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

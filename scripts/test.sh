@@ -106,7 +106,7 @@ run_fuzz() {  # each libFuzzer target for a few seconds from the committed seeds
   fi
   ninja -C build-fuzz >/dev/null
   local t corpus
-  for t in engineio_payload socketio_packet jwt json_text ipn_json ws_frame cluster_batch; do
+  for t in engineio_payload socketio_packet jwt json_text ipn_json ws_frame cluster_batch emitter_message; do
     corpus=$(mktemp -d)
     cp fuzz/corpus/$t/* "$corpus"/
     if (cd "$corpus" && "$OLDPWD/build-fuzz/fuzz_$t" -dict="$OLDPWD/fuzz/dict/protocol.dict" -max_len=4096 \

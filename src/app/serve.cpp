@@ -12,6 +12,7 @@
 #include "fulfillment/service.hpp"
 #include "gateway/gateway.hpp"
 #include "http_api/api.hpp"
+#include "http_api/emitter_intake.hpp"
 #include "net/listener.hpp"
 #include "net/loops.hpp"
 #include "socketio/server.hpp"
@@ -288,6 +289,14 @@ int Serve(Config c) {
   gateway::LogWriter log_writer(*store, worker, *gateway);
   http_api::Api api(*gateway, log_writer, *store, worker, c.api_key,
                     auth::JwtVerifier(c.jwt_secret, c.jwt_secret_previous), service, limits);
+  // @socket.io/redis-emitter's messages, taken into the log by the node holding the lease.
+  std::unique_ptr<http_api::EmitterIntake> emitter;
+  if (cluster_node) {
+    emitter =
+        std::make_unique<http_api::EmitterIntake>(log_writer, loops.At(0).get_executor(), limits.max_order_id_length);
+    cluster_node->SetEmitterSink(
+        [e = emitter.get()](const std::string& channel, std::string payload) { e->Take(channel, std::move(payload)); });
+  }
   if (cluster_node)
     api.SetOwnerBarrier([node = cluster_node.get()](const std::string& order_id, std::function<void()> then) {
       node->WhenOwnerKnown(order_id, std::move(then));
@@ -426,6 +435,7 @@ int Serve(Config c) {
     spdlog::info("signal {}: draining {} sessions over {} s, then stopping", sig, total, drain.count());
     api.SetDraining();
     engine.SetDraining();
+    if (cluster_node) cluster_node->ReleaseEmitterLease();
     service.StopTakingJobs();
     lag.Stop();
     hangup.cancel();

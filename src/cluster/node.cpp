@@ -5,11 +5,14 @@
 #include "common/clock.hpp"
 #include "common/log.hpp"
 #include "common/metrics.hpp"
+#include "events/events.hpp"
 #include "gateway/gateway.hpp"
 
+#include <hiredis/hiredis.h>
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <future>
 
 namespace fg::cluster {
 namespace json = boost::json;
@@ -25,6 +28,29 @@ constexpr auto kFiguresKept = std::chrono::seconds(6);
 constexpr std::int64_t kFillLimit = 1000;
 constexpr auto kAckWait = std::chrono::seconds(2);  // an owner change waits at most this for the other nodes
 constexpr std::size_t kMaxNodeId = 128;
+constexpr const char* kLeaseKey = "fg:emitter-lease";
+constexpr std::int64_t kLeaseMs = 3000;       // the key's time to live
+constexpr std::int64_t kLeaseTrustMs = 2500;  // after the renewal was sent
+constexpr auto kLeaseEvery = std::chrono::seconds(1);
+// Take the lease when free, renew it when ours: 1 when held.
+constexpr const char* kLeaseScript =
+    "local v = redis.call('GET', KEYS[1]) "
+    "if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end "
+    "if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end "
+    "return 0";
+constexpr const char* kReleaseScript =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+
+std::int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+std::string EmitterPattern() {
+  return "socket.io#" + std::string(events::kNamespace) + "#*";
+}
+std::string EmitterRequests() {
+  return "socket.io-request#" + std::string(events::kNamespace) + "#";
+}
 
 prometheus::Counter& OwnerWaits(const char* outcome) {
   return metrics::M().cluster_owner_waits.Add({{"outcome", outcome}});
@@ -45,7 +71,8 @@ ClusterNode::ClusterNode(store::PgStore& store, gateway::Gateway& gateway, Redis
   // Until subscribed this node would not hear another node's owner change: nothing cached.
   store_.SetOwnerCacheEnabled(false);
   RedisBus::Subscription sub;
-  sub.channels = {kLogChannel, kStatsChannel, ack_channel_};
+  sub.channels = {kLogChannel, kStatsChannel, ack_channel_, EmitterRequests()};
+  sub.patterns = {EmitterPattern()};
   sub.on_message = [this](const std::string& channel, std::string payload) { OnMessage(channel, std::move(payload)); };
   sub.on_connected = [this] {
     store_.SetOwnerCacheEnabled(true);
@@ -81,6 +108,7 @@ void ClusterNode::Stop() {
   }
   wake_.notify_all();
   if (filler_.joinable()) filler_.join();
+  ReleaseEmitterLease(true);
   bus_->Stop();
 }
 
@@ -125,6 +153,10 @@ void ClusterNode::OnMessage(const std::string& channel, std::string payload) {
   }
   if (channel == ack_channel_) {
     OnAck(payload);
+    return;
+  }
+  if (channel.rfind("socket.io", 0) == 0) {  // the emitter's (the only other channels subscribed)
+    if (emitter_sink_ && HoldsEmitterLease()) emitter_sink_(channel, std::move(payload));
     return;
   }
   CommitMessage d;
@@ -211,6 +243,39 @@ void ClusterNode::Settle(std::uint64_t ack, const char* outcome) {
   for (auto& w : waiters) w();
 }
 
+bool ClusterNode::HoldsEmitterLease() const {
+  return !lease_released_.load() && lease_until_ms_.load() > SteadyMs();
+}
+
+void ClusterNode::RenewEmitterLease() {
+  if (!emitter_sink_ || lease_released_.load()) return;
+  const std::int64_t sent = SteadyMs();
+  bus_->Command({"EVAL", kLeaseScript, "1", kLeaseKey, node_id_, std::to_string(kLeaseMs)},
+                [this, sent](const redisReply* r) {
+                  const bool held = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+                  lease_until_ms_ = held ? sent + kLeaseTrustMs : 0;
+                  metrics::M().emitter_lease.Set(held ? 1 : 0);
+                  if (held != lease_logged_)
+                    Log(spdlog::level::info,
+                        held ? "cluster: this node takes the emitter's messages (lease held)"
+                             : "cluster: the emitter lease is another node's",
+                        {{"lease", kLeaseKey}});
+                  lease_logged_ = held;
+                });
+}
+
+void ClusterNode::ReleaseEmitterLease(bool wait) {
+  if (lease_released_.exchange(true) || !emitter_sink_) return;
+  lease_until_ms_ = 0;
+  metrics::M().emitter_lease.Set(0);
+  auto sent = std::make_shared<std::promise<void>>();
+  auto done = sent->get_future();
+  bus_->Command({"EVAL", kReleaseScript, "1", kLeaseKey, node_id_}, [sent](const redisReply*) { sent->set_value(); });
+  // Stopping: briefly, so the command leaves before the bus stops (the other nodes then take over
+  // at their next renewal instead of after the key expires). Never on an event loop.
+  if (wait) done.wait_for(std::chrono::milliseconds(500));
+}
+
 void ClusterNode::ExpireAcks(std::chrono::steady_clock::time_point now) {
   std::vector<std::uint64_t> late;
   {
@@ -234,6 +299,7 @@ void ClusterNode::FillLoop() {
   auto last_check = std::chrono::steady_clock::now();
   auto last_figures = last_check - kFiguresEvery;
   auto last_touch = last_check;
+  auto last_lease = last_check - kLeaseEvery;
   bool failing = false;
   std::unique_lock lock(mutex_);
   while (!stop_) {
@@ -252,6 +318,10 @@ void ClusterNode::FillLoop() {
         // the store is away: the fill below says so
       }
       lock.lock();
+    }
+    if (now - last_lease >= kLeaseEvery) {
+      last_lease = now;
+      RenewEmitterLease();
     }
     if (now - last_figures >= kFiguresEvery) {
       last_figures = now;

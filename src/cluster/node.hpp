@@ -18,6 +18,13 @@
 // is not listening — its subscription is down — caches no owners at all until it listens again
 // (OwnerCache::SetEnabled), so it cannot hold an old owner the writer did not wait for.
 //
+// @socket.io/redis-emitter: every node hears the emitter's channels (socket.io#/fulfillment#…),
+// but only the holder of the Redis lease fg:emitter-lease (3 s, renewed every second, let go on
+// drain) hands them to the emitter sink, which takes each into the log once for the cluster.
+// The lease is trusted only up to 2.5 s after the renewal was sent, so two nodes never both take
+// messages; a holder that dies leaves a gap of up to 4 s in which emitted messages are not taken
+// (the emitter is fire-and-forget, as with Socket.IO's own adapter).
+//
 // Figures: each node publishes its admin:get-connections figures every 2 s (fg:stats); a node
 // answers with the cluster's totals and one row per node heard from in the last 6 s.
 #pragma once
@@ -30,6 +37,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/json.hpp>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string_view>
@@ -61,6 +69,14 @@ class ClusterNode {
   // from this node has forgotten the old owner; at once when no change of it is pending.
   void WhenOwnerKnown(const std::string& order_id, std::function<void()> then);
 
+  // Messages on the emitter's channels, while this node holds the lease; on the subscriber thread.
+  using EmitterSink = std::function<void(const std::string& channel, std::string payload)>;
+  void SetEmitterSink(EmitterSink sink) { emitter_sink_ = std::move(sink); }
+  bool HoldsEmitterLease() const;
+  // Draining: let the lease go now so another node takes the emitter's messages at once
+  // (`wait`: until Redis answered, 0.5 s at most — not on an event loop).
+  void ReleaseEmitterLease(bool wait = false);
+
   void Start();  // subscribes, starts the gap filler (which also sends this node's figures)
   void Stop();   // after the event loops have stopped
 
@@ -80,6 +96,7 @@ class ClusterNode {
   void OnAck(std::string_view payload);
   void Settle(std::uint64_t ack, const char* outcome);
   void ExpireAcks(std::chrono::steady_clock::time_point now);
+  void RenewEmitterLease();
   void Decorate(boost::json::object& payload);
 
   store::PgStore& store_;
@@ -115,6 +132,11 @@ class ClusterNode {
   std::map<std::uint64_t, PendingAck> acks_;                     // under ack_mutex_
   std::unordered_map<std::string, std::uint64_t> ack_by_order_;  // under ack_mutex_: an order's latest
   const std::string ack_channel_;                                // fg:ack:<node id>
+
+  EmitterSink emitter_sink_;
+  std::atomic<std::int64_t> lease_until_ms_{0};  // steady clock; 0: not held
+  std::atomic<bool> lease_released_{false};
+  bool lease_logged_ = false;  // on the publisher thread: the last state logged
 };
 
 }  // namespace fg::cluster

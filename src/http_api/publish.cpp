@@ -62,7 +62,7 @@ namespace {
 // Validates one parsed {event, data} object; `raw` is its text, from which data's bytes are kept
 // as they were sent.
 std::optional<errc> FromValue(const json::value& v, std::string_view raw, std::size_t max_order_id, PublishRequest& out,
-                              std::string& message) {
+                              std::string& message, bool admins_only = false) {
   if (!v.is_object()) {
     message = "body must be a JSON object {\"event\": ..., \"data\": {...}}";
     return errc::invalid_body;
@@ -73,7 +73,8 @@ std::optional<errc> FromValue(const json::value& v, std::string_view raw, std::s
     message = "\"event\" must be a string";
     return errc::unknown_event;
   }
-  const auto audience = gateway::AudienceOf(event->as_string());
+  auto audience = gateway::AudienceOf(event->as_string());
+  if (audience && admins_only) audience = gateway::Audience::kAdminsOnly;
   if (!audience) {
     message = "unknown event '" + std::string(event->as_string()) + "'";
     return errc::unknown_event;
@@ -121,10 +122,10 @@ std::optional<errc> ParseJson(std::string_view body, json::value& out, std::stri
 // The body is parsed once into a tree (validation, fields); its raw text is only scanned to find
 // where each "data" member starts and ends, so the payload goes out byte-for-byte as published.
 std::optional<errc> ParsePublish(std::string_view body, std::size_t max_order_id, PublishRequest& out,
-                                 std::string& message) {
+                                 std::string& message, bool admins_only) {
   json::value v;
   if (auto err = ParseJson(body, v, message)) return err;
-  return FromValue(v, body, max_order_id, out, message);
+  return FromValue(v, body, max_order_id, out, message, admins_only);
 }
 
 std::optional<errc> ParsePublishBatch(std::string_view body, std::size_t max_order_id, std::vector<PublishRequest>& out,

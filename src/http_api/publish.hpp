@@ -24,8 +24,9 @@ struct PublishRequest {
   std::string data_json;  // original text, with "timestamp" appended when absent
 };
 // Parses and validates a POST /api/v1/events body; on failure returns the error and sets `message`.
+// `admins_only`: the event goes to admins only, whatever its name says (no orderId needed).
 std::optional<errc> ParsePublish(std::string_view body, std::size_t max_order_id, PublishRequest& out,
-                                 std::string& message);
+                                 std::string& message, bool admins_only = false);
 
 // The batch form: a JSON array of {event, data} (1..kMaxBatch). All or nothing: the first invalid
 // element fails the request, naming its index.

@@ -9,6 +9,8 @@ import { io } from "socket.io-client";
 import { WebSocket } from "ws";
 import { createHash } from "node:crypto";
 import { spawn } from "node:child_process";
+import { createClient } from "redis";
+import { Emitter } from "@socket.io/redis-emitter";
 
 const STATUS = "fulfillment:status-change";
 
@@ -493,6 +495,95 @@ describe("cluster", () => {
       sim.child.kill("SIGTERM");
       await exited;
       assertNoSanitizerReport(sim.stderr());
+    }
+  });
+
+  it("the official @socket.io/redis-emitter reaches what the same POST would, once, in the log (recovery covers it)", async () => {
+    const cluster = await startCluster(services, 3, { env: { DRAIN_SECONDS: "1" } });
+    const [a, b, c] = cluster.nodes;
+    const redis = createClient({ url: services.redisUrl });
+    await redis.connect();
+    const sockets = [];
+    let lb;
+    try {
+      // One node holds the lease and takes the emitter's messages into the log.
+      await until(async () => {
+        let holders = 0;
+        for (const g of cluster.nodes) holders += metricValue(await g.metrics(), "fg_emitter_lease");
+        return holders === 1;
+      }, 10000, "one lease holder");
+      await a.registerOrder("e-1", "alice");
+      await a.registerOrder("e-2", "bob");
+      const alice = await b.connect(userToken("alice"), { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 200 });
+      assertSubscribed(await request(alice, "subscribe:order", { orderId: "e-1" }), "e-1");
+      // bob through the balancer: when a node drains he goes on elsewhere (recovering his session).
+      lb = await startNginx(services, cluster.nodes);
+      const bob = io(`${lb.url}/fulfillment`, { auth: { token: userToken("bob") }, forceNew: true, reconnectionDelay: 100, reconnectionDelayMax: 300 });
+      sockets.push(bob);
+      await new Promise((resolve, reject) => {
+        bob.once("connect", resolve);
+        bob.once("connect_error", reject);
+      });
+      assertSubscribed(await request(bob, "subscribe:order", { orderId: "e-2" }), "e-2");
+      const admin = await a.connect(adminToken());
+      const mallory = await c.connect(userToken("mallory"));
+      const seen = new Map();
+      for (const [name, s] of [["alice", alice], ["bob", bob], ["admin", admin], ["mallory", mallory]]) {
+        seen.set(name, []);
+        s.onAny((event, data) => seen.get(name).push(`${event}:${data.orderId ?? "-"}:${data.i ?? "-"}`));
+      }
+      const emitter = new Emitter(redis).of("/fulfillment");
+      emitter.to("order:e-1").emit(STATUS, { status: "processing", i: 0 });  // orderId from the room
+      emitter.to("order:e-2").emit(STATUS, { orderId: "e-2", status: "processing", i: 1 });
+      emitter.to("admins").emit("admin:job-queue-event", { jobId: "j-1", state: "queued", i: 2 });
+      emitter.to("admins").emit(STATUS, { orderId: "e-1", status: "processing", i: 3 });  // admins only
+      emitter.to("lobby").emit(STATUS, { orderId: "e-1", status: "processing", i: 4 });  // refused: not a room of ours
+      emitter.to("order:e-2").emit(STATUS, { orderId: "e-1", status: "processing", i: 5 });  // refused: another order's data
+      for (let i = 6; i < 26; i++) emitter.to("order:e-1").emit(STATUS, { status: "processing", i });
+      await until(() => seen.get("alice").length === 21 && seen.get("admin").length === 24, 10000, "the emitted events");
+      await sleep(300);
+      const ordered = range(20).map((k) => `${STATUS}:e-1:${k + 6}`);
+      assert.deepEqual(seen.get("alice"), [`${STATUS}:e-1:0`, ...ordered], "alice: her order's events, once, in order");
+      assert.deepEqual(seen.get("bob"), [`${STATUS}:e-2:1`], "bob: his order's only");
+      assert.deepEqual(seen.get("admin"), [`${STATUS}:e-1:0`, `${STATUS}:e-2:1`, "admin:job-queue-event:-:2", `${STATUS}:e-1:3`, ...ordered]);
+      assert.deepEqual(seen.get("mallory"), [], "another user gets nothing");
+      let refused = 0;
+      for (const g of cluster.nodes) {
+        const m = await g.metrics();
+        refused += metricValue(m, "fg_emitter_messages_total", { outcome: "unsupported" }) + metricValue(m, "fg_emitter_messages_total", { outcome: "invalid" });
+      }
+      assert.equal(refused, 2);
+
+      // They are in the log: a client away while they are emitted gets them on recovery.
+      alice.io.engine.close();
+      emitter.to("order:e-1").emit(STATUS, { status: "processing", i: 26 });
+      await until(() => alice.connected && seen.get("alice").length === 22, 10000, "alice back with the event she missed").catch((e) => {
+        console.log(alice.connected, alice.recovered, JSON.stringify(seen.get("alice").slice(-3)));
+        throw e;
+      });
+      assert.equal(alice.recovered, true);
+      assert.equal(seen.get("alice").at(-1), `${STATUS}:e-1:26`);
+
+      // The holder drains: another node takes the lease and the emitter keeps working.
+      let holder = -1;
+      for (const [k, g] of cluster.nodes.entries()) if (metricValue(await g.metrics(), "fg_emitter_lease") === 1) holder = k;
+      assert.ok(holder >= 0);
+      const others = cluster.nodes.filter((_, k) => k !== holder);
+      const stopping = cluster.nodes[holder].stop("SIGTERM");
+      await until(async () => {
+        for (const g of others) if (metricValue(await g.metrics(), "fg_emitter_lease") === 1) return true;
+        return false;
+      }, 10000, "another node holds the lease");
+      await stopping;
+      const bobBefore = seen.get("bob").length;
+      await until(() => bob.connected, 10000, "bob connected");
+      emitter.to("order:e-2").emit(STATUS, { status: "processing", i: 27 });
+      await until(() => seen.get("bob").length === bobBefore + 1, 10000, "bob's event after the handover");
+    } finally {
+      for (const s of sockets) s.disconnect();
+      await lb?.stop();
+      await redis.quit();
+      await cluster.stop();
     }
   });
 });

@@ -30,6 +30,7 @@
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -93,7 +94,12 @@ struct Config {
   std::string host = "127.0.0.1";
   unsigned short port = 4000;
   unsigned short api_port = 0;  // where orders are registered and events published (0: --port): another cluster node
-  std::string mode = "targeted";  // targeted | broadcast | connect | storm
+  std::string mode = "targeted";  // targeted | broadcast | connect | storm | cluster
+  // cluster: connections spread over `ports`; a connection the server drops (node killed or
+  // drained) reconnects after ~reconnect_delay_ms to the next port with {pid, offset}; publishing
+  // moves on to the next of `api_ports` when one refuses (503) or is unreachable.
+  std::vector<unsigned short> ports, api_ports;
+  int reconnect_delay_ms = 500;
   double storm_at = -1;           // storm: seconds into publishing when every connection drops (default: a third)
   double storm_gap = 1;           // storm: seconds until they all reconnect
   std::size_t connections = 1000;
@@ -113,6 +119,10 @@ struct Config {
 
 struct Shared {
   std::atomic<std::size_t> connected{0}, subscribed{0}, failed{0}, disconnected{0}, recovered{0}, fresh{0};
+  std::atomic<std::size_t> drops{0};  // cluster mode: connections the server dropped
+  std::mutex recovery_mutex;
+  std::vector<double> recovery_ms;                   // cluster mode: drop → recovered CONNECT, each
+  std::int64_t first_drop_ns = 0, last_back_ns = 0;  // under recovery_mutex
   std::atomic<std::uint64_t> received{0}, published{0}, publish_errors{0};
   std::atomic<bool> stopping{false};
 };
@@ -124,8 +134,15 @@ struct Shared {
 class Conn : public std::enable_shared_from_this<Conn> {
  public:
   Conn(asio::io_context& io, const Config& c, Shared& sh, Histogram& h, std::string token, std::string order,
-       tcp::endpoint local)
-      : io_(io), cfg_(c), sh_(sh), hist_(h), token_(std::move(token)), order_(std::move(order)), local_(local) {}
+       tcp::endpoint local, std::size_t port_index = 0)
+      : io_(io),
+        cfg_(c),
+        sh_(sh),
+        hist_(h),
+        token_(std::move(token)),
+        order_(std::move(order)),
+        local_(local),
+        port_index_(port_index) {}
 
   void Start() {
     ws_ = std::make_unique<websocket::stream<beast::tcp_stream>>(io_);
@@ -138,7 +155,7 @@ class Conn : public std::enable_shared_from_this<Conn> {
     sock.bind(local_, ec);
     if (ec) return Fail("bind " + ec.message());
     beast::get_lowest_layer(*ws_).expires_after(std::chrono::seconds(30));
-    beast::get_lowest_layer(*ws_).async_connect(tcp::endpoint(asio::ip::make_address(cfg_.host), cfg_.port),
+    beast::get_lowest_layer(*ws_).async_connect(tcp::endpoint(asio::ip::make_address(cfg_.host), Port()),
                                                 [self = shared_from_this(), g = gen_](beast::error_code e) {
                                                   if (g == self->gen_) self->OnConnect(e);
                                                 });
@@ -182,7 +199,34 @@ class Conn : public std::enable_shared_from_this<Conn> {
   std::size_t ResubscribedFresh() const { return fresh_; }
 
  private:
+  unsigned short Port() const { return cfg_.ports.empty() ? cfg_.port : cfg_.ports[port_index_ % cfg_.ports.size()]; }
+  bool Tracking() const { return cfg_.mode == "storm" || cfg_.mode == "cluster"; }
+  // Cluster mode: the server dropped us (or refused the connection): on to the next node, as the
+  // stock client through a balancer would, after the reconnection delay (±50 %).
+  void Failover() {
+    if (!reconnecting_ || !sid_.empty()) {  // a live session went away (not a failed reconnect)
+      sh_.drops++;
+      dropped_at_ns_ = NowNs();
+      old_sid_ = sid_;
+      std::lock_guard lock(sh_.recovery_mutex);
+      if (sh_.first_drop_ns == 0) sh_.first_drop_ns = dropped_at_ns_;
+    }
+    ++gen_;
+    sid_.clear();
+    reconnecting_ = true;
+    ++port_index_;
+    beast::error_code ec;
+    if (ws_) beast::get_lowest_layer(*ws_).socket().close(ec);
+    const int base = cfg_.reconnect_delay_ms;
+    const int delay =
+        base / 2 + static_cast<int>(static_cast<std::uint64_t>(NowNs()) % static_cast<std::uint64_t>(base + 1));
+    timer_ = std::make_unique<asio::steady_timer>(io_, std::chrono::milliseconds(delay));
+    timer_->async_wait([self = shared_from_this(), g = gen_](beast::error_code e) {
+      if (!e && g == self->gen_ && !self->sh_.stopping) self->Start();
+    });
+  }
   void Fail(const std::string& why) {
+    if (cfg_.mode == "cluster" && subscribed_once_ && !closing_ && !sh_.stopping) return Failover();
     if (!counted_fail_ && !closing_) {
       counted_fail_ = true;
       if (subscribed_)
@@ -196,7 +240,7 @@ class Conn : public std::enable_shared_from_this<Conn> {
     if (ec) return Fail("connect " + ec.message());
     beast::get_lowest_layer(*ws_).expires_never();
     beast::get_lowest_layer(*ws_).socket().set_option(tcp::no_delay(true), ec);
-    ws_->async_handshake(cfg_.host + ":" + std::to_string(cfg_.port), "/socket.io/?EIO=4&transport=websocket",
+    ws_->async_handshake(cfg_.host + ":" + std::to_string(Port()), "/socket.io/?EIO=4&transport=websocket",
                          [self = shared_from_this(), g = gen_](beast::error_code e) {
                            if (g == self->gen_) self->OnHandshake(e);
                          });
@@ -239,7 +283,7 @@ class Conn : public std::enable_shared_from_this<Conn> {
       hist_.Add(NowNs() - sent);
     }
     sh_.received++;
-    if (cfg_.mode != "storm") return;
+    if (!Tracking()) return;
     if (const auto q = m.find("\"n\":"); q != std::string_view::npos)
       seen_.push_back(std::strtoull(m.data() + q + 4, nullptr, 10));
     // The offset: the last argument, a string — `…},"<offset>"]`.
@@ -276,6 +320,11 @@ class Conn : public std::enable_shared_from_this<Conn> {
         recovered_ = !old_sid_.empty() && sid_ == old_sid_ && pid == pid_;
         if (recovered_) {
           sh_.recovered++;
+          if (cfg_.mode == "cluster") {
+            std::lock_guard lock(sh_.recovery_mutex);
+            sh_.recovery_ms.push_back(static_cast<double>(acked_at_ns_ - dropped_at_ns_) / 1e6);
+            sh_.last_back_ns = std::max(sh_.last_back_ns, acked_at_ns_);
+          }
         } else {
           ++fresh_;  // a fresh session: subscribe again (what a client does when not recovered)
           sh_.fresh++;
@@ -292,6 +341,7 @@ class Conn : public std::enable_shared_from_this<Conn> {
       if (m.find("\"ok\":true") != std::string_view::npos) {
         if (!subscribed_) {
           subscribed_ = true;
+          subscribed_once_ = true;
           sh_.subscribed++;
         }
       } else {
@@ -316,7 +366,9 @@ class Conn : public std::enable_shared_from_this<Conn> {
   tcp::endpoint local_;
   beast::flat_buffer buf_;
   std::deque<std::string> out_;
-  bool subscribed_ = false, counted_fail_ = false, closing_ = false;
+  bool subscribed_ = false, counted_fail_ = false, closing_ = false, subscribed_once_ = false;
+  std::size_t port_index_ = 0;
+  std::unique_ptr<asio::steady_timer> timer_;
   // storm
   std::uint64_t gen_ = 0;
   bool reconnecting_ = false, recovered_ = false;
@@ -330,13 +382,32 @@ class Conn : public std::enable_shared_from_this<Conn> {
 // Minimal keep-alive HTTP/1.1 client for the publish API (synchronous, one per publisher thread).
 class HttpClient {
  public:
-  explicit HttpClient(const Config& c) : cfg_(c) { Reset(); }
+  explicit HttpClient(const Config& c, std::size_t first = 0) : cfg_(c), port_index_(first) { Reset(); }
+  // Cluster mode: a node that refuses (503: draining) or cannot be reached is left for the next
+  // of --api-ports, and the same request is sent there (never accepted by the first: safe).
   int Request(http::verb verb, const std::string& target, const std::string& body) {
+    const std::size_t tries = cfg_.api_ports.size() > 1 ? 4 * cfg_.api_ports.size() : 1;
+    int status = 0;
+    for (std::size_t t = 0; t < tries; ++t) {
+      status = Once(verb, target, body);
+      if (status != 0 && status != 503) return status;
+      ++port_index_;
+      Reset();
+      if (tries > 1) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return status;
+  }
+
+ private:
+  unsigned short ApiPort() const {
+    if (!cfg_.api_ports.empty()) return cfg_.api_ports[port_index_ % cfg_.api_ports.size()];
+    return cfg_.api_port ? cfg_.api_port : cfg_.port;
+  }
+  int Once(http::verb verb, const std::string& target, const std::string& body) {
     for (int attempt = 0; attempt < 2; ++attempt) {
       try {
         if (!open_) {
-          stream_->connect(
-              tcp::endpoint(asio::ip::make_address(cfg_.host), cfg_.api_port ? cfg_.api_port : cfg_.port));
+          stream_->connect(tcp::endpoint(asio::ip::make_address(cfg_.host), ApiPort()));
           stream_->socket().set_option(tcp::no_delay(true));
           open_ = true;
         }
@@ -358,14 +429,13 @@ class HttpClient {
     }
     return 0;
   }
-
- private:
   void Reset() {
     stream_ = std::make_unique<beast::tcp_stream>(io_);
     buf_.clear();
     open_ = false;
   }
   const Config& cfg_;
+  std::size_t port_index_ = 0;
   asio::io_context io_;
   std::unique_ptr<beast::tcp_stream> stream_;
   beast::flat_buffer buf_;
@@ -439,6 +509,11 @@ int main(int argc, char** argv) {
   app.add_option("--server-pid", c.server_pid, "sample this process's RSS and CPU");
   app.add_option("--out", c.out, "write the JSON report here too");
   app.add_flag("--skip-register", c.skip_register, "orders are already registered");
+  app.add_option("--ports", c.ports, "cluster: the nodes' ports, connections spread over them")->delimiter(',');
+  app.add_option("--api-ports", c.api_ports, "cluster: publish through these (the next on 503 or no answer)")
+      ->delimiter(',');
+  app.add_option("--reconnect-delay-ms", c.reconnect_delay_ms, "cluster: reconnection delay (±50 %)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   const auto target = asio::ip::make_address_v4(c.host);
@@ -446,7 +521,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "loadgen: refusing %s: only 127.0.0.0/8 is allowed\n", c.host.c_str());
     return 2;
   }
-  if (c.mode != "targeted" && c.mode != "broadcast" && c.mode != "connect" && c.mode != "storm") {
+  if (c.mode == "cluster" && c.ports.empty()) c.ports = {c.port};
+  if (c.mode != "targeted" && c.mode != "broadcast" && c.mode != "connect" && c.mode != "storm" &&
+      c.mode != "cluster") {
     std::fprintf(stderr, "loadgen: unknown mode %s\n", c.mode.c_str());
     return 2;
   }
@@ -494,7 +571,7 @@ int main(int argc, char** argv) {
     const auto src = asio::ip::address_v4(
         asio::ip::address_v4::bytes_type{127, 0, 0, static_cast<unsigned char>(2 + (i % c.sources))});
     conns.push_back(
-        std::make_shared<Conn>(*ios[t], c, sh, *hists[t], tokens[i % c.orders], order_of(i), tcp::endpoint(src, 0)));
+        std::make_shared<Conn>(*ios[t], c, sh, *hists[t], tokens[i % c.orders], order_of(i), tcp::endpoint(src, 0), i));
   }
   std::vector<std::thread> threads;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
@@ -522,6 +599,7 @@ int main(int argc, char** argv) {
   auto order_n = std::make_unique<std::atomic<std::uint64_t>[]>(c.orders);
   const auto t_publish = Clock::now();
   const bool storm = c.mode == "storm";
+  const bool tracking = storm || c.mode == "cluster";  // events numbered per order, checked per connection
   std::thread storm_thread;
   double storm_reconnect_s = 0;
   long storm_rss_before = 0, storm_rss_max = 0;
@@ -565,7 +643,7 @@ int main(int argc, char** argv) {
     std::vector<std::thread> pubs;
     for (std::size_t p = 0; p < c.publishers; ++p) {
       pubs.emplace_back([&, p] {
-        HttpClient hc(c);
+        HttpClient hc(c, p);
         std::uint64_t n = 0;
         const double rate = c.rate / static_cast<double>(c.publishers);
         while (Clock::now() < publish_end && Clock::now() < hard_deadline) {
@@ -581,7 +659,7 @@ int main(int argc, char** argv) {
             const std::size_t o = ((n + k) * c.publishers + p) % c.orders;
             std::string one = "{\"event\":\"fulfillment:status-change\",\"data\":{\"orderId\":\"" + order_of(o) +
                               "\",\"status\":\"processing\",";
-            if (storm) one += "\"n\":" + std::to_string(order_n[o]++) + ",";
+            if (tracking) one += "\"n\":" + std::to_string(order_n[o]++) + ",";
             one += "\"sentNs\":" + std::to_string(NowNs()) + "}}";
             body += (k ? "," : "") + one;
             want += c.mode == "broadcast" ? per_event : subs_per_order[o];
@@ -617,7 +695,7 @@ int main(int argc, char** argv) {
   for (auto& h : hists) all.Merge(*h);
   Conn::Check storm_total;
   std::size_t storm_recovered = 0;
-  if (storm) {
+  if (tracking) {
     for (std::size_t i = 0; i < conns.size(); ++i) {
       const auto r = conns[i]->Verify(order_n[i % c.orders].load());
       storm_total.lost += r.lost;
@@ -671,6 +749,28 @@ int main(int argc, char** argv) {
         {"server_rss_max_kib", storm_rss_max},
     };
   }
+  if (c.mode == "cluster") {
+    auto ms = sh.recovery_ms;
+    std::sort(ms.begin(), ms.end());
+    const auto pct = [&](double q) {
+      return ms.empty()
+                 ? 0.0
+                 : ms[std::min(ms.size() - 1, static_cast<std::size_t>(q / 100 * static_cast<double>(ms.size())))];
+    };
+    r["cluster"] = json::object{
+        {"drops", sh.drops.load()},
+        {"recovered", sh.recovered.load()},
+        {"fresh_sessions", sh.fresh.load()},
+        {"recovery_ms", json::object{{"p50", pct(50)}, {"p99", pct(99)}, {"max", ms.empty() ? 0.0 : ms.back()}}},
+        {"first_drop_to_last_recovered_s",
+         sh.first_drop_ns && sh.last_back_ns ? static_cast<double>(sh.last_back_ns - sh.first_drop_ns) / 1e9 : 0.0},
+        {"replayed", storm_total.replayed},
+        {"lost", storm_total.lost},
+        {"duplicated", storm_total.duplicated},
+        {"out_of_order", storm_total.out_of_order},
+        {"connected_at_end", sh.subscribed.load()},
+    };
+  }
   if (c.server_pid > 0) {
     const double conn_cpu = after_connect.cpu_s - before_connect.cpu_s;
     const double pub_cpu = after_publish.cpu_s - after_connect.cpu_s;
@@ -691,8 +791,10 @@ int main(int argc, char** argv) {
   const std::string text = json::serialize(r);
   std::cout << text << std::endl;
   if (!c.out.empty()) std::ofstream(c.out) << text << "\n";
-  const bool ok = sh.failed == 0 && sh.disconnected == 0 && expected.load() == sh.received.load() &&
-                  sh.publish_errors == 0 &&
+  const bool cluster_ok = c.mode != "cluster" || (sh.fresh == 0 && storm_total.lost == 0 &&
+                                                  storm_total.duplicated == 0 && storm_total.out_of_order == 0);
+  const bool ok = sh.failed == 0 && sh.disconnected == 0 && cluster_ok &&
+                  (c.mode == "cluster" || expected.load() == sh.received.load()) && sh.publish_errors == 0 &&
                   (!storm || (storm_recovered == storm_dropped && storm_total.lost == 0 &&
                               storm_total.duplicated == 0 && storm_total.out_of_order == 0));
   return ok ? 0 : 1;

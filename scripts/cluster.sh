@@ -62,7 +62,7 @@ for i in $(seq 1 "$NODES"); do
 done
 
 mkdir -p "$dir/nginx"
-upstreams=$(for i in $(seq 1 "$NODES"); do echo "    server 127.0.0.1:$((PORT + i));"; done)
+upstreams=$(for i in $(seq 1 "$NODES"); do echo "    server 127.0.0.1:$((PORT + i)) max_fails=1 fail_timeout=1s;"; done)
 awk -v prefix="$dir/nginx" -v port="$PORT" -v ups="$upstreams" \
   '{ gsub(/@PREFIX@/, prefix); gsub(/@PORT@/, port); if ($0 ~ /@UPSTREAMS@/) print ups; else print }' \
   deploy/nginx.conf > "$dir/nginx/nginx.conf"

@@ -90,7 +90,8 @@ function startNode(services, databaseUrl, id, { env, args, port = 0 }) {
 }
 
 // nginx (Debian's nginx-light) in front of `nodes` as deploy/nginx.conf has it: plain round robin.
-export async function startNginx(services, nodes) {
+// `serverParams`: what each upstream server line carries (deploy/nginx.conf says why these).
+export async function startNginx(services, nodes, { serverParams = "max_fails=1 fail_timeout=1s" } = {}) {
   const { mkdirSync, readFileSync, writeFileSync } = await import("node:fs");
   const { spawn } = await import("node:child_process");
   const net = await import("node:net");
@@ -103,7 +104,7 @@ export async function startNginx(services, nodes) {
   const prefix = path.join(services.dir, `nginx-${port}`);
   mkdirSync(prefix, { recursive: true });
   const template = readFileSync(path.resolve(path.dirname(SERVICES), "../deploy/nginx.conf"), "utf8");
-  const upstreams = nodes.map((g) => `    server 127.0.0.1:${g.port};`).join("\n");
+  const upstreams = nodes.map((g) => `    server 127.0.0.1:${g.port} ${serverParams};`).join("\n");
   const conf = template.replaceAll("@PREFIX@", prefix).replaceAll("@PORT@", String(port)).replace("@UPSTREAMS@", upstreams);
   writeFileSync(path.join(prefix, "nginx.conf"), conf);
   const child = spawn("nginx", ["-c", path.join(prefix, "nginx.conf"), "-p", prefix, "-e", path.join(prefix, "error.log"), "-g", "daemon off;"], {

@@ -109,7 +109,7 @@ if [ "${1:-}" = forward ]; then
   exit 0
 fi
 echo "failover: 3 nodes, $CONNS connections, $RATE events/s, ${DURATION}s of publishing, drain ${DRAIN}s"
-forwarding
 scenario baseline
 scenario kill
 scenario rolling
+forwarding

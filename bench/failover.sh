@@ -4,7 +4,8 @@
 # the next node with {pid, offset} when its node drops it (as the stock client behind a balancer),
 # every event numbered per order and checked per connection (lost, duplicated, out of order).
 #   bench/failover.sh [connections] [events/s] [seconds of publishing]
-#   bench/failover.sh forward     (only the per-request cost of a forwarded poll, bench/forward.mjs)
+#   ONLY=forward|baseline|kill|rolling bench/failover.sh …   (one of them; forward: the per-request
+#   cost of a poll on another node than the session's, bench/forward.mjs)
 # Three runs of the same load:
 #   baseline  nothing happens: the latency without failures;
 #   kill      `kill -9` of node 1 a few seconds into publishing: its clients recover on nodes 2
@@ -92,7 +93,8 @@ scenario() {  # name
 forwarding() {  # the per-request cost of a poll on another node than the session's
   local i
   PGOPTIONS="--client-min-messages=warning" psql "$db" -qc "DROP SCHEMA public CASCADE; CREATE SCHEMA public" > /dev/null
-  for i in 0 1 2; do start_node "$i"; done
+  # One socket sends a request per exchange, as fast as answered: no per-socket event limit here.
+  for i in 0 1 2; do SOCKET_EVENTS_PER_S=0 start_node "$i"; done
   sleep 3  # the nodes hear of each other (addresses come with the figures, every 2 s)
   node bench/forward.mjs --owner "${ports[0]}" --other "${ports[1]}" \
     --pids "${node_pids[0]},${node_pids[1]},${node_pids[2]}" --rounds "${FORWARD_ROUNDS:-3000}"
@@ -104,10 +106,10 @@ forwarding() {  # the per-request cost of a poll on another node than the sessio
   rm -rf "$dir"/node-*
 }
 
-if [ "${1:-}" = forward ]; then
-  forwarding
-  exit 0
-fi
+case "${ONLY:-}" in
+  forward) forwarding; exit 0 ;;
+  baseline|kill|rolling) scenario "$ONLY"; exit 0 ;;
+esac
 echo "failover: 3 nodes, $CONNS connections, $RATE events/s, ${DURATION}s of publishing, drain ${DRAIN}s"
 scenario baseline
 scenario kill

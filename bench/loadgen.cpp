@@ -680,7 +680,9 @@ int main(int argc, char** argv) {
   if (storm_thread.joinable()) storm_thread.join();
   const double publish_s = std::chrono::duration<double>(Clock::now() - t_publish).count();
   // 4. drain: wait until everything expected arrived (or 10 s more)
-  const auto drain_deadline = std::min(hard_deadline, Clock::now() + std::chrono::seconds(10));
+  // Cluster mode: a connection may still be reconnecting (its node drained last): give it time.
+  const auto drain_deadline =
+      std::min(hard_deadline, Clock::now() + std::chrono::seconds(c.mode == "cluster" ? 30 : 10));
   WaitFor([&] { return sh.received >= expected; }, drain_deadline);
   const double deliver_s = std::chrono::duration<double>(Clock::now() - t_publish).count();
   const auto after_publish = SampleProc(c.server_pid);
